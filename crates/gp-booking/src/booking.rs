@@ -1,0 +1,149 @@
+//! Bookings, their free-text fields and cancellations.
+
+use chrono::{DateTime, Utc};
+use gp_core::{bounded_text, Actor, BookingId, Channel, ParseError, PatientId, SlotId};
+use serde::{Deserialize, Serialize};
+
+macro_rules! bounded {
+    ($(#[$meta:meta])* $name:ident, $field:literal, $max:expr, $required:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The most characters allowed.
+            pub const MAX_CHARS: usize = $max;
+
+            /// Checks and trims the text.
+            pub fn parse(text: &str) -> Result<Self, ParseError> {
+                bounded_text(text, $field, $max, $required).map(Self)
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ParseError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> Self {
+                v.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+bounded!(
+    /// Why the patient wants the appointment, at most 100 characters (as GP Connect allows).
+    BookingDescription, "the appointment description", 100, true
+);
+bounded!(
+    /// A further comment on a booking, at most 500 characters (as GP Connect allows).
+    BookingComment, "the appointment comment", 500, true
+);
+bounded!(
+    /// Why an appointment was cancelled, at most 250 characters; never empty.
+    CancellationReason, "the cancellation reason", 250, true
+);
+bounded!(
+    /// Why a member of staff booked beyond the patient's holding limit, at most 250
+    /// characters; never empty.
+    OverrideReason, "the override reason", 250, true
+);
+
+/// A cancelled booking's cancellation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancellation {
+    /// Who cancelled.
+    pub by: Actor,
+    /// Through which channel.
+    pub channel: Channel,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why.
+    pub reason: CancellationReason,
+}
+
+/// One slot booked for one patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    /// The booking.
+    pub id: BookingId,
+    /// The slot booked.
+    pub slot: SlotId,
+    /// The patient the appointment is for.
+    pub patient: PatientId,
+    /// Who made the booking (the patient, their proxy or staff).
+    pub booked_by: Actor,
+    /// Through which channel.
+    pub channel: Channel,
+    /// When it was made.
+    pub booked_at: DateTime<Utc>,
+    /// Why the patient wants the appointment.
+    pub description: Option<BookingDescription>,
+    /// A further comment.
+    pub comment: Option<BookingComment>,
+    /// Set when staff booked beyond the holding limit, with their reason.
+    pub holding_limit_override: Option<OverrideReason>,
+    /// Set once the booking is cancelled.
+    pub cancellation: Option<Cancellation>,
+}
+
+impl Booking {
+    /// Whether the booking still holds its slot.
+    pub fn is_live(&self) -> bool {
+        self.cancellation.is_none()
+    }
+}
+
+/// One of a patient's live bookings, as the holding limit sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    /// The booking.
+    pub booking: BookingId,
+    /// Its slot.
+    pub slot: SlotId,
+    /// When the appointment starts.
+    pub start: DateTime<Utc>,
+    /// The channel it was booked through.
+    pub channel: Channel,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_follow_gp_connect() {
+        assert!(BookingDescription::parse(&"a".repeat(100)).is_ok());
+        assert!(matches!(
+            BookingDescription::parse(&"a".repeat(101)),
+            Err(ParseError::TooLong {
+                max: 100,
+                actual: 101,
+                ..
+            })
+        ));
+        assert!(BookingComment::parse(&"a".repeat(500)).is_ok());
+        assert!(BookingComment::parse(&"a".repeat(501)).is_err());
+        assert!(CancellationReason::parse("  ").is_err());
+        assert!(
+            serde_json::from_str::<BookingDescription>(&format!("\"{}\"", "a".repeat(101)))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! Errors of the booking crate: what went wrong, as opposed to what the policy refused.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use thiserror::Error;
+
+/// A schedule or slot could not be made from what was given.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ScheduleError {
+    /// A period's start was not before its end.
+    #[error("a period must start before it ends ({start} is not before {end})")]
+    EmptyPeriod {
+        /// The start given.
+        start: DateTime<Utc>,
+        /// The end given.
+        end: DateTime<Utc>,
+    },
+    /// A template's slot length was zero.
+    #[error("a slot must be at least one minute long")]
+    ZeroSlotLength,
+    /// A template's session was too short to hold one slot.
+    #[error("a session from {start} to {end} holds no slot of {slot_minutes} minutes")]
+    NoSlotsInSession {
+        /// Local start.
+        start: NaiveTime,
+        /// Local end.
+        end: NaiveTime,
+        /// Slot length asked for.
+        slot_minutes: u32,
+    },
+    /// The last date came before the first.
+    #[error("the date range ends ({to}) before it starts ({from})")]
+    DateRangeReversed {
+        /// First date.
+        from: NaiveDate,
+        /// Last date.
+        to: NaiveDate,
+    },
+    /// A session time does not exist on a date because the clocks go forward over it.
+    #[error("{0} does not exist in UK time (the clocks go forward over it)")]
+    SkippedTime(NaiveDateTime),
+}
+
+/// A booking policy setting was out of its allowed range.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The online search window was zero or more than 14 days.
+    #[error("the online search window must be 1 to 14 days, not {0}")]
+    SearchWindow(u32),
+    /// The holding limit allowed no appointments at all, or its period was zero days.
+    #[error("a holding limit must allow at least one appointment over at least one day")]
+    HoldingLimit,
+    /// The minimum age for online booking was over 120.
+    #[error("a minimum age of {0} for online booking is not a real age")]
+    MinimumAge(u32),
+    /// A release schedule reached more than 365 days ahead.
+    #[error("slots can be released at most 365 days ahead, not {0}")]
+    ReleaseDaysAhead(u32),
+}
+
+/// A store could not do what was asked, for a reason of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store could not be reached or failed while working.
+    #[error("the appointment store is unavailable: {0}")]
+    Unavailable(String),
+    /// Something with this identifier is already stored.
+    #[error("{0} is already stored")]
+    Duplicate(String),
+    /// Something referred to is not stored (for example a slot's clinician or session).
+    #[error("{0} is not stored")]
+    Missing(String),
+    /// Stored data could not be read back as valid values.
+    #[error("stored appointment data is not valid: {0}")]
+    Corrupt(String),
+}
+
+/// A commit did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CommitError {
+    /// A fact the decision relied on no longer holds; nothing was written.
+    /// Load the facts again and decide again.
+    #[error("the facts changed before the commit: {0}")]
+    Conflict(crate::Precondition),
+    /// The store failed; nothing was written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

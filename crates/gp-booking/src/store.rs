@@ -1,0 +1,93 @@
+//! The BookingStore port: what the booking rules need from storage.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use gp_core::{AuditEvent, BookingId, PatientId, SlotId};
+
+use crate::booking::{Booking, Holding};
+use crate::decide::{CancelFacts, Committable, SearchQuery, SlotState};
+use crate::error::{CommitError, StoreError};
+use crate::schedule::{Schedule, StaffMember};
+
+/// What a booking decision loads: the slot and the patient's holdings, read together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookSnapshot {
+    /// The slot and whether it is taken, if it exists.
+    pub slot: Option<SlotState>,
+    /// The patient's live bookings starting at or after the `since` asked for,
+    /// in order of start.
+    pub holdings: Vec<Holding>,
+}
+
+/// Storage for the schedule, bookings and their audit events.
+///
+/// Implementations: [`crate::MemoryBookingStore`] here, the SQLite adapter in
+/// `gp-sqlite`, and any supplier's own. The conformance suite in `gp-testkit`
+/// (`gp_testkit::booking`) is the executable form of this contract.
+///
+/// # Contract
+///
+/// - **Reads are snapshots.** Each method returns facts as of one instant; a
+///   method returning several facts (for example [`BookingStore::load_book`])
+///   reads them together, never half before and half after another commit.
+/// - **Schedule writes are all or nothing.** [`BookingStore::add_schedule`]
+///   stores every session and slot or none: it fails with
+///   [`StoreError::Missing`] if a clinician is not stored or a slot's session
+///   is in neither the schedule nor the store, and with
+///   [`StoreError::Duplicate`] if an id is already stored.
+/// - **Commits are atomic and conditional.** [`BookingStore::commit`] checks
+///   every precondition, applies the change and appends every event as one
+///   transaction. If a precondition no longer holds it returns
+///   [`CommitError::Conflict`] naming it, and writes nothing. However the
+///   preconditions read, a commit never leaves two live bookings on one slot
+///   (it returns `Conflict(SlotFree(slot))` instead), and a commit that books
+///   a slot that does not exist fails with [`StoreError::Missing`].
+/// - **Refusals are recorded.** [`BookingStore::record_refusal`] appends the
+///   event alone.
+/// - **Audit order is commit order.** [`BookingStore::audit_events`] returns
+///   every event appended, oldest first; an event is there if and only if its
+///   commit succeeded.
+/// - **Errors are portable.** A storage failure is a [`StoreError`], never a
+///   panic, and leaves stored data as it was.
+#[async_trait]
+pub trait BookingStore: Send + Sync {
+    /// Stores a staff member, or replaces the stored one with the same id.
+    async fn put_staff(&self, staff: &StaffMember) -> Result<(), StoreError>;
+
+    /// Stores sessions and slots, all or none.
+    async fn add_schedule(&self, schedule: &Schedule) -> Result<(), StoreError>;
+
+    /// Slots meeting `query`'s range and filters, with whether each is taken,
+    /// in order of start.
+    async fn find_slots(&self, query: &SearchQuery) -> Result<Vec<SlotState>, StoreError>;
+
+    /// One slot, with whether it is taken.
+    async fn slot(&self, slot: SlotId) -> Result<Option<SlotState>, StoreError>;
+
+    /// One booking, live or cancelled.
+    async fn booking(&self, booking: BookingId) -> Result<Option<Booking>, StoreError>;
+
+    /// Every booking of a patient, live or cancelled, in order of booking time.
+    async fn bookings_for_patient(&self, patient: PatientId) -> Result<Vec<Booking>, StoreError>;
+
+    /// The facts for booking `slot` for `patient`: the slot and the patient's
+    /// live bookings starting at or after `since`, read together.
+    async fn load_book(
+        &self,
+        slot: SlotId,
+        patient: PatientId,
+        since: DateTime<Utc>,
+    ) -> Result<BookSnapshot, StoreError>;
+
+    /// The facts for cancelling `booking`: it and its slot, read together.
+    async fn load_cancel(&self, booking: BookingId) -> Result<CancelFacts, StoreError>;
+
+    /// Applies an allowed decision with its events if its preconditions hold.
+    async fn commit(&self, decision: &Committable) -> Result<(), CommitError>;
+
+    /// Appends the audit event of a refusal.
+    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Every audit event appended, oldest first.
+    async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError>;
+}

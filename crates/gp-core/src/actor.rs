@@ -1,0 +1,150 @@
+//! Who acts, in what role, and through which channel.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{PatientId, ProxyId, StaffId};
+
+/// The role of a member of practice staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum StaffRole {
+    /// General practitioner.
+    Gp,
+    /// Practice nurse.
+    Nurse,
+    /// Healthcare assistant.
+    HealthcareAssistant,
+    /// Clinical pharmacist.
+    Pharmacist,
+    /// Receptionist or care navigator.
+    Receptionist,
+    /// Practice manager.
+    PracticeManager,
+}
+
+impl StaffRole {
+    /// Every role, in a fixed order.
+    pub const ALL: [StaffRole; 6] = [
+        StaffRole::Gp,
+        StaffRole::Nurse,
+        StaffRole::HealthcareAssistant,
+        StaffRole::Pharmacist,
+        StaffRole::Receptionist,
+        StaffRole::PracticeManager,
+    ];
+
+    /// Whether people in this role see patients in appointment slots.
+    pub fn is_clinical(self) -> bool {
+        matches!(
+            self,
+            StaffRole::Gp
+                | StaffRole::Nurse
+                | StaffRole::HealthcareAssistant
+                | StaffRole::Pharmacist
+        )
+    }
+}
+
+impl fmt::Display for StaffRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StaffRole::Gp => "GP",
+            StaffRole::Nurse => "nurse",
+            StaffRole::HealthcareAssistant => "healthcare assistant",
+            StaffRole::Pharmacist => "pharmacist",
+            StaffRole::Receptionist => "receptionist",
+            StaffRole::PracticeManager => "practice manager",
+        })
+    }
+}
+
+/// Who is acting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Actor {
+    /// A patient acting for themselves.
+    Patient {
+        /// The patient.
+        patient: PatientId,
+    },
+    /// A proxy (parent, carer, care-home staff) acting for a patient with their own credentials.
+    Proxy {
+        /// The person acting.
+        proxy: ProxyId,
+        /// The patient they act for.
+        for_patient: PatientId,
+    },
+    /// A member of practice staff in a role.
+    Staff {
+        /// The staff member.
+        staff: StaffId,
+        /// The role they act in.
+        role: StaffRole,
+    },
+    /// The system itself (scheduled jobs such as automatic expiry).
+    System,
+}
+
+impl Actor {
+    /// The patient this actor speaks for, if it is the patient or their proxy.
+    pub fn speaks_for(&self) -> Option<PatientId> {
+        match self {
+            Actor::Patient { patient } => Some(*patient),
+            Actor::Proxy { for_patient, .. } => Some(*for_patient),
+            Actor::Staff { .. } | Actor::System => None,
+        }
+    }
+
+    /// Whether this actor is a member of staff.
+    pub fn is_staff(&self) -> bool {
+        matches!(self, Actor::Staff { .. })
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Patient { patient } => write!(f, "patient {patient}"),
+            Actor::Proxy { proxy, for_patient } => {
+                write!(f, "proxy {proxy} for patient {for_patient}")
+            }
+            Actor::Staff { staff, role } => write!(f, "{role} {staff}"),
+            Actor::System => f.write_str("the system"),
+        }
+    }
+}
+
+/// The way a request reached the practice. The same rules and the same slots
+/// serve every channel; a proxy acting online uses [`Channel::Online`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Channel {
+    /// A patient or proxy using a website or app.
+    Online,
+    /// Staff acting on a telephone call.
+    Telephone,
+    /// Staff acting at the reception desk (or in a consultation).
+    Reception,
+    /// The system acting on its own schedule.
+    Internal,
+}
+
+impl Channel {
+    /// Whether the online-only rules of a practice apply to this channel.
+    pub fn is_online(self) -> bool {
+        self == Channel::Online
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Channel::Online => "online",
+            Channel::Telephone => "telephone",
+            Channel::Reception => "reception",
+            Channel::Internal => "internal",
+        })
+    }
+}

@@ -1,0 +1,315 @@
+//! The audit event every decision returns, allowed or refused.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::actor::{Actor, Channel};
+use crate::error::ParseError;
+use crate::ids::{EventId, IdSource, PatientId};
+
+/// What was attempted, as lower-case words joined by dots (`appointment.book`).
+///
+/// The names are stable: suppliers and auditors filter on them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AuditAction(String);
+
+impl AuditAction {
+    /// Parses an action name.
+    pub fn parse(name: &str) -> Result<Self, ParseError> {
+        let ok = !name.is_empty()
+            && name.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            });
+        if ok {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(ParseError::AuditAction(name.to_owned()))
+        }
+    }
+
+    /// An action name fixed in the code. A name that breaks the rules is caught by
+    /// the crate's own tests (a debug assertion); in release builds it is kept as given.
+    pub fn known(name: &'static str) -> Self {
+        debug_assert!(
+            Self::parse(name).is_ok(),
+            "invalid audit action name {name:?}"
+        );
+        Self(name.to_owned())
+    }
+
+    /// The action name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for AuditAction {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<AuditAction> for String {
+    fn from(a: AuditAction) -> Self {
+        a.0
+    }
+}
+
+/// A stable refusal reason code, a CamelCase word such as `SlotTaken`.
+///
+/// Each domain crate owns an enum of its reasons and documents their codes;
+/// this is the code as it is stored and shown in the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ReasonCode(String);
+
+impl ReasonCode {
+    /// Parses a reason code.
+    pub fn parse(code: &str) -> Result<Self, ParseError> {
+        let mut chars = code.chars();
+        let ok = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+            && chars.all(|c| c.is_ascii_alphanumeric());
+        if ok {
+            Ok(Self(code.to_owned()))
+        } else {
+            Err(ParseError::ReasonCode(code.to_owned()))
+        }
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for ReasonCode {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ReasonCode> for String {
+    fn from(c: ReasonCode) -> Self {
+        c.0
+    }
+}
+
+/// A refusal reason owned by a domain crate.
+///
+/// Implementations return a code that never changes once released, and a
+/// sentence that practice staff and patients can read.
+pub trait Reason: fmt::Display {
+    /// The stable code (CamelCase, for example `SlotTaken`).
+    fn code(&self) -> &'static str;
+
+    /// The code as an audit [`ReasonCode`].
+    fn reason_code(&self) -> ReasonCode {
+        ReasonCode(self.code().to_owned())
+    }
+}
+
+/// What a decision came to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The action was allowed (and, for a change, committed with this event).
+    Allowed,
+    /// The action was refused for this reason; nothing changed.
+    Refused(ReasonCode),
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Allowed => f.write_str("allowed"),
+            Outcome::Refused(code) => write!(f, "refused ({code})"),
+        }
+    }
+}
+
+impl Outcome {
+    /// Whether the action was allowed.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Outcome::Allowed)
+    }
+}
+
+/// The kind of thing an audit event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum SubjectKind {
+    /// A patient.
+    Patient,
+    /// A member of staff.
+    Staff,
+    /// A proxy.
+    Proxy,
+    /// A clinic session.
+    Session,
+    /// An appointment slot.
+    Slot,
+    /// A booking.
+    Booking,
+    /// Anything else a later crate adds.
+    Other,
+}
+
+/// One thing an audit event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Subject {
+    /// What it is.
+    pub kind: SubjectKind,
+    /// Its identifier.
+    pub id: Uuid,
+}
+
+impl Subject {
+    /// A subject of `kind` with identifier `id`.
+    pub fn new(kind: SubjectKind, id: impl Into<Uuid>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+        }
+    }
+}
+
+macro_rules! into_uuid {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Uuid {
+            fn from(id: $t) -> Uuid {
+                id.as_uuid()
+            }
+        }
+    )*};
+}
+into_uuid!(
+    crate::ids::PatientId,
+    crate::ids::StaffId,
+    crate::ids::ProxyId,
+    crate::ids::SessionId,
+    crate::ids::SlotId,
+    crate::ids::BookingId,
+    crate::ids::EventId
+);
+
+/// The record of one decision: who tried what, for whom, when, through which
+/// channel, and whether it was allowed or refused with which reason.
+///
+/// Every decision in the workspace returns one; a store commits it in the same
+/// transaction as the change it describes (or alone, for a refusal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// This event's identifier.
+    pub id: EventId,
+    /// When the decision was made.
+    pub at: DateTime<Utc>,
+    /// Who acted.
+    pub actor: Actor,
+    /// Through which channel.
+    pub channel: Channel,
+    /// The patient concerned, if any.
+    pub patient: Option<PatientId>,
+    /// What was attempted.
+    pub action: AuditAction,
+    /// Allowed, or refused with a reason code.
+    pub outcome: Outcome,
+    /// The things the event is about (slot, booking, ...).
+    pub subjects: Vec<Subject>,
+    /// Further facts worth keeping, as readable text (for example an override reason).
+    pub details: BTreeMap<String, String>,
+}
+
+impl AuditEvent {
+    /// A new event with no subjects or details.
+    #[allow(clippy::too_many_arguments)] // reason: each argument is a required audit field
+    pub fn new(
+        ids: &dyn IdSource,
+        at: DateTime<Utc>,
+        actor: Actor,
+        channel: Channel,
+        patient: Option<PatientId>,
+        action: AuditAction,
+        outcome: Outcome,
+    ) -> Self {
+        Self {
+            id: EventId::new(ids),
+            at,
+            actor,
+            channel,
+            patient,
+            action,
+            outcome,
+            subjects: Vec::new(),
+            details: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a subject.
+    pub fn with_subject(mut self, kind: SubjectKind, id: impl Into<Uuid>) -> Self {
+        self.subjects.push(Subject::new(kind, id));
+        self
+    }
+
+    /// Adds a detail.
+    pub fn with_detail(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::SequentialIds;
+
+    #[test]
+    fn action_names_and_reason_codes_are_checked() {
+        assert!(AuditAction::parse("appointment.book").is_ok());
+        assert!(AuditAction::parse("Appointment.book").is_err());
+        assert!(AuditAction::parse("appointment..book").is_err());
+        assert!(ReasonCode::parse("SlotTaken").is_ok());
+        assert!(ReasonCode::parse("slot_taken").is_err());
+        assert!(ReasonCode::parse("").is_err());
+        assert!(serde_json::from_str::<ReasonCode>("\"no good\"").is_err());
+    }
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let ids = SequentialIds::new(1);
+        let patient = PatientId::new(&ids);
+        let event = AuditEvent::new(
+            &ids,
+            DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap(),
+            Actor::Patient { patient },
+            Channel::Online,
+            Some(patient),
+            AuditAction::parse("appointment.book").unwrap(),
+            Outcome::Refused(ReasonCode::parse("SlotTaken").unwrap()),
+        )
+        .with_subject(SubjectKind::Patient, patient)
+        .with_detail("note", "x");
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), event);
+    }
+}

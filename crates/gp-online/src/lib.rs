@@ -1,0 +1,303 @@
+//! The facade a GP clinical system calls to book, cancel and search for appointments.
+//!
+//! [`Online`] runs the commit pattern for every request: load the facts from
+//! the store, decide with the pure rules of `gp-booking` at the clock's `now`,
+//! then commit the change together with its audit event under the decision's
+//! preconditions. When another request got there first (a conflict), it loads
+//! and decides again, a bounded number of times, so the caller always gets a
+//! policy answer such as `SlotTaken`, never an internal conflict. Every
+//! refusal is recorded in the audit trail too.
+//!
+//! It is generic over the store and the clock and starts no runtime: await it
+//! from any executor. It holds no rules of its own.
+//!
+//! ```
+//! use gp_booking::{BookRequest, BookingPolicy, BookingStore, MemoryBookingStore, SearchQuery, SearchRequest};
+//! use gp_core::{Actor, Channel, FixedClock, SequentialIds};
+//! use gp_online::{Answer, Online};
+//! use gp_testkit::fixtures::{adult, monday_morning, practice};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let ids = SequentialIds::new(1);
+//! let practice = practice(&ids, monday_morning().date_naive());
+//! let store = MemoryBookingStore::new();
+//! for s in practice.staff() { store.put_staff(&s).await?; }
+//! store.add_schedule(&practice.schedule).await?;
+//! let online = Online::new(store, FixedClock::new(monday_morning()), BookingPolicy::default());
+//!
+//! let patient = adult(&ids);
+//! let me = Actor::Patient { patient: patient.patient };
+//! let query = SearchQuery::between(monday_morning(), monday_morning() + chrono::Duration::days(7));
+//! let Answer::Done(free) = online.search(&SearchRequest { actor: me, channel: Channel::Online, patient: Some(patient), query }).await? else {
+//!     panic!("search refused");
+//! };
+//! let request = BookRequest {
+//!     actor: me, channel: Channel::Online, patient: patient.patient, slot: free[0].id,
+//!     description: None, comment: None, holding_limit_override: None,
+//! };
+//! let Answer::Done(booking) = online.book(&request, &patient).await? else { panic!("refused") };
+//! assert_eq!(booking.slot, free[0].id);
+//! // The same slot again: a policy answer, not an error.
+//! assert_eq!(online.book(&request, &patient).await?.refusal(), Some(&gp_booking::BookingRefusal::SlotTaken));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+use gp_booking::{
+    decide_book, decide_cancel, decide_reschedule, search, BookFacts, BookRequest, Booking,
+    BookingChange, BookingPolicy, BookingRefusal, BookingStore, CancelRequest, CommitError,
+    Committable, Decision, PatientFacts, Refusal, RescheduleFacts, RescheduleRequest,
+    SearchRequest, Slot, StoreError,
+};
+use gp_core::{Clock, IdSource, RandomIds};
+use thiserror::Error;
+
+/// The answer to a request: done, or refused by the practice's policy with a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer<T> {
+    /// Done; here is the result.
+    Done(T),
+    /// Refused, for this reason (already recorded in the audit trail).
+    Refused(BookingRefusal),
+}
+
+impl<T> Answer<T> {
+    /// The refusal reason, if refused.
+    pub fn refusal(&self) -> Option<&BookingRefusal> {
+        match self {
+            Answer::Done(_) => None,
+            Answer::Refused(r) => Some(r),
+        }
+    }
+
+    /// The result, if done.
+    pub fn done(self) -> Option<T> {
+        match self {
+            Answer::Done(t) => Some(t),
+            Answer::Refused(_) => None,
+        }
+    }
+}
+
+/// Something went wrong (as opposed to a refusal by the policy).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum OnlineError {
+    /// The store failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The facts kept changing under the request, more times than allowed; nothing was changed.
+    #[error("the appointment book was too busy to complete the request after {attempts} attempts; please try again")]
+    Contention {
+        /// How many times the request was decided.
+        attempts: u32,
+    },
+}
+
+/// The booking facade over a store and a clock.
+pub struct Online<S, C> {
+    store: S,
+    clock: C,
+    ids: Box<dyn IdSource>,
+    policy: BookingPolicy,
+    max_attempts: u32,
+}
+
+impl<S: BookingStore, C: Clock> Online<S, C> {
+    /// A facade over `store` and `clock` under `policy`, making random identifiers.
+    pub fn new(store: S, clock: C, policy: BookingPolicy) -> Self {
+        Self::with_ids(store, clock, policy, Box::new(RandomIds))
+    }
+
+    /// Like [`Online::new`], with identifiers from `ids` (for repeatable tests).
+    pub fn with_ids(store: S, clock: C, policy: BookingPolicy, ids: Box<dyn IdSource>) -> Self {
+        Self {
+            store,
+            clock,
+            ids,
+            policy,
+            max_attempts: 16,
+        }
+    }
+
+    /// Sets how many times a request is decided again after conflicts before
+    /// [`OnlineError::Contention`] (default 16; at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &BookingPolicy {
+        &self.policy
+    }
+
+    /// Replaces the policy in force.
+    pub fn set_policy(&mut self, policy: BookingPolicy) {
+        self.policy = policy;
+    }
+
+    /// The free slots this actor may book through this channel, in order of start.
+    pub async fn search(&self, request: &SearchRequest) -> Result<Answer<Vec<Slot>>, OnlineError> {
+        let candidates = self.store.find_slots(&request.query).await?;
+        match search(
+            &self.policy,
+            request,
+            &candidates,
+            self.clock.now(),
+            self.ids.as_ref(),
+        ) {
+            Ok(slots) => Ok(Answer::Done(slots)),
+            Err(refusal) => self.refused(*refusal).await,
+        }
+    }
+
+    /// Books a slot for `patient` (whose facts come from the access records).
+    pub async fn book(
+        &self,
+        request: &BookRequest,
+        patient: &PatientFacts,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        self.run(|now| async move {
+            let snap = self
+                .store
+                .load_book(request.slot, request.patient, now)
+                .await?;
+            let facts = BookFacts {
+                slot: snap.slot,
+                patient: *patient,
+                holdings: snap.holdings,
+                holdings_since: now,
+            };
+            Ok(decide_book(
+                &self.policy,
+                &facts,
+                request,
+                now,
+                self.ids.as_ref(),
+            ))
+        })
+        .await
+        .and_then(booked)
+    }
+
+    /// Cancels a booking; answers with the booking as cancelled.
+    pub async fn cancel(&self, request: &CancelRequest) -> Result<Answer<Booking>, OnlineError> {
+        let answer = self
+            .run(|now| async move {
+                let facts = self.store.load_cancel(request.booking).await?;
+                Ok(decide_cancel(
+                    &self.policy,
+                    &facts,
+                    request,
+                    now,
+                    self.ids.as_ref(),
+                ))
+            })
+            .await?;
+        match answer {
+            Answer::Refused(r) => Ok(Answer::Refused(r)),
+            Answer::Done(_) => match self.store.booking(request.booking).await? {
+                Some(booking) => Ok(Answer::Done(booking)),
+                None => Err(StoreError::Missing(format!(
+                    "booking {} after its cancellation",
+                    request.booking
+                ))
+                .into()),
+            },
+        }
+    }
+
+    /// Moves a booking to another slot (cancel and book together, or neither);
+    /// answers with the new booking. `patient` is the booking's patient.
+    pub async fn reschedule(
+        &self,
+        request: &RescheduleRequest,
+        patient: &PatientFacts,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        self.run(|now| async move {
+            let current = self.store.load_cancel(request.booking).await?;
+            let snap = self
+                .store
+                .load_book(request.new_slot, patient.patient, now)
+                .await?;
+            let facts = RescheduleFacts {
+                current,
+                new: BookFacts {
+                    slot: snap.slot,
+                    patient: *patient,
+                    holdings: snap.holdings,
+                    holdings_since: now,
+                },
+            };
+            Ok(decide_reschedule(
+                &self.policy,
+                &facts,
+                request,
+                now,
+                self.ids.as_ref(),
+            ))
+        })
+        .await
+        .and_then(booked)
+    }
+
+    async fn refused<T>(&self, refusal: Refusal) -> Result<Answer<T>, OnlineError> {
+        self.store.record_refusal(&refusal.event).await?;
+        Ok(Answer::Refused(refusal.reason))
+    }
+
+    /// The commit pattern: load and decide, commit, and on conflict do it again.
+    async fn run<'a, F, Fut>(&'a self, decide: F) -> Result<Answer<Committable>, OnlineError>
+    where
+        F: Fn(chrono::DateTime<chrono::Utc>) -> Fut,
+        Fut: std::future::Future<Output = Result<Decision, StoreError>> + 'a,
+    {
+        for _ in 0..self.max_attempts {
+            let now = self.clock.now();
+            let committable: Committable = match decide(now).await? {
+                Decision::Refused(refusal) => return self.refused(refusal).await,
+                Decision::Allowed(c) => c,
+            };
+            match self.store.commit(&committable).await {
+                Ok(()) => return Ok(Answer::Done(committable)),
+                Err(CommitError::Conflict(_)) => continue,
+                Err(CommitError::Store(e)) => return Err(e.into()),
+                Err(other) => {
+                    return Err(OnlineError::Store(StoreError::Unavailable(
+                        other.to_string(),
+                    )))
+                }
+            }
+        }
+        Err(OnlineError::Contention {
+            attempts: self.max_attempts,
+        })
+    }
+}
+
+/// The new booking a committed book or reschedule made.
+fn booked(answer: Answer<Committable>) -> Result<Answer<Booking>, OnlineError> {
+    match answer {
+        Answer::Refused(r) => Ok(Answer::Refused(r)),
+        Answer::Done(c) => match c.change {
+            BookingChange::Book(b) | BookingChange::Reschedule { book: b, .. } => {
+                Ok(Answer::Done(b))
+            }
+            BookingChange::Cancel { booking, .. } => Err(StoreError::Corrupt(format!(
+                "a booking decision produced a cancellation of {booking}"
+            ))
+            .into()),
+        },
+    }
+}

@@ -1,0 +1,605 @@
+//! The `BookingStore` conformance suite: the contract in executable form.
+//!
+//! Each check is a `pub async fn` taking a fresh, empty store and panicking
+//! with a message that names the broken rule. Run them all against a store
+//! with [`crate::booking_store_conformance!`], which makes one test per check.
+
+use chrono::{DateTime, Duration, Utc};
+use gp_booking::{
+    decide_book, decide_cancel, decide_reschedule, BookFacts, BookRequest, BookingChange,
+    BookingPolicy, BookingStore, CancelRequest, CancellationReason, CommitError, Committable,
+    Decision, PatientFacts, Precondition, RescheduleFacts, RescheduleRequest, Schedule,
+    SearchQuery, StaffMember, StoreError,
+};
+use gp_core::{Actor, Channel, Outcome, SequentialIds, SlotId};
+
+use crate::fixtures::{adult, monday_morning, small_schedule};
+
+/// Every check's name, in the order the macro runs them.
+pub const CHECKS: &[&str] = &[
+    "schedule_is_stored_and_found_in_order",
+    "schedule_with_unknown_clinician_writes_nothing",
+    "schedule_with_duplicate_slot_writes_nothing",
+    "committed_booking_is_visible_everywhere",
+    "second_booking_from_the_same_snapshot_conflicts",
+    "a_taken_slot_is_never_booked_twice_even_without_preconditions",
+    "changed_holdings_conflict",
+    "cancel_frees_the_slot_and_cannot_happen_twice",
+    "reschedule_is_all_or_nothing",
+    "booking_a_missing_slot_is_an_error_and_writes_nothing",
+    "refusals_are_recorded_alone",
+    "bookings_for_patient_include_cancelled_in_booking_order",
+];
+
+struct World {
+    ids: SequentialIds,
+    now: DateTime<Utc>,
+    policy: BookingPolicy,
+    gp: StaffMember,
+    schedule: Schedule,
+}
+
+impl World {
+    fn new(slots: usize) -> Self {
+        let ids = SequentialIds::new(0xC0FFEE);
+        let now = monday_morning();
+        let (gp, schedule) = small_schedule(&ids, now, slots);
+        Self {
+            ids,
+            now,
+            policy: BookingPolicy::default(),
+            gp,
+            schedule,
+        }
+    }
+
+    async fn stored<S: BookingStore>(slots: usize, store: &S) -> Self {
+        let world = Self::new(slots);
+        store.put_staff(&world.gp).await.expect("put_staff");
+        store
+            .add_schedule(&world.schedule)
+            .await
+            .expect("add_schedule");
+        world
+    }
+
+    fn slot(&self, i: usize) -> SlotId {
+        self.schedule.slots[i].id
+    }
+
+    fn request(&self, patient: &PatientFacts, slot: SlotId) -> BookRequest {
+        BookRequest {
+            actor: Actor::Patient {
+                patient: patient.patient,
+            },
+            channel: Channel::Online,
+            patient: patient.patient,
+            slot,
+            description: None,
+            comment: None,
+            holding_limit_override: None,
+        }
+    }
+
+    async fn decide<S: BookingStore>(
+        &self,
+        store: &S,
+        patient: &PatientFacts,
+        slot: SlotId,
+    ) -> Committable {
+        let snap = store
+            .load_book(slot, patient.patient, self.now)
+            .await
+            .expect("load_book");
+        let facts = BookFacts {
+            slot: snap.slot,
+            patient: *patient,
+            holdings: snap.holdings,
+            holdings_since: self.now,
+        };
+        match decide_book(
+            &self.policy,
+            &facts,
+            &self.request(patient, slot),
+            self.now,
+            &self.ids,
+        ) {
+            Decision::Allowed(c) => c,
+            Decision::Refused(r) => panic!("the fixture booking was refused: {}", r.reason),
+        }
+    }
+
+    async fn book<S: BookingStore>(
+        &self,
+        store: &S,
+        patient: &PatientFacts,
+        slot: SlotId,
+    ) -> Committable {
+        let c = self.decide(store, patient, slot).await;
+        store.commit(&c).await.expect("commit of a fresh decision");
+        c
+    }
+
+    fn cancel_request(&self, patient: &PatientFacts, booking: gp_core::BookingId) -> CancelRequest {
+        CancelRequest {
+            actor: Actor::Patient {
+                patient: patient.patient,
+            },
+            channel: Channel::Online,
+            booking,
+            reason: CancellationReason::parse("No longer needed").expect("valid reason"),
+        }
+    }
+}
+
+fn booked(c: &Committable) -> &gp_booking::Booking {
+    match &c.change {
+        BookingChange::Book(b) => b,
+        BookingChange::Reschedule { book, .. } => book,
+        BookingChange::Cancel { .. } => panic!("not a booking"),
+    }
+}
+
+/// Stored slots come back from `find_slots` in order of start, filtered by the query.
+pub async fn schedule_is_stored_and_found_in_order<S: BookingStore>(store: S) {
+    let w = World::stored(6, &store).await;
+    let all = store
+        .find_slots(&SearchQuery::between(w.now, w.now + Duration::days(14)))
+        .await
+        .expect("find_slots");
+    assert_eq!(all.len(), 6, "every stored slot in range is found");
+    assert!(
+        all.windows(2)
+            .all(|p| p[0].slot.start() <= p[1].slot.start()),
+        "in order of start"
+    );
+    assert!(
+        all.iter().all(|s| s.live_booking.is_none()),
+        "new slots are free"
+    );
+    assert_eq!(
+        all[0].slot, w.schedule.slots[0],
+        "slots come back as stored"
+    );
+    let narrow = SearchQuery::between(w.schedule.slots[1].start(), w.schedule.slots[3].start());
+    assert_eq!(
+        store.find_slots(&narrow).await.expect("find_slots").len(),
+        2,
+        "from inclusive, to exclusive"
+    );
+    let mut other = SearchQuery::between(w.now, w.now + Duration::days(14));
+    other.clinician = Some(gp_core::StaffId::new(&w.ids));
+    assert!(
+        store
+            .find_slots(&other)
+            .await
+            .expect("find_slots")
+            .is_empty(),
+        "clinician filter"
+    );
+    let empty = SearchQuery::between(w.now, w.now);
+    assert!(
+        store
+            .find_slots(&empty)
+            .await
+            .expect("find_slots")
+            .is_empty(),
+        "an empty range finds nothing"
+    );
+    assert_eq!(
+        store.slot(w.slot(2)).await.expect("slot").map(|s| s.slot),
+        Some(w.schedule.slots[2].clone())
+    );
+}
+
+/// A schedule naming a clinician who is not stored fails with `Missing` and stores nothing.
+pub async fn schedule_with_unknown_clinician_writes_nothing<S: BookingStore>(store: S) {
+    let w = World::new(3);
+    let err = store
+        .add_schedule(&w.schedule)
+        .await
+        .expect_err("unknown clinician");
+    assert!(
+        matches!(err, StoreError::Missing(_)),
+        "Missing, got {err:?}"
+    );
+    assert!(
+        store.slot(w.slot(0)).await.expect("slot").is_none(),
+        "nothing stored"
+    );
+}
+
+/// A schedule repeating a stored slot fails with `Duplicate` and stores none of its slots.
+pub async fn schedule_with_duplicate_slot_writes_nothing<S: BookingStore>(store: S) {
+    let w = World::stored(2, &store).await;
+    let (_, mut more) = small_schedule(&w.ids, w.now + Duration::days(2), 2);
+    for s in &mut more.slots {
+        s.clinician = w.gp.id;
+    }
+    for s in &mut more.sessions {
+        s.clinician = w.gp.id;
+    }
+    let fresh = more.slots[0].id;
+    more.slots.push(w.schedule.slots[0].clone());
+    let err = store.add_schedule(&more).await.expect_err("duplicate slot");
+    assert!(
+        matches!(err, StoreError::Duplicate(_)),
+        "Duplicate, got {err:?}"
+    );
+    assert!(
+        store.slot(fresh).await.expect("slot").is_none(),
+        "all or nothing"
+    );
+}
+
+/// After a commit the booking, the taken slot, the holding and the audit event are all visible.
+pub async fn committed_booking_is_visible_everywhere<S: BookingStore>(store: S) {
+    let w = World::stored(3, &store).await;
+    let p = adult(&w.ids);
+    let c = w.book(&store, &p, w.slot(1)).await;
+    let b = booked(&c);
+    assert_eq!(
+        store.booking(b.id).await.expect("booking").as_ref(),
+        Some(b),
+        "booking stored as decided"
+    );
+    assert_eq!(
+        store
+            .slot(w.slot(1))
+            .await
+            .expect("slot")
+            .and_then(|s| s.live_booking),
+        Some(b.id),
+        "slot taken"
+    );
+    let snap = store
+        .load_book(w.slot(1), p.patient, w.now)
+        .await
+        .expect("load_book");
+    assert_eq!(snap.holdings.len(), 1, "the booking is a holding");
+    assert_eq!(snap.holdings[0].booking, b.id);
+    assert_eq!(snap.holdings[0].start, w.schedule.slots[1].start());
+    let later = store
+        .load_book(w.slot(1), p.patient, w.schedule.slots[2].start())
+        .await
+        .expect("load_book");
+    assert!(
+        later.holdings.is_empty(),
+        "holdings before `since` are not returned"
+    );
+    let events = store.audit_events().await.expect("audit_events");
+    assert_eq!(events, c.events, "the event is committed with the change");
+    let facts = store.load_cancel(b.id).await.expect("load_cancel");
+    assert_eq!(facts.booking.as_ref(), Some(b));
+    assert_eq!(facts.slot.as_ref(), Some(&w.schedule.slots[1]));
+}
+
+/// Two decisions from one snapshot: the first commit wins; the second conflicts
+/// on the slot and writes nothing, not even its event.
+pub async fn second_booking_from_the_same_snapshot_conflicts<S: BookingStore>(store: S) {
+    let w = World::stored(3, &store).await;
+    let (a, b) = (adult(&w.ids), adult(&w.ids));
+    let first = w.decide(&store, &a, w.slot(0)).await;
+    let second = w.decide(&store, &b, w.slot(0)).await;
+    store.commit(&first).await.expect("first commit");
+    let err = store.commit(&second).await.expect_err("second commit");
+    assert_eq!(
+        err,
+        CommitError::Conflict(Precondition::SlotFree(w.slot(0)))
+    );
+    assert_eq!(
+        store.audit_events().await.expect("events").len(),
+        1,
+        "no event for a change that did not happen"
+    );
+    assert!(store
+        .bookings_for_patient(b.patient)
+        .await
+        .expect("bookings")
+        .is_empty());
+}
+
+/// The store itself refuses a second live booking on a slot, whatever the preconditions say.
+pub async fn a_taken_slot_is_never_booked_twice_even_without_preconditions<S: BookingStore>(
+    store: S,
+) {
+    let w = World::stored(2, &store).await;
+    let (a, b) = (adult(&w.ids), adult(&w.ids));
+    w.book(&store, &a, w.slot(0)).await;
+    let mut sneaky = w.decide(&store, &b, w.slot(1)).await;
+    sneaky.preconditions.clear();
+    if let BookingChange::Book(booking) = &mut sneaky.change {
+        booking.slot = w.slot(0);
+    }
+    let err = store.commit(&sneaky).await.expect_err("double booking");
+    assert_eq!(
+        err,
+        CommitError::Conflict(Precondition::SlotFree(w.slot(0)))
+    );
+    assert!(
+        store
+            .bookings_for_patient(b.patient)
+            .await
+            .expect("bookings")
+            .is_empty(),
+        "nothing written"
+    );
+}
+
+/// A decision made before the patient's holdings changed conflicts on them.
+pub async fn changed_holdings_conflict<S: BookingStore>(store: S) {
+    let w = World::stored(3, &store).await;
+    let p = adult(&w.ids);
+    let stale = w.decide(&store, &p, w.slot(0)).await;
+    w.book(&store, &p, w.slot(1)).await;
+    let err = store.commit(&stale).await.expect_err("stale holdings");
+    assert!(
+        matches!(err, CommitError::Conflict(Precondition::HoldingsUnchanged { patient, .. }) if patient == p.patient),
+        "HoldingsUnchanged, got {err:?}"
+    );
+    assert_eq!(
+        store
+            .slot(w.slot(0))
+            .await
+            .expect("slot")
+            .and_then(|s| s.live_booking),
+        None,
+        "nothing written"
+    );
+}
+
+/// Cancelling frees the slot for another patient; a second cancellation conflicts.
+pub async fn cancel_frees_the_slot_and_cannot_happen_twice<S: BookingStore>(store: S) {
+    let w = World::stored(2, &store).await;
+    let (a, b) = (adult(&w.ids), adult(&w.ids));
+    let c = w.book(&store, &a, w.slot(0)).await;
+    let id = booked(&c).id;
+    let facts = store.load_cancel(id).await.expect("load_cancel");
+    let Decision::Allowed(cancel) =
+        decide_cancel(&w.policy, &facts, &w.cancel_request(&a, id), w.now, &w.ids)
+    else {
+        panic!("the fixture cancellation was refused");
+    };
+    store.commit(&cancel).await.expect("cancel");
+    let stored = store
+        .booking(id)
+        .await
+        .expect("booking")
+        .expect("still stored");
+    assert!(!stored.is_live(), "cancelled");
+    assert_eq!(
+        stored.cancellation.as_ref().map(|x| x.reason.as_str()),
+        Some("No longer needed")
+    );
+    assert_eq!(
+        store
+            .slot(w.slot(0))
+            .await
+            .expect("slot")
+            .and_then(|s| s.live_booking),
+        None,
+        "slot free"
+    );
+    assert!(store
+        .load_book(w.slot(0), a.patient, w.now)
+        .await
+        .expect("load")
+        .holdings
+        .is_empty());
+    let err = store.commit(&cancel).await.expect_err("second cancel");
+    assert_eq!(err, CommitError::Conflict(Precondition::BookingLive(id)));
+    w.book(&store, &b, w.slot(0)).await;
+    assert_eq!(store.audit_events().await.expect("events").len(), 3);
+}
+
+/// A reschedule onto a slot taken meanwhile conflicts and leaves the old booking live.
+pub async fn reschedule_is_all_or_nothing<S: BookingStore>(store: S) {
+    let w = World::stored(3, &store).await;
+    let (a, b) = (adult(&w.ids), adult(&w.ids));
+    let c = w.book(&store, &a, w.slot(0)).await;
+    let id = booked(&c).id;
+    let request = RescheduleRequest {
+        actor: Actor::Patient { patient: a.patient },
+        channel: Channel::Online,
+        booking: id,
+        new_slot: w.slot(1),
+        reason: CancellationReason::parse("Later suits me").expect("valid"),
+        holding_limit_override: None,
+    };
+    let snap = store
+        .load_book(w.slot(1), a.patient, w.now)
+        .await
+        .expect("load");
+    let facts = RescheduleFacts {
+        current: store.load_cancel(id).await.expect("load_cancel"),
+        new: BookFacts {
+            slot: snap.slot,
+            patient: a,
+            holdings: snap.holdings,
+            holdings_since: w.now,
+        },
+    };
+    let Decision::Allowed(move_it) = decide_reschedule(&w.policy, &facts, &request, w.now, &w.ids)
+    else {
+        panic!("the fixture reschedule was refused");
+    };
+    let mut blocked = move_it.clone();
+    blocked
+        .preconditions
+        .retain(|p| !matches!(p, Precondition::SlotFree(_)));
+    w.book(&store, &b, w.slot(1)).await;
+    let err = store.commit(&blocked).await.expect_err("new slot taken");
+    assert_eq!(
+        err,
+        CommitError::Conflict(Precondition::SlotFree(w.slot(1)))
+    );
+    assert!(
+        store
+            .booking(id)
+            .await
+            .expect("booking")
+            .expect("stored")
+            .is_live(),
+        "old booking untouched"
+    );
+    // Onto a free slot it goes through, both halves together.
+    let snap = store
+        .load_book(w.slot(2), a.patient, w.now)
+        .await
+        .expect("load");
+    let facts = RescheduleFacts {
+        current: store.load_cancel(id).await.expect("load_cancel"),
+        new: BookFacts {
+            slot: snap.slot,
+            patient: a,
+            holdings: snap.holdings,
+            holdings_since: w.now,
+        },
+    };
+    let request = RescheduleRequest {
+        new_slot: w.slot(2),
+        ..request
+    };
+    let Decision::Allowed(ok) = decide_reschedule(&w.policy, &facts, &request, w.now, &w.ids)
+    else {
+        panic!("the second reschedule was refused");
+    };
+    store.commit(&ok).await.expect("reschedule");
+    assert!(
+        !store
+            .booking(id)
+            .await
+            .expect("booking")
+            .expect("stored")
+            .is_live(),
+        "old cancelled"
+    );
+    assert_eq!(
+        store
+            .slot(w.slot(0))
+            .await
+            .expect("slot")
+            .and_then(|s| s.live_booking),
+        None
+    );
+    assert_eq!(
+        store
+            .slot(w.slot(2))
+            .await
+            .expect("slot")
+            .and_then(|s| s.live_booking),
+        Some(booked(&ok).id)
+    );
+}
+
+/// Booking a slot that was never stored fails with `Missing` and writes nothing.
+pub async fn booking_a_missing_slot_is_an_error_and_writes_nothing<S: BookingStore>(store: S) {
+    let w = World::stored(1, &store).await;
+    let p = adult(&w.ids);
+    let mut c = w.decide(&store, &p, w.slot(0)).await;
+    let ghost = SlotId::new(&w.ids);
+    c.preconditions.clear();
+    if let BookingChange::Book(b) = &mut c.change {
+        b.slot = ghost;
+    }
+    let err = store.commit(&c).await.expect_err("missing slot");
+    assert!(
+        matches!(err, CommitError::Store(StoreError::Missing(_))),
+        "Missing, got {err:?}"
+    );
+    assert!(store.audit_events().await.expect("events").is_empty());
+}
+
+/// A refusal's event is appended alone, in order.
+pub async fn refusals_are_recorded_alone<S: BookingStore>(store: S) {
+    let w = World::stored(1, &store).await;
+    let (a, b) = (adult(&w.ids), adult(&w.ids));
+    let c = w.book(&store, &a, w.slot(0)).await;
+    let snap = store
+        .load_book(w.slot(0), b.patient, w.now)
+        .await
+        .expect("load");
+    let facts = BookFacts {
+        slot: snap.slot,
+        patient: b,
+        holdings: snap.holdings,
+        holdings_since: w.now,
+    };
+    let Decision::Refused(r) =
+        decide_book(&w.policy, &facts, &w.request(&b, w.slot(0)), w.now, &w.ids)
+    else {
+        panic!("a taken slot was allowed");
+    };
+    store
+        .record_refusal(&r.event)
+        .await
+        .expect("record_refusal");
+    let events = store.audit_events().await.expect("events");
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0], c.events[0], "oldest first");
+    assert_eq!(events[1], r.event);
+    assert!(matches!(&events[1].outcome, Outcome::Refused(code) if code.as_str() == "SlotTaken"));
+}
+
+/// `bookings_for_patient` lists live and cancelled bookings in the order they were made.
+pub async fn bookings_for_patient_include_cancelled_in_booking_order<S: BookingStore>(store: S) {
+    let w = World::stored(3, &store).await;
+    let p = adult(&w.ids);
+    let first = booked(&w.book(&store, &p, w.slot(2)).await).clone();
+    let facts = store.load_cancel(first.id).await.expect("load_cancel");
+    let Decision::Allowed(cancel) = decide_cancel(
+        &w.policy,
+        &facts,
+        &w.cancel_request(&p, first.id),
+        w.now,
+        &w.ids,
+    ) else {
+        panic!("refused");
+    };
+    store.commit(&cancel).await.expect("cancel");
+    let second = booked(&w.book(&store, &p, w.slot(0)).await).clone();
+    let all = store
+        .bookings_for_patient(p.patient)
+        .await
+        .expect("bookings");
+    assert_eq!(
+        all.iter().map(|b| b.id).collect::<Vec<_>>(),
+        vec![first.id, second.id]
+    );
+    assert!(!all[0].is_live() && all[1].is_live());
+}
+
+/// Expands into one `#[tokio::test]` per booking conformance check, each
+/// given a fresh store made by `$make` (an expression evaluated once per test).
+///
+/// ```text
+/// // in crates/<your-store>/tests/conformance.rs:
+/// gp_testkit::booking_store_conformance!(gp_booking::MemoryBookingStore::new());
+/// ```
+#[macro_export]
+macro_rules! booking_store_conformance {
+    ($make:expr) => {
+        $crate::booking_store_conformance!(@each $make;
+            schedule_is_stored_and_found_in_order,
+            schedule_with_unknown_clinician_writes_nothing,
+            schedule_with_duplicate_slot_writes_nothing,
+            committed_booking_is_visible_everywhere,
+            second_booking_from_the_same_snapshot_conflicts,
+            a_taken_slot_is_never_booked_twice_even_without_preconditions,
+            changed_holdings_conflict,
+            cancel_frees_the_slot_and_cannot_happen_twice,
+            reschedule_is_all_or_nothing,
+            booking_a_missing_slot_is_an_error_and_writes_nothing,
+            refusals_are_recorded_alone,
+            bookings_for_patient_include_cancelled_in_booking_order
+        );
+    };
+    (@each $make:expr; $($check:ident),+) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                $crate::booking::$check($make).await;
+            }
+        )+
+    };
+}
