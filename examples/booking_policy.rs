@@ -6,14 +6,15 @@
 use chrono::{Duration, NaiveTime};
 use gp_booking::{
     BookRequest, Booking, BookingPolicy, BookingSettings, BookingStore, CancelRequest,
-    CancellationReason, MemoryBookingStore, OnlineRegistration, OverrideReason, PatientFacts,
-    Registration, ReleaseSchedule, SearchQuery, SearchRequest, Slot, SlotAvailability, SlotType,
+    CancellationReason, OnlineRegistration, OverrideReason, PatientFacts, Registration,
+    ReleaseSchedule, SearchQuery, SearchRequest, Slot, SlotAvailability, SlotType,
 };
 use gp_core::{
     local_date, to_local, Actor, Channel, Clock, FixedClock, ProxyId, Reason, SequentialIds,
     StaffRole,
 };
 use gp_online::{Answer, Online};
+use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{adult, monday_morning, patient, practice};
 
 fn when(slot: &Slot) -> String {
@@ -42,7 +43,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The practice: two GPs, a nurse, an HCA, six weeks of sessions.
     let fixture = practice(&ids, today);
-    let store = MemoryBookingStore::new();
+    // An embedded SQLite database (in memory here; `SqliteStore::open(path)` for a file).
+    let store = SqliteStore::open_in_memory()?;
     for member in fixture.staff() {
         store.put_staff(&member).await?;
     }

@@ -1,0 +1,39 @@
+//! Errors of opening a database.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// A database could not be opened. Nothing in the file was changed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The file exists but is not an SQLite database.
+    #[error("{path} is not an appointment database (it is not an SQLite file)")]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The database was written by a newer version of this crate.
+    #[error("this database has schema version {found}, newer than the {supported} this version understands; upgrade the software before opening it")]
+    NewerSchema {
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this crate knows.
+        supported: i64,
+    },
+    /// The file could not be opened or created (missing folder, no permission, ...).
+    #[error("cannot open {path}: {reason}")]
+    CannotOpen {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
+    /// A migration failed; it was rolled back.
+    #[error("could not bring the database schema up to date: {0}")]
+    Migration(String),
+    /// The database thread could not be started.
+    #[error("could not start the database thread: {0}")]
+    Thread(String),
+}

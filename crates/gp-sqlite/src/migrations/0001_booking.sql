@@ -1,0 +1,42 @@
+-- Version 1: the appointment book and its audit trail.
+CREATE TABLE staff (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+
+CREATE TABLE sessions (
+    id        TEXT PRIMARY KEY,
+    clinician TEXT NOT NULL REFERENCES staff(id),
+    body      TEXT NOT NULL
+);
+
+CREATE TABLE slots (
+    id        TEXT PRIMARY KEY,
+    session   TEXT NOT NULL REFERENCES sessions(id),
+    clinician TEXT NOT NULL REFERENCES staff(id),
+    start_at  INTEGER NOT NULL,
+    end_at    INTEGER NOT NULL,
+    body      TEXT NOT NULL,
+    CHECK (start_at < end_at)
+);
+CREATE INDEX slots_by_start ON slots(start_at);
+
+CREATE TABLE bookings (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    id        TEXT NOT NULL UNIQUE,
+    slot      TEXT NOT NULL REFERENCES slots(id),
+    patient   TEXT NOT NULL,
+    channel   TEXT NOT NULL,
+    cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1)),
+    body      TEXT NOT NULL
+);
+-- The last line of defence: one live booking per slot, whatever the caller does.
+CREATE UNIQUE INDEX one_live_booking_per_slot ON bookings(slot) WHERE cancelled = 0;
+CREATE INDEX live_bookings_by_patient ON bookings(patient) WHERE cancelled = 0;
+CREATE INDEX bookings_by_patient ON bookings(patient, seq);
+
+CREATE TABLE audit_events (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    id   TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);

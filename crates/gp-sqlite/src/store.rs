@@ -1,0 +1,592 @@
+//! The store: a database thread, and the BookingStore port on top of it.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use gp_booking::{
+    BookSnapshot, Booking, BookingChange, BookingStore, CancelFacts, CommitError, Committable,
+    Holding, Precondition, Schedule, SearchQuery, Slot, SlotState, StaffMember, StoreError,
+};
+use gp_core::{AuditEvent, BookingId, Channel, PatientId, SlotId};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::error::OpenError;
+use crate::migrate;
+use crate::oneshot;
+
+/// How hard SQLite works to make a commit survive power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// `synchronous=FULL`: a commit survives power loss (the default, for clinical data).
+    Full,
+    /// `synchronous=NORMAL`: in WAL mode a commit survives a crash of the
+    /// program, but the last commits may be lost on power loss.
+    Normal,
+}
+
+/// Settings for opening a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteConfig {
+    /// Durability of commits. Default: [`Synchronous::Full`].
+    pub synchronous: Synchronous,
+    /// How long a write waits for another process's write to finish. Default: 5 seconds.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A [`BookingStore`] on an SQLite database, served by a thread of its own.
+///
+/// Cloning is not offered: share it behind an `Arc`. Dropping the last
+/// handle lets the thread finish the work it has and close the database.
+#[derive(Debug)]
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+}
+
+fn storage(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn nanos(at: DateTime<Utc>) -> Result<i64, StoreError> {
+    at.timestamp_nanos_opt().ok_or_else(|| {
+        StoreError::Unavailable(format!("{at} is outside the years this store can hold"))
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(corrupt)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(corrupt)
+}
+
+fn open_error(path: &Path, e: &rusqlite::Error) -> OpenError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => OpenError::NotADatabase {
+            path: path.to_owned(),
+        },
+        _ => OpenError::CannotOpen {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        },
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if need be) the database at `path` with the default settings.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::open_with(path, SqliteConfig::default())
+    }
+
+    /// Opens (creating if need be) the database at `path`.
+    ///
+    /// Refuses, changing nothing in the file, a file that is not SQLite
+    /// ([`OpenError::NotADatabase`]), a database from a newer version
+    /// ([`OpenError::NewerSchema`]) and a path that cannot be opened
+    /// ([`OpenError::CannotOpen`]).
+    pub fn open_with(path: impl AsRef<Path>, config: SqliteConfig) -> Result<Self, OpenError> {
+        let path = path.as_ref().to_owned();
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_error(&path, &e))?;
+        Self::start(conn, &path, config, true)
+    }
+
+    /// A private database in memory, gone when the store is dropped.
+    pub fn open_in_memory() -> Result<Self, OpenError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|e| open_error(&path, &e))?;
+        Self::start(conn, &path, SqliteConfig::default(), false)
+    }
+
+    fn start(
+        mut conn: Connection,
+        path: &Path,
+        config: SqliteConfig,
+        wal: bool,
+    ) -> Result<Self, OpenError> {
+        let err = |e: rusqlite::Error| open_error(path, &e);
+        conn.busy_timeout(config.busy_timeout).map_err(err)?;
+        // Read before writing anything: a foreign or newer file is left untouched.
+        let found = migrate::current_version(&conn).map_err(err)?;
+        if found > migrate::SCHEMA_VERSION {
+            return Err(OpenError::NewerSchema {
+                found,
+                supported: migrate::SCHEMA_VERSION,
+            });
+        }
+        if wal {
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .map_err(err)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(OpenError::CannotOpen {
+                    path: path.to_owned(),
+                    reason: format!("the database could not use write-ahead logging (mode {mode})"),
+                });
+            }
+        }
+        let sync = match config.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(err)?;
+        migrate::migrate(&mut conn, found)?;
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("gp-sqlite".into())
+            .spawn(move || {
+                let mut conn = conn;
+                while let Ok(job) = rx.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| OpenError::Thread(e.to_string()))?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `f` on the database thread and awaits its answer.
+    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |conn: &mut Connection| tx.send(f(conn))))
+            .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
+        rx.await.unwrap_or_else(|| {
+            Err(StoreError::Unavailable(
+                "the database thread stopped mid-request".into(),
+            ))
+        })
+    }
+
+    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction, committed only if `f` returns `Ok`.
+    async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |conn: &mut Connection| {
+                let result = (|| {
+                    let t = conn
+                        .transaction_with_behavior(TransactionBehavior::Immediate)
+                        .map_err(|e| E::from(storage(e)))?;
+                    let value = f(&t)?;
+                    t.commit().map_err(|e| E::from(storage(e)))?;
+                    Ok(value)
+                })();
+                tx.send(result);
+            }))
+            .map_err(|_| {
+                E::from(StoreError::Unavailable(
+                    "the database thread has stopped".into(),
+                ))
+            })?;
+        rx.await.unwrap_or_else(|| {
+            Err(E::from(StoreError::Unavailable(
+                "the database thread stopped mid-request".into(),
+            )))
+        })
+    }
+}
+
+fn slot_state(conn: &Connection, slot: &str) -> Result<Option<SlotState>, StoreError> {
+    let row: Option<(String, Option<String>)> = conn
+        .query_row(
+            "SELECT s.body, b.id FROM slots s LEFT JOIN bookings b ON b.slot = s.id AND b.cancelled = 0 WHERE s.id = ?1",
+            [slot],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(storage)?;
+    row.map(|(body, live)| to_state(&body, live)).transpose()
+}
+
+fn to_state(body: &str, live: Option<String>) -> Result<SlotState, StoreError> {
+    Ok(SlotState {
+        slot: from_json::<Slot>(body)?,
+        live_booking: live
+            .map(|id| id.parse::<BookingId>().map_err(corrupt))
+            .transpose()?,
+    })
+}
+
+fn holdings(conn: &Connection, patient: &str, since: i64) -> Result<Vec<Holding>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT b.id, b.slot, s.start_at, b.channel FROM bookings b JOIN slots s ON s.id = b.slot \
+             WHERE b.patient = ?1 AND b.cancelled = 0 AND s.start_at >= ?2 ORDER BY s.start_at, b.id",
+        )
+        .map_err(storage)?;
+    let rows = stmt
+        .query_map(params![patient, since], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(storage)?;
+    rows.map(|row| {
+        let (id, slot, start, channel) = row.map_err(storage)?;
+        Ok(Holding {
+            booking: id.parse().map_err(corrupt)?,
+            slot: slot.parse().map_err(corrupt)?,
+            start: DateTime::<Utc>::from_timestamp_nanos(start),
+            channel: from_json::<Channel>(&channel)?,
+        })
+    })
+    .collect()
+}
+
+fn load_booking(conn: &Connection, id: &str) -> Result<Option<Booking>, StoreError> {
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM bookings WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(storage)?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
+fn precondition_holds(conn: &Connection, p: &Precondition) -> Result<bool, StoreError> {
+    match p {
+        Precondition::SlotFree(slot) => {
+            let state = slot_state(conn, &slot.to_string())?;
+            Ok(state.is_some_and(|s| s.live_booking.is_none()))
+        }
+        Precondition::BookingLive(id) => {
+            Ok(load_booking(conn, &id.to_string())?.is_some_and(|b| b.is_live()))
+        }
+        Precondition::HoldingsUnchanged {
+            patient,
+            since,
+            bookings,
+        } => {
+            let now: std::collections::BTreeSet<BookingId> =
+                holdings(conn, &patient.to_string(), nanos(*since)?)?
+                    .into_iter()
+                    .map(|h| h.booking)
+                    .collect();
+            Ok(&now == bookings)
+        }
+    }
+}
+
+fn insert_booking(conn: &Connection, b: &Booking) -> Result<(), CommitError> {
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM slots WHERE id = ?1)",
+            [b.slot.to_string()],
+            |r| r.get(0),
+        )
+        .map_err(storage)?;
+    if !exists {
+        return Err(StoreError::Missing(format!("slot {}", b.slot)).into());
+    }
+    let result = conn.execute(
+        "INSERT INTO bookings (id, slot, patient, channel, cancelled, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            b.id.to_string(),
+            b.slot.to_string(),
+            b.patient.to_string(),
+            json(&b.channel)?,
+            i64::from(!b.is_live()),
+            json(b)?
+        ],
+    );
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+            let duplicate_id: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM bookings WHERE id = ?1)",
+                    [b.id.to_string()],
+                    |r| r.get(0),
+                )
+                .map_err(storage)?;
+            if duplicate_id {
+                Err(StoreError::Duplicate(format!("booking {}", b.id)).into())
+            } else {
+                // The partial unique index: the slot already has a live booking.
+                Err(CommitError::Conflict(Precondition::SlotFree(b.slot)))
+            }
+        }
+        Err(e) => Err(storage(e).into()),
+    }
+}
+
+fn cancel_booking(
+    conn: &Connection,
+    id: BookingId,
+    cancellation: &gp_booking::Cancellation,
+) -> Result<(), CommitError> {
+    let mut booking = load_booking(conn, &id.to_string())?
+        .filter(Booking::is_live)
+        .ok_or(CommitError::Conflict(Precondition::BookingLive(id)))?;
+    booking.cancellation = Some(cancellation.clone());
+    let changed = conn
+        .execute(
+            "UPDATE bookings SET cancelled = 1, body = ?2 WHERE id = ?1 AND cancelled = 0",
+            params![id.to_string(), json(&booking)?],
+        )
+        .map_err(storage)?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(CommitError::Conflict(Precondition::BookingLive(id)))
+    }
+}
+
+fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached("INSERT INTO audit_events (id, body) VALUES (?1, ?2)")
+        .map_err(storage)?;
+    for e in events {
+        stmt.execute(params![e.id.to_string(), json(e)?])
+            .map_err(|err| match err.sqlite_error_code() {
+                Some(ErrorCode::ConstraintViolation) => {
+                    StoreError::Duplicate(format!("audit event {}", e.id))
+                }
+                _ => storage(err),
+            })?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl BookingStore for SqliteStore {
+    async fn put_staff(&self, staff: &StaffMember) -> Result<(), StoreError> {
+        let (id, body) = (staff.id.to_string(), json(staff)?);
+        self.write(move |t| {
+            t.execute(
+                "INSERT INTO staff (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                params![id, body],
+            )
+            .map_err(storage)?;
+            Ok::<_, StoreError>(())
+        })
+        .await
+    }
+
+    async fn add_schedule(&self, schedule: &Schedule) -> Result<(), StoreError> {
+        let schedule = schedule.clone();
+        self.write(move |t| {
+            let staff_exists = |id: &str| -> Result<bool, StoreError> {
+                t.query_row("SELECT EXISTS (SELECT 1 FROM staff WHERE id = ?1)", [id], |r| r.get(0))
+                    .map_err(storage)
+            };
+            let taken = |sql: &str, id: &str| -> Result<bool, StoreError> {
+                t.query_row(sql, [id], |r| r.get(0)).map_err(storage)
+            };
+            for s in &schedule.sessions {
+                let clinician = s.clinician.to_string();
+                if !staff_exists(&clinician)? {
+                    return Err(StoreError::Missing(format!("staff member {clinician}")));
+                }
+                if taken("SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?1)", &s.id.to_string())? {
+                    return Err(StoreError::Duplicate(format!("session {}", s.id)));
+                }
+                t.execute(
+                    "INSERT INTO sessions (id, clinician, body) VALUES (?1, ?2, ?3)",
+                    params![s.id.to_string(), clinician, json(s)?],
+                )
+                .map_err(|e| match e.sqlite_error_code() {
+                    Some(ErrorCode::ConstraintViolation) => StoreError::Duplicate(format!("session {}", s.id)),
+                    _ => storage(e),
+                })?;
+            }
+            let mut insert = t
+                .prepare_cached(
+                    "INSERT INTO slots (id, session, clinician, start_at, end_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(storage)?;
+            for slot in &schedule.slots {
+                let clinician = slot.clinician.to_string();
+                if !staff_exists(&clinician)? {
+                    return Err(StoreError::Missing(format!("staff member {clinician}")));
+                }
+                if !taken("SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?1)", &slot.session.to_string())? {
+                    return Err(StoreError::Missing(format!("session {}", slot.session)));
+                }
+                insert
+                    .execute(params![
+                        slot.id.to_string(),
+                        slot.session.to_string(),
+                        clinician,
+                        nanos(slot.period.start())?,
+                        nanos(slot.period.end())?,
+                        json(slot)?
+                    ])
+                    .map_err(|e| match e.sqlite_error_code() {
+                        Some(ErrorCode::ConstraintViolation) => StoreError::Duplicate(format!("slot {}", slot.id)),
+                        _ => storage(e),
+                    })?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_slots(&self, query: &SearchQuery) -> Result<Vec<SlotState>, StoreError> {
+        let query = query.clone();
+        let (from, to) = (nanos(query.from)?, nanos(query.to)?);
+        self.call(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT s.body, b.id FROM slots s LEFT JOIN bookings b ON b.slot = s.id AND b.cancelled = 0 \
+                     WHERE s.start_at >= ?1 AND s.start_at < ?2 ORDER BY s.start_at, s.id",
+                )
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map(params![from, to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+                .map_err(storage)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (body, live) = row.map_err(storage)?;
+                let state = to_state(&body, live)?;
+                if query.matches(&state.slot) {
+                    out.push(state);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn slot(&self, slot: SlotId) -> Result<Option<SlotState>, StoreError> {
+        self.call(move |conn| slot_state(conn, &slot.to_string()))
+            .await
+    }
+
+    async fn booking(&self, booking: BookingId) -> Result<Option<Booking>, StoreError> {
+        self.call(move |conn| load_booking(conn, &booking.to_string()))
+            .await
+    }
+
+    async fn bookings_for_patient(&self, patient: PatientId) -> Result<Vec<Booking>, StoreError> {
+        self.call(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM bookings WHERE patient = ?1 ORDER BY seq")
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([patient.to_string()], |r| r.get::<_, String>(0))
+                .map_err(storage)?;
+            rows.map(|r| from_json(&r.map_err(storage)?)).collect()
+        })
+        .await
+    }
+
+    async fn load_book(
+        &self,
+        slot: SlotId,
+        patient: PatientId,
+        since: DateTime<Utc>,
+    ) -> Result<BookSnapshot, StoreError> {
+        let since = nanos(since)?;
+        self.call(move |conn| {
+            // One read transaction: the slot and the holdings as of one instant.
+            let t = conn.transaction().map_err(storage)?;
+            let snapshot = BookSnapshot {
+                slot: slot_state(&t, &slot.to_string())?,
+                holdings: holdings(&t, &patient.to_string(), since)?,
+            };
+            t.finish().map_err(storage)?;
+            Ok(snapshot)
+        })
+        .await
+    }
+
+    async fn load_cancel(&self, booking: BookingId) -> Result<CancelFacts, StoreError> {
+        self.call(move |conn| {
+            let t = conn.transaction().map_err(storage)?;
+            let booking = load_booking(&t, &booking.to_string())?;
+            let slot = match &booking {
+                Some(b) => slot_state(&t, &b.slot.to_string())?.map(|s| s.slot),
+                None => None,
+            };
+            t.finish().map_err(storage)?;
+            Ok(CancelFacts { booking, slot })
+        })
+        .await
+    }
+
+    async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
+        let decision = decision.clone();
+        self.write(move |t| {
+            for p in &decision.preconditions {
+                if !precondition_holds(t, p)? {
+                    return Err(CommitError::Conflict(p.clone()));
+                }
+            }
+            match &decision.change {
+                BookingChange::Book(b) => insert_booking(t, b)?,
+                BookingChange::Cancel {
+                    booking,
+                    cancellation,
+                } => cancel_booking(t, *booking, cancellation)?,
+                BookingChange::Reschedule {
+                    cancel,
+                    cancellation,
+                    book,
+                } => {
+                    cancel_booking(t, *cancel, cancellation)?;
+                    insert_booking(t, book)?;
+                }
+            }
+            append_events(t, &decision.events)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let event = event.clone();
+        self.write(move |t| append_events(t, std::slice::from_ref(&event)))
+            .await
+    }
+
+    async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM audit_events ORDER BY seq")
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(storage)?;
+            rows.map(|r| from_json(&r.map_err(storage)?)).collect()
+        })
+        .await
+    }
+}
