@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use gp_audit::{AuditError, AuditStore, ChainRecord, Hash};
 use gp_booking::{
     BookSnapshot, Booking, BookingChange, BookingStore, CancelFacts, CommitError, Committable,
     Holding, Precondition, Schedule, SearchQuery, Slot, SlotState, StaffMember, StoreError,
@@ -369,20 +370,101 @@ fn cancel_booking(
     }
 }
 
-fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare_cached("INSERT INTO audit_events (id, body) VALUES (?1, ?2)")
+fn audit_head(conn: &Connection) -> Result<Option<(u64, Hash)>, StoreError> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
         .map_err(storage)?;
-    for e in events {
-        stmt.execute(params![e.id.to_string(), json(e)?])
-            .map_err(|err| match err.sqlite_error_code() {
-                Some(ErrorCode::ConstraintViolation) => {
-                    StoreError::Duplicate(format!("audit event {}", e.id))
-                }
-                _ => storage(err),
-            })?;
+    row.map(|(seq, hash)| Ok((u64::try_from(seq).map_err(corrupt)?, to_hash(hash)?)))
+        .transpose()
+}
+
+fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+    Hash::try_from(bytes.as_slice())
+        .map_err(|_| StoreError::Corrupt("an audit hash is not 32 bytes".into()))
+}
+
+/// Appends `events` to the chain after the current head, and moves the head.
+fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (last_seq, last_hash) = audit_head(conn)?.unwrap_or((0, gp_audit::GENESIS));
+    let records = gp_audit::chain(last_hash, last_seq + 1, events);
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO audit_events (seq, id, prev_hash, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(storage)?;
+    for (r, e) in records.iter().zip(events) {
+        let seq = i64::try_from(r.seq).map_err(corrupt)?;
+        stmt.execute(params![
+            seq,
+            e.id.to_string(),
+            &r.prev_hash[..],
+            &r.hash[..],
+            r.body
+        ])
+        .map_err(|err| match err.sqlite_error_code() {
+            Some(ErrorCode::ConstraintViolation) => {
+                StoreError::Duplicate(format!("audit event {}", e.id))
+            }
+            _ => storage(err),
+        })?;
+    }
+    if let Some(last) = records.last() {
+        conn.execute(
+            "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2) \
+             ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            params![i64::try_from(last.seq).map_err(corrupt)?, &last.hash[..]],
+        )
+        .map_err(storage)?;
     }
     Ok(())
+}
+
+fn read_chain(conn: &Connection, from: u64, to: u64) -> Result<Vec<ChainRecord>, StoreError> {
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, prev_hash, hash, body FROM audit_events WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq")
+        .map_err(storage)?;
+    let rows = stmt
+        .query_map(params![clamp(from), clamp(to)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(storage)?;
+    rows.map(|row| {
+        let (seq, prev, hash, body) = row.map_err(storage)?;
+        Ok(ChainRecord {
+            seq: u64::try_from(seq).map_err(corrupt)?,
+            prev_hash: to_hash(prev)?,
+            hash: to_hash(hash)?,
+            body,
+        })
+    })
+    .collect()
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn head(&self) -> Result<Option<(u64, Hash)>, AuditError> {
+        self.call(|conn| audit_head(conn))
+            .await
+            .map_err(|e| AuditError::Unavailable(e.to_string()))
+    }
+
+    async fn read(&self, from: u64, to: u64) -> Result<Vec<ChainRecord>, AuditError> {
+        self.call(move |conn| read_chain(conn, from, to))
+            .await
+            .map_err(|e| AuditError::Unavailable(e.to_string()))
+    }
 }
 
 #[async_trait]

@@ -35,8 +35,18 @@ CREATE UNIQUE INDEX one_live_booking_per_slot ON bookings(slot) WHERE cancelled 
 CREATE INDEX live_bookings_by_patient ON bookings(patient) WHERE cancelled = 0;
 CREATE INDEX bookings_by_patient ON bookings(patient, seq);
 
+-- The audit trail, hash-chained (see gp-audit): hash = SHA-256(prev_hash || body).
 CREATE TABLE audit_events (
-    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
-    id   TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL
+    seq       INTEGER PRIMARY KEY,
+    id        TEXT NOT NULL UNIQUE,
+    prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),
+    hash      BLOB NOT NULL CHECK (length(hash) = 32),
+    body      TEXT NOT NULL
+);
+-- The last sequence and hash, moved in the same transaction as every append,
+-- so that deleting the newest events is detected too.
+CREATE TABLE audit_head (
+    one  INTEGER PRIMARY KEY CHECK (one = 1),
+    seq  INTEGER NOT NULL,
+    hash BLOB NOT NULL CHECK (length(hash) = 32)
 );
