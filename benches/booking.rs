@@ -65,15 +65,7 @@ impl Ours {
         let p: PatientFacts = adult(&self.ids);
         let slot = &self.slots[self.next];
         self.next += 1;
-        let request = BookRequest {
-            actor: Actor::Patient { patient: p.patient },
-            channel: Channel::Online,
-            patient: p.patient,
-            slot: slot.id,
-            description: None,
-            comment: None,
-            holding_limit_override: None,
-        };
+        let request = BookRequest::patient_online(p.patient, slot.id);
         let answer = rt.block_on(self.online.book(&request, &p)).expect("book");
         assert!(
             matches!(answer, Answer::Done(_)),

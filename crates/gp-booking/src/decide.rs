@@ -143,6 +143,22 @@ pub struct BookRequest {
     pub holding_limit_override: Option<OverrideReason>,
 }
 
+impl BookRequest {
+    /// A patient booking `slot` for themselves online, with no description,
+    /// comment or override: the commonest request.
+    pub fn patient_online(patient: PatientId, slot: SlotId) -> Self {
+        Self {
+            actor: Actor::Patient { patient },
+            channel: Channel::Online,
+            patient,
+            slot,
+            description: None,
+            comment: None,
+            holding_limit_override: None,
+        }
+    }
+}
+
 /// The facts a booking decision needs, loaded together as one snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookFacts {

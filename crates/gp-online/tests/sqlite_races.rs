@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 
 use gp_booking::*;
-use gp_core::{Actor, Channel, FixedClock, SequentialIds};
+use gp_core::{FixedClock, SequentialIds};
 use gp_online::{Answer, Online};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{adult, monday_morning, small_schedule};
@@ -47,18 +47,6 @@ fn setup(name: &str, slots: usize, connections: usize) -> (PathBuf, Vec<Slot>, V
     (path, schedule.slots, facades)
 }
 
-fn request(p: &PatientFacts, slot: &Slot) -> BookRequest {
-    BookRequest {
-        actor: Actor::Patient { patient: p.patient },
-        channel: Channel::Online,
-        patient: p.patient,
-        slot: slot.id,
-        description: None,
-        comment: None,
-        holding_limit_override: None,
-    }
-}
-
 fn raw_count(path: &PathBuf, sql: &str) -> i64 {
     rusqlite::Connection::open(path)
         .unwrap()
@@ -78,7 +66,8 @@ fn two_hundred_patients_one_slot_exactly_one_booking() {
             std::thread::spawn(move || {
                 let p = adult(&SequentialIds::new(5000 + i as u64));
                 barrier.wait();
-                rt().block_on(online.book(&request(&p, &slot), &p)).unwrap()
+                rt().block_on(online.book(&BookRequest::patient_online(p.patient, slot.id), &p))
+                    .unwrap()
             })
         })
         .collect();
@@ -115,7 +104,8 @@ fn one_patient_twenty_slots_at_once_gets_exactly_the_holding_limit() {
             let (barrier, slot) = (barrier.clone(), slots[i].clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                rt().block_on(online.book(&request(&p, &slot), &p)).unwrap()
+                rt().block_on(online.book(&BookRequest::patient_online(p.patient, slot.id), &p))
+                    .unwrap()
             })
         })
         .collect();
@@ -157,7 +147,9 @@ fn a_thousand_patients_sixty_slots() {
                         let p = adult(&SequentialIds::new(10_000 + n as u64));
                         let slot = &slots[(n * 7) % slots.len()];
                         runtime
-                            .block_on(online.book(&request(&p, slot), &p))
+                            .block_on(
+                                online.book(&BookRequest::patient_online(p.patient, slot.id), &p),
+                            )
                             .unwrap()
                     })
                     .collect::<Vec<_>>()

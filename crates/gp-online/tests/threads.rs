@@ -3,7 +3,7 @@
 use std::sync::{Arc, Barrier};
 
 use gp_booking::*;
-use gp_core::{Actor, Channel, FixedClock, SequentialIds};
+use gp_core::{FixedClock, SequentialIds};
 use gp_online::{Answer, Online};
 use gp_testkit::fixtures::{adult, monday_morning, practice};
 
@@ -44,18 +44,6 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn request(p: &PatientFacts, slot: &Slot) -> BookRequest {
-    BookRequest {
-        actor: Actor::Patient { patient: p.patient },
-        channel: Channel::Online,
-        patient: p.patient,
-        slot: slot.id,
-        description: None,
-        comment: None,
-        holding_limit_override: None,
-    }
-}
-
 #[test]
 fn many_patients_one_slot_exactly_one_wins() {
     let (online, slots) = rt().block_on(setup());
@@ -68,7 +56,7 @@ fn many_patients_one_slot_exactly_one_wins() {
             std::thread::spawn(move || {
                 let p = adult(&SequentialIds::new(1000 + i as u64));
                 barrier.wait();
-                rt().block_on(online.book(&request(&p, &target), &p))
+                rt().block_on(online.book(&BookRequest::patient_online(p.patient, target.id), &p))
                     .unwrap()
             })
         })
@@ -99,7 +87,8 @@ fn one_patient_racing_for_many_slots_never_passes_the_holding_limit() {
             let (online, barrier, slot) = (online.clone(), barrier.clone(), slots[i].clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                rt().block_on(online.book(&request(&p, &slot), &p)).unwrap()
+                rt().block_on(online.book(&BookRequest::patient_online(p.patient, slot.id), &p))
+                    .unwrap()
             })
         })
         .collect();

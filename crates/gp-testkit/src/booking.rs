@@ -68,17 +68,7 @@ impl World {
     }
 
     fn request(&self, patient: &PatientFacts, slot: SlotId) -> BookRequest {
-        BookRequest {
-            actor: Actor::Patient {
-                patient: patient.patient,
-            },
-            channel: Channel::Online,
-            patient: patient.patient,
-            slot,
-            description: None,
-            comment: None,
-            holding_limit_override: None,
-        }
+        BookRequest::patient_online(patient.patient, slot)
     }
 
     async fn decide<S: BookingStore>(
