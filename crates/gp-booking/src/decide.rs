@@ -569,15 +569,16 @@ pub fn search(
 }
 
 /// The checks a new booking must pass, shared by book and reschedule.
-/// `holdings` excludes any booking being replaced.
-fn check_new_booking(
+/// `holdings` excludes any booking being replaced. Allowed, it answers with
+/// the staff override reason if the booking needed it to pass the holding limit.
+fn check_new_booking<'r>(
     policy: &BookingPolicy,
     actor: &Actor,
     facts: &BookFacts,
     holdings: &[Holding],
-    override_reason: Option<&OverrideReason>,
+    override_reason: Option<&'r OverrideReason>,
     now: DateTime<Utc>,
-) -> Result<(), BookingRefusal> {
+) -> Result<Option<&'r OverrideReason>, BookingRefusal> {
     let online = is_online_actor(actor);
     if online {
         if override_reason.is_some() {
@@ -600,8 +601,24 @@ fn check_new_booking(
     }
     let starts: Vec<DateTime<Utc>> = holdings.iter().map(|h| h.start).collect();
     match within_holding_limit(policy, state.slot.start(), &starts) {
-        Err(_) if !online && override_reason.is_some() => Ok(()),
-        other => other,
+        Ok(()) => Ok(None),
+        Err(_) if !online && override_reason.is_some() => Ok(override_reason),
+        Err(refused) => Err(refused),
+    }
+}
+
+/// Records a holding-limit override on the booking and in its event.
+fn record_override(
+    booking: &mut Booking,
+    event: AuditEvent,
+    used: Option<&OverrideReason>,
+) -> AuditEvent {
+    match used {
+        Some(reason) => {
+            booking.holding_limit_override = Some(reason.clone());
+            event.with_detail("holding_limit_override", reason.as_str())
+        }
+        None => event,
     }
 }
 
@@ -680,9 +697,10 @@ pub fn decide_book(
             now,
         )
     });
-    if let Err(reason) = checked {
-        return Decision::Refused(ctx.refuse(reason, &slot_subject));
-    }
+    let used_override = match checked {
+        Ok(used) => used,
+        Err(reason) => return Decision::Refused(ctx.refuse(reason, &slot_subject)),
+    };
     let mut booking = new_booking(
         ids,
         request.actor,
@@ -693,16 +711,11 @@ pub fn decide_book(
     );
     booking.description = request.description.clone();
     booking.comment = request.comment.clone();
-    let mut event = ctx
+    let event = ctx
         .event(Outcome::Allowed)
         .with_subject(SubjectKind::Slot, request.slot)
         .with_subject(SubjectKind::Booking, booking.id);
-    if over_limit(policy, facts, &facts.holdings) {
-        if let Some(reason) = &request.holding_limit_override {
-            booking.holding_limit_override = Some(reason.clone());
-            event = event.with_detail("holding_limit_override", reason.as_str());
-        }
-    }
+    let mut event = record_override(&mut booking, event, used_override);
     if is_online_actor(&request.actor) && facts.patient.online == OnlineRegistration::NotRegistered
     {
         event = event.with_detail("before_online_registration", "true");
@@ -715,14 +728,6 @@ pub fn decide_book(
             holdings_precondition(facts),
         ],
     })
-}
-
-fn over_limit(policy: &BookingPolicy, facts: &BookFacts, holdings: &[Holding]) -> bool {
-    let starts: Vec<DateTime<Utc>> = holdings.iter().map(|h| h.start).collect();
-    facts
-        .slot
-        .as_ref()
-        .is_some_and(|s| within_holding_limit(policy, s.slot.start(), &starts).is_err())
 }
 
 /// The checks a cancellation must pass, shared by cancel and reschedule.
@@ -860,9 +865,10 @@ pub fn decide_reschedule(
             now,
         )
     };
-    if let Err(reason) = checked {
-        return Decision::Refused(ctx.refuse(reason, &subjects));
-    }
+    let used_override = match checked {
+        Ok(used) => used,
+        Err(reason) => return Decision::Refused(ctx.refuse(reason, &subjects)),
+    };
     let mut booking = new_booking(
         ids,
         request.actor,
@@ -873,19 +879,14 @@ pub fn decide_reschedule(
     );
     booking.description = old.description.clone();
     booking.comment = old.comment.clone();
-    let mut event = ctx
+    let event = ctx
         .event(Outcome::Allowed)
         .with_subject(SubjectKind::Booking, old.id)
         .with_subject(SubjectKind::Slot, old.slot)
         .with_subject(SubjectKind::Booking, booking.id)
         .with_subject(SubjectKind::Slot, request.new_slot)
         .with_detail("reason", request.reason.as_str());
-    if over_limit(policy, &facts.new, &others) {
-        if let Some(reason) = &request.holding_limit_override {
-            booking.holding_limit_override = Some(reason.clone());
-            event = event.with_detail("holding_limit_override", reason.as_str());
-        }
-    }
+    let event = record_override(&mut booking, event, used_override);
     Decision::Allowed(Committable {
         change: BookingChange::Reschedule {
             cancel: old.id,
