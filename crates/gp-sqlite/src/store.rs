@@ -171,21 +171,28 @@ impl SqliteStore {
         Ok(Self { jobs })
     }
 
-    /// Runs `f` on the database thread and awaits its answer.
-    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` on the database thread and awaits what it returns.
+    async fn run<R, F>(&self, f: F) -> Result<R, StoreError>
     where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> R + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Box::new(move |conn: &mut Connection| tx.send(f(conn))))
             .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
-        rx.await.unwrap_or_else(|| {
-            Err(StoreError::Unavailable(
-                "the database thread stopped mid-request".into(),
-            ))
+        rx.await.ok_or_else(|| {
+            StoreError::Unavailable("the database thread stopped mid-request".into())
         })
+    }
+
+    /// Runs a read `f` on the database thread.
+    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run(f).await?
     }
 
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction, committed only if `f` returns `Ok`.
@@ -195,30 +202,23 @@ impl SqliteStore {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send(Box::new(move |conn: &mut Connection| {
-                let result = (|| {
-                    let t = conn
-                        .transaction_with_behavior(TransactionBehavior::Immediate)
-                        .map_err(|e| E::from(storage(e)))?;
-                    let value = f(&t)?;
-                    t.commit().map_err(|e| E::from(storage(e)))?;
-                    Ok(value)
-                })();
-                tx.send(result);
-            }))
-            .map_err(|_| {
-                E::from(StoreError::Unavailable(
-                    "the database thread has stopped".into(),
-                ))
-            })?;
-        rx.await.unwrap_or_else(|| {
-            Err(E::from(StoreError::Unavailable(
-                "the database thread stopped mid-request".into(),
-            )))
+        self.run(move |conn| {
+            let t = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(storage)?;
+            let value = f(&t)?;
+            t.commit().map_err(storage)?;
+            Ok(value)
         })
+        .await?
     }
+}
+
+/// Answers a `SELECT EXISTS (...)` query with one parameter.
+fn exists(conn: &Connection, sql: &str, param: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_row([param], |r| r.get(0)))
+        .map_err(storage)
 }
 
 fn slot_state(conn: &Connection, slot: &str) -> Result<Option<SlotState>, StoreError> {
@@ -283,13 +283,17 @@ fn load_booking(conn: &Connection, id: &str) -> Result<Option<Booking>, StoreErr
 
 fn precondition_holds(conn: &Connection, p: &Precondition) -> Result<bool, StoreError> {
     match p {
-        Precondition::SlotFree(slot) => {
-            let state = slot_state(conn, &slot.to_string())?;
-            Ok(state.is_some_and(|s| s.live_booking.is_none()))
-        }
-        Precondition::BookingLive(id) => {
-            Ok(load_booking(conn, &id.to_string())?.is_some_and(|b| b.is_live()))
-        }
+        Precondition::SlotFree(slot) => exists(
+            conn,
+            "SELECT EXISTS (SELECT 1 FROM slots WHERE id = ?1) \
+             AND NOT EXISTS (SELECT 1 FROM bookings WHERE slot = ?1 AND cancelled = 0)",
+            &slot.to_string(),
+        ),
+        Precondition::BookingLive(id) => exists(
+            conn,
+            "SELECT EXISTS (SELECT 1 FROM bookings WHERE id = ?1 AND cancelled = 0)",
+            &id.to_string(),
+        ),
         Precondition::HoldingsUnchanged {
             patient,
             since,
@@ -306,16 +310,6 @@ fn precondition_holds(conn: &Connection, p: &Precondition) -> Result<bool, Store
 }
 
 fn insert_booking(conn: &Connection, b: &Booking) -> Result<(), CommitError> {
-    let exists: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM slots WHERE id = ?1)",
-            [b.slot.to_string()],
-            |r| r.get(0),
-        )
-        .map_err(storage)?;
-    if !exists {
-        return Err(StoreError::Missing(format!("slot {}", b.slot)).into());
-    }
     let result = conn.execute(
         "INSERT INTO bookings (id, slot, patient, channel, cancelled, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -329,14 +323,17 @@ fn insert_booking(conn: &Connection, b: &Booking) -> Result<(), CommitError> {
     );
     match result {
         Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+        {
+            Err(StoreError::Missing(format!("slot {}", b.slot)).into())
+        }
         Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-            let duplicate_id: bool = conn
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM bookings WHERE id = ?1)",
-                    [b.id.to_string()],
-                    |r| r.get(0),
-                )
-                .map_err(storage)?;
+            let duplicate_id = exists(
+                conn,
+                "SELECT EXISTS (SELECT 1 FROM bookings WHERE id = ?1)",
+                &b.id.to_string(),
+            )?;
             if duplicate_id {
                 Err(StoreError::Duplicate(format!("booking {}", b.id)).into())
             } else {
@@ -485,19 +482,16 @@ impl BookingStore for SqliteStore {
     async fn add_schedule(&self, schedule: &Schedule) -> Result<(), StoreError> {
         let schedule = schedule.clone();
         self.write(move |t| {
-            let staff_exists = |id: &str| -> Result<bool, StoreError> {
-                t.query_row("SELECT EXISTS (SELECT 1 FROM staff WHERE id = ?1)", [id], |r| r.get(0))
-                    .map_err(storage)
-            };
-            let taken = |sql: &str, id: &str| -> Result<bool, StoreError> {
-                t.query_row(sql, [id], |r| r.get(0)).map_err(storage)
-            };
+            let staff_exists =
+                |id: &str| exists(t, "SELECT EXISTS (SELECT 1 FROM staff WHERE id = ?1)", id);
+            let session_exists =
+                |id: &str| exists(t, "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?1)", id);
             for s in &schedule.sessions {
                 let clinician = s.clinician.to_string();
                 if !staff_exists(&clinician)? {
                     return Err(StoreError::Missing(format!("staff member {clinician}")));
                 }
-                if taken("SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?1)", &s.id.to_string())? {
+                if session_exists(&s.id.to_string())? {
                     return Err(StoreError::Duplicate(format!("session {}", s.id)));
                 }
                 t.execute(
@@ -519,7 +513,7 @@ impl BookingStore for SqliteStore {
                 if !staff_exists(&clinician)? {
                     return Err(StoreError::Missing(format!("staff member {clinician}")));
                 }
-                if !taken("SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?1)", &slot.session.to_string())? {
+                if !session_exists(&slot.session.to_string())? {
                     return Err(StoreError::Missing(format!("session {}", slot.session)));
                 }
                 insert
