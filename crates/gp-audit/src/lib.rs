@@ -31,6 +31,10 @@
 //! assert_eq!(verify(GENESIS, 1, &records, None).unwrap_err().seq, 2);
 //! ```
 
+mod memory;
+
+pub use memory::MemoryAuditStore;
+
 use std::collections::HashSet;
 use std::fmt;
 
@@ -199,24 +203,38 @@ pub fn verify(
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum AuditError {
-    /// The store could not be reached or failed.
+    /// The store could not be reached or failed; nothing was appended.
     #[error("the audit trail is unavailable: {0}")]
     Unavailable(String),
+    /// An event with this id is already in the trail; nothing was appended.
+    #[error("audit event {0} is already in the trail")]
+    Duplicate(String),
 }
 
-/// The read side of a chained audit trail.
+/// A chained audit trail.
+///
+/// Implementations: [`MemoryAuditStore`] here, `gp_sqlite::SqliteStore`, and
+/// any supplier's own. The conformance suite in `gp-testkit`
+/// (`gp_testkit::audit`) is the executable form of this contract.
 ///
 /// # Contract
 ///
 /// - Events are appended by the domain stores inside the transaction of the
-///   change they record; each gets the next sequence number and is chained to
-///   the one before ([`chain`]); the head moves in the same transaction.
+///   change they record, or alone through [`AuditStore::append`]; each gets
+///   the next sequence number and is chained to the one before ([`chain`]);
+///   the head moves in the same transaction.
+/// - [`AuditStore::append`] appends all of its events or none: an event whose
+///   id is already in the trail fails the whole call with
+///   [`AuditError::Duplicate`].
 /// - [`AuditStore::read`] returns the stored records with `from <= seq <= to`
 ///   in order of sequence, exactly as stored (no repair, no filtering).
 /// - [`AuditStore::head`] returns the last sequence and hash, or `None` when empty.
 /// - [`AuditStore::verify_all`] is `verify(GENESIS, 1, read(1..=head), head)`.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
+    /// Appends events that belong to no other change, in order, all or none.
+    async fn append(&self, events: &[AuditEvent]) -> Result<(), AuditError>;
+
     /// The last sequence and its hash.
     async fn head(&self) -> Result<Option<(u64, Hash)>, AuditError>;
 

@@ -451,6 +451,16 @@ fn read_chain(conn: &Connection, from: u64, to: u64) -> Result<Vec<ChainRecord>,
 
 #[async_trait]
 impl AuditStore for SqliteStore {
+    async fn append(&self, events: &[AuditEvent]) -> Result<(), AuditError> {
+        let events = events.to_vec();
+        self.write(move |t| append_events(t, &events))
+            .await
+            .map_err(|e| match e {
+                StoreError::Duplicate(what) => AuditError::Duplicate(what),
+                other => AuditError::Unavailable(other.to_string()),
+            })
+    }
+
     async fn head(&self) -> Result<Option<(u64, Hash)>, AuditError> {
         self.call(|conn| audit_head(conn))
             .await

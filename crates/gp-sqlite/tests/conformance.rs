@@ -1,4 +1,4 @@
-//! The booking conformance suite against SQLite on a real file.
+//! The booking and audit conformance suites against SQLite, on a real file and in memory.
 
 mod common;
 
@@ -6,6 +6,16 @@ gp_testkit::booking_store_conformance!(common::file_store("conformance"));
 
 mod in_memory {
     gp_testkit::booking_store_conformance!(
+        gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
+    );
+}
+
+mod audit_on_file {
+    gp_testkit::audit_store_conformance!(crate::common::file_store("audit"));
+}
+
+mod audit_in_memory {
+    gp_testkit::audit_store_conformance!(
         gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
     );
 }

@@ -4,6 +4,8 @@
 //!   rule of the contract, and [`booking_store_conformance!`] to run it against
 //!   any store as one test per check. A store that passes it may be used by
 //!   the facade; a behaviour not in the suite is not part of the contract.
+//! - [`audit`]: the `AuditStore` conformance suite and
+//!   [`audit_store_conformance!`], likewise.
 //! - [`fixtures`]: a practice with six weeks of GP and nurse sessions, patients
 //!   of all ages, and a fixed starting instant.
 //! - [`FixedClock`] (re-exported from `gp-core`): the test clock.
@@ -18,6 +20,7 @@
 //! assert_eq!(practice.schedule.sessions.iter().map(|s| s.date).min(), Some(monday_morning().date_naive()));
 //! ```
 
+pub mod audit;
 pub mod booking;
 pub mod fixtures;
 

@@ -1,21 +1,34 @@
-//! The booking conformance suite against the in-memory store.
+//! The booking and audit conformance suites against the in-memory stores.
 
 gp_testkit::booking_store_conformance!(gp_booking::MemoryBookingStore::new());
 
-#[test]
-fn the_macro_runs_every_listed_check() {
-    // Keeps CHECKS and the macro's list in step: a check added to one and not
-    // the other fails here.
-    let source = include_str!("../src/booking.rs");
-    let macro_list = source
+mod audit {
+    gp_testkit::audit_store_conformance!(gp_audit::MemoryAuditStore::new());
+}
+
+/// The check names listed in a suite's macro.
+fn macro_list(source: &str) -> Vec<&str> {
+    let list = source
         .split("(@each $make;")
         .nth(1)
         .and_then(|s| s.split(");").next())
         .unwrap_or("");
-    let names: Vec<&str> = macro_list
-        .split(',')
+    list.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .collect();
-    assert_eq!(names, gp_testkit::booking::CHECKS);
+        .collect()
+}
+
+#[test]
+fn the_macros_run_every_listed_check() {
+    // Keeps CHECKS and each macro's list in step: a check added to one and
+    // not the other fails here.
+    assert_eq!(
+        macro_list(include_str!("../src/booking.rs")),
+        gp_testkit::booking::CHECKS
+    );
+    assert_eq!(
+        macro_list(include_str!("../src/audit.rs")),
+        gp_testkit::audit::CHECKS
+    );
 }
