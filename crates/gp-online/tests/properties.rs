@@ -6,101 +6,13 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 use gp_booking::*;
-use gp_core::{
-    Actor, Channel, Clock, FixedClock, PatientId, ProxyId, SequentialIds, SlotId, StaffId,
-    StaffRole,
-};
+use gp_core::{Clock, FixedClock, SequentialIds, SlotId};
 use gp_online::{Answer, Online};
 use gp_testkit::fixtures::{monday_morning, patients_of_all_ages, practice};
 use proptest::prelude::*;
 
-#[derive(Debug, Clone, Copy)]
-enum Who {
-    Patient,
-    Proxy,
-    Receptionist(bool),
-}
-
-#[derive(Debug, Clone)]
-enum Op {
-    Search {
-        patient: usize,
-        who: Who,
-        from_hours: i64,
-        days: i64,
-    },
-    Book {
-        patient: usize,
-        who: Who,
-        slot: usize,
-    },
-    Cancel {
-        patient: usize,
-        who: Who,
-        nth: usize,
-    },
-    Reschedule {
-        patient: usize,
-        who: Who,
-        nth: usize,
-        slot: usize,
-    },
-    Wait {
-        minutes: i64,
-    },
-}
-
-fn who() -> impl Strategy<Value = Who> {
-    prop_oneof![
-        3 => Just(Who::Patient),
-        1 => Just(Who::Proxy),
-        2 => any::<bool>().prop_map(Who::Receptionist),
-    ]
-}
-
-/// Slots are drawn from the first 120 (the first days), so requests collide.
-fn op() -> impl Strategy<Value = Op> {
-    let patient = 0usize..13;
-    prop_oneof![
-        2 => (patient.clone(), who(), 0i64..72, 1i64..17).prop_map(|(patient, who, from_hours, days)| Op::Search { patient, who, from_hours, days }),
-        6 => (patient.clone(), who(), 0usize..120).prop_map(|(patient, who, slot)| Op::Book { patient, who, slot }),
-        2 => (patient.clone(), who(), 0usize..4).prop_map(|(patient, who, nth)| Op::Cancel { patient, who, nth }),
-        2 => (patient, who(), 0usize..4, 0usize..120).prop_map(|(patient, who, nth, slot)| Op::Reschedule { patient, who, nth, slot }),
-        1 => (1i64..600).prop_map(|minutes| Op::Wait { minutes }),
-    ]
-}
-
-fn actor_channel(who: Who, patient: PatientId, receptionist: StaffId) -> (Actor, Channel) {
-    match who {
-        Who::Patient => (Actor::Patient { patient }, Channel::Online),
-        Who::Proxy => (
-            Actor::Proxy {
-                proxy: ProxyId::from_uuid(uuid_from(patient)),
-                for_patient: patient,
-            },
-            Channel::Online,
-        ),
-        Who::Receptionist(phone) => (
-            Actor::Staff {
-                staff: receptionist,
-                role: StaffRole::Receptionist,
-            },
-            if phone {
-                Channel::Telephone
-            } else {
-                Channel::Reception
-            },
-        ),
-    }
-}
-
-fn uuid_from(p: PatientId) -> gp_core::uuid::Uuid {
-    gp_core::uuid::Uuid::from_u128(p.as_uuid().as_u128() ^ 1)
-}
-
-fn is_online(who: Who) -> bool {
-    !matches!(who, Who::Receptionist(_))
-}
+mod common;
+use common::{actor_channel, is_online, op, Op, Who};
 
 async fn check_invariants(
     online: &Online<MemoryBookingStore, FixedClock>,
