@@ -89,7 +89,7 @@ impl Raw {
         let conn = Connection::open(temp_db("raw")).expect("open");
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             CREATE TABLE slots (id TEXT PRIMARY KEY, start_at INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE slots (id TEXT PRIMARY KEY, start_at INTEGER NOT NULL);
              CREATE INDEX slots_by_start ON slots(start_at);
              CREATE TABLE bookings (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
                  slot TEXT NOT NULL REFERENCES slots(id), patient TEXT NOT NULL, channel TEXT NOT NULL,
@@ -106,7 +106,7 @@ impl Raw {
         let mut slots = Vec::with_capacity(n);
         {
             let mut insert = conn
-                .prepare("INSERT INTO slots (id, start_at, body) VALUES (?1, ?2, '{}')")
+                .prepare("INSERT INTO slots (id, start_at) VALUES (?1, ?2)")
                 .expect("prepare");
             for s in &schedule.slots {
                 insert
@@ -234,13 +234,26 @@ fn raw_search(conn: &Connection) -> usize {
         .unwrap_or(0);
     let mut stmt = conn
         .prepare_cached(
-            "SELECT s.id, s.body FROM slots s LEFT JOIN bookings b ON b.slot = s.id AND b.cancelled = 0 \
+            "SELECT s.id, s.session, s.clinician, s.role, s.start_at, s.end_at, s.slot_type, s.delivery, \
+             s.availability, s.reserved_for FROM slots s LEFT JOIN bookings b ON b.slot = s.id AND b.cancelled = 0 \
              WHERE s.start_at >= ?1 AND s.start_at < ?2 AND b.id IS NULL ORDER BY s.start_at",
         )
         .expect("prepare");
     let rows = stmt
         .query_map(params![from, to], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            // Read every column, as the adapter does; leave them as text.
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, Option<String>>(9)?,
+            ))
         })
         .expect("query");
     rows.count()

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use gp_audit::{AuditError, AuditStore, ChainRecord, Hash};
 use gp_booking::{
     BookSnapshot, Booking, BookingChange, BookingStore, CancelFacts, CommitError, Committable,
-    Holding, Precondition, Schedule, SearchQuery, Slot, SlotState, StaffMember, StoreError,
+    Holding, Period, Precondition, Schedule, SearchQuery, Slot, SlotState, StaffMember, StoreError,
 };
 use gp_core::{AuditEvent, BookingId, Channel, PatientId, SlotId};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -56,6 +56,26 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
 }
+
+/// The next job for the database thread, or `None` once every handle is gone.
+///
+/// Requests come in bursts (a booking loads its facts, then commits a moment
+/// later), so the thread briefly yields before it sleeps: a job arriving in
+/// that window starts without the cost of waking a sleeping thread.
+fn next_job(rx: &mpsc::Receiver<Job>) -> Option<Job> {
+    let since = std::time::Instant::now();
+    while since.elapsed() < WAIT_BEFORE_SLEEP {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+    rx.recv().ok()
+}
+
+/// How long the database thread keeps yielding, waiting for more work, before it sleeps.
+const WAIT_BEFORE_SLEEP: Duration = Duration::from_micros(200);
 
 fn storage(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -163,7 +183,7 @@ impl SqliteStore {
             .name("gp-sqlite".into())
             .spawn(move || {
                 let mut conn = conn;
-                while let Ok(job) = rx.recv() {
+                while let Some(job) = next_job(&rx) {
                     job(&mut conn);
                 }
             })
@@ -221,25 +241,78 @@ fn exists(conn: &Connection, sql: &str, param: &str) -> Result<bool, StoreError>
         .map_err(storage)
 }
 
-fn slot_state(conn: &Connection, slot: &str) -> Result<Option<SlotState>, StoreError> {
-    let row: Option<(String, Option<String>)> = conn
-        .query_row(
-            "SELECT s.body, b.id FROM slots s LEFT JOIN bookings b ON b.slot = s.id AND b.cancelled = 0 WHERE s.id = ?1",
-            [slot],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(storage)?;
-    row.map(|(body, live)| to_state(&body, live)).transpose()
+/// The columns [`read_slot_state`] reads, for a slot `s` and its live booking `b`.
+const SLOT_STATE_SELECT: &str =
+    "SELECT s.id, s.session, s.clinician, s.role, s.start_at, s.end_at, \
+     s.slot_type, s.delivery, s.availability, s.reserved_for, b.id \
+     FROM slots s LEFT JOIN bookings b ON b.slot = s.id AND b.cancelled = 0";
+
+/// An enum as stored in a column: a unit variant as its bare name (`Gp`),
+/// any other variant as JSON (`{"Practice":"Blood test"}`).
+fn enum_text<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    let text = json(value)?;
+    Ok(
+        match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(name) if !name.contains('\\') => name.to_owned(),
+            _ => text,
+        },
+    )
 }
 
-fn to_state(body: &str, live: Option<String>) -> Result<SlotState, StoreError> {
+/// Reads what [`enum_text`] wrote.
+fn enum_from_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    use serde::de::IntoDeserializer;
+    if text.starts_with('{') {
+        from_json(text)
+    } else {
+        T::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(text))
+            .map_err(corrupt)
+    }
+}
+
+/// A slot and its live booking from a row of [`SLOT_STATE_SELECT`].
+fn read_slot_state(r: &rusqlite::Row<'_>) -> Result<SlotState, StoreError> {
+    let text = |i: usize| -> Result<&str, StoreError> {
+        r.get_ref(i).map_err(storage)?.as_str().map_err(corrupt)
+    };
+    let int = |i: usize| -> Result<i64, StoreError> { r.get(i).map_err(storage) };
+    let start = DateTime::<Utc>::from_timestamp_nanos(int(4)?);
+    let end = DateTime::<Utc>::from_timestamp_nanos(int(5)?);
+    let optional = |i: usize| -> Result<Option<&str>, StoreError> {
+        r.get_ref(i)
+            .map_err(storage)?
+            .as_str_or_null()
+            .map_err(corrupt)
+    };
+    let reserved_for = optional(9)?;
+    let live = optional(10)?;
     Ok(SlotState {
-        slot: from_json::<Slot>(body)?,
+        slot: Slot {
+            id: text(0)?.parse().map_err(corrupt)?,
+            session: text(1)?.parse().map_err(corrupt)?,
+            clinician: text(2)?.parse().map_err(corrupt)?,
+            role: enum_from_text(text(3)?)?,
+            period: Period::new(start, end).map_err(corrupt)?,
+            slot_type: enum_from_text(text(6)?)?,
+            delivery: enum_from_text(text(7)?)?,
+            availability: enum_from_text(text(8)?)?,
+            reserved_for: reserved_for.map(enum_from_text).transpose()?,
+        },
         live_booking: live
             .map(|id| id.parse::<BookingId>().map_err(corrupt))
             .transpose()?,
     })
+}
+
+fn slot_state(conn: &Connection, slot: &str) -> Result<Option<SlotState>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!("{SLOT_STATE_SELECT} WHERE s.id = ?1"))
+        .map_err(storage)?;
+    let mut rows = stmt.query([slot]).map_err(storage)?;
+    match rows.next().map_err(storage)? {
+        Some(row) => read_slot_state(row).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn holdings(conn: &Connection, patient: &str, since: i64) -> Result<Vec<Holding>, StoreError> {
@@ -273,10 +346,8 @@ fn holdings(conn: &Connection, patient: &str, since: i64) -> Result<Vec<Holding>
 
 fn load_booking(conn: &Connection, id: &str) -> Result<Option<Booking>, StoreError> {
     let body: Option<String> = conn
-        .query_row("SELECT body FROM bookings WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()
+        .prepare_cached("SELECT body FROM bookings WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
         .map_err(storage)?;
     body.map(|b| from_json(&b)).transpose()
 }
@@ -310,17 +381,19 @@ fn precondition_holds(conn: &Connection, p: &Precondition) -> Result<bool, Store
 }
 
 fn insert_booking(conn: &Connection, b: &Booking) -> Result<(), CommitError> {
-    let result = conn.execute(
-        "INSERT INTO bookings (id, slot, patient, channel, cancelled, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            b.id.to_string(),
-            b.slot.to_string(),
-            b.patient.to_string(),
-            json(&b.channel)?,
-            i64::from(!b.is_live()),
-            json(b)?
-        ],
-    );
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO bookings (id, slot, patient, channel, cancelled, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(storage)?;
+    let result = insert.execute(params![
+        b.id.to_string(),
+        b.slot.to_string(),
+        b.patient.to_string(),
+        json(&b.channel)?,
+        i64::from(!b.is_live()),
+        json(b)?
+    ]);
     match result {
         Ok(_) => Ok(()),
         Err(rusqlite::Error::SqliteFailure(e, _))
@@ -354,11 +427,12 @@ fn cancel_booking(
         .filter(Booking::is_live)
         .ok_or(CommitError::Conflict(Precondition::BookingLive(id)))?;
     booking.cancellation = Some(cancellation.clone());
+    let body = json(&booking)?;
     let changed = conn
-        .execute(
+        .prepare_cached(
             "UPDATE bookings SET cancelled = 1, body = ?2 WHERE id = ?1 AND cancelled = 0",
-            params![id.to_string(), json(&booking)?],
         )
+        .and_then(|mut stmt| stmt.execute(params![id.to_string(), body]))
         .map_err(storage)?;
     if changed == 1 {
         Ok(())
@@ -369,10 +443,11 @@ fn cancel_booking(
 
 fn audit_head(conn: &Connection) -> Result<Option<(u64, Hash)>, StoreError> {
     let row: Option<(i64, Vec<u8>)> = conn
-        .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE one = 1")
+        .and_then(|mut stmt| {
+            stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
         })
-        .optional()
         .map_err(storage)?;
     row.map(|(seq, hash)| Ok((u64::try_from(seq).map_err(corrupt)?, to_hash(hash)?)))
         .transpose()
@@ -412,11 +487,12 @@ fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<(), StoreEr
         })?;
     }
     if let Some(last) = records.last() {
-        conn.execute(
+        let seq = i64::try_from(last.seq).map_err(corrupt)?;
+        conn.prepare_cached(
             "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2) \
              ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            params![i64::try_from(last.seq).map_err(corrupt)?, &last.hash[..]],
         )
+        .and_then(|mut stmt| stmt.execute(params![seq, &last.hash[..]]))
         .map_err(storage)?;
     }
     Ok(())
@@ -515,7 +591,8 @@ impl BookingStore for SqliteStore {
             }
             let mut insert = t
                 .prepare_cached(
-                    "INSERT INTO slots (id, session, clinician, start_at, end_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO slots (id, session, clinician, role, start_at, end_at, slot_type, delivery, \
+                     availability, reserved_for) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(storage)?;
             for slot in &schedule.slots {
@@ -531,9 +608,13 @@ impl BookingStore for SqliteStore {
                         slot.id.to_string(),
                         slot.session.to_string(),
                         clinician,
+                        enum_text(&slot.role)?,
                         nanos(slot.period.start())?,
                         nanos(slot.period.end())?,
-                        json(slot)?
+                        enum_text(&slot.slot_type)?,
+                        enum_text(&slot.delivery)?,
+                        enum_text(&slot.availability)?,
+                        slot.reserved_for.as_ref().map(enum_text).transpose()?
                     ])
                     .map_err(|e| match e.sqlite_error_code() {
                         Some(ErrorCode::ConstraintViolation) => StoreError::Duplicate(format!("slot {}", slot.id)),
@@ -550,18 +631,14 @@ impl BookingStore for SqliteStore {
         let (from, to) = (nanos(query.from)?, nanos(query.to)?);
         self.call(move |conn| {
             let mut stmt = conn
-                .prepare_cached(
-                    "SELECT s.body, b.id FROM slots s LEFT JOIN bookings b ON b.slot = s.id AND b.cancelled = 0 \
-                     WHERE s.start_at >= ?1 AND s.start_at < ?2 ORDER BY s.start_at, s.id",
-                )
+                .prepare_cached(&format!(
+                    "{SLOT_STATE_SELECT} WHERE s.start_at >= ?1 AND s.start_at < ?2 ORDER BY s.start_at, s.id"
+                ))
                 .map_err(storage)?;
-            let rows = stmt
-                .query_map(params![from, to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
-                .map_err(storage)?;
+            let mut rows = stmt.query(params![from, to]).map_err(storage)?;
             let mut out = Vec::new();
-            for row in rows {
-                let (body, live) = row.map_err(storage)?;
-                let state = to_state(&body, live)?;
+            while let Some(row) = rows.next().map_err(storage)? {
+                let state = read_slot_state(row)?;
                 if query.matches(&state.slot) {
                     out.push(state);
                 }

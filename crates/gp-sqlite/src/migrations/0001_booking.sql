@@ -10,13 +10,20 @@ CREATE TABLE sessions (
     body      TEXT NOT NULL
 );
 
+-- Slots are read in bulk by searches, so each field has its own column
+-- (an enum as its variant name, or JSON for a variant with data) rather than
+-- one JSON body to decode.
 CREATE TABLE slots (
-    id        TEXT PRIMARY KEY,
-    session   TEXT NOT NULL REFERENCES sessions(id),
-    clinician TEXT NOT NULL REFERENCES staff(id),
-    start_at  INTEGER NOT NULL,
-    end_at    INTEGER NOT NULL,
-    body      TEXT NOT NULL,
+    id           TEXT PRIMARY KEY,
+    session      TEXT NOT NULL REFERENCES sessions(id),
+    clinician    TEXT NOT NULL REFERENCES staff(id),
+    role         TEXT NOT NULL,
+    start_at     INTEGER NOT NULL,
+    end_at       INTEGER NOT NULL,
+    slot_type    TEXT NOT NULL,
+    delivery     TEXT NOT NULL,
+    availability TEXT NOT NULL,
+    reserved_for TEXT,
     CHECK (start_at < end_at)
 );
 CREATE INDEX slots_by_start ON slots(start_at);
