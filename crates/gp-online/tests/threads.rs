@@ -1,11 +1,14 @@
 //! Real threads racing through the facade on one shared in-memory store.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use gp_booking::*;
 use gp_core::{FixedClock, SequentialIds};
 use gp_online::{Answer, Online};
 use gp_testkit::fixtures::{adult, monday_morning, practice};
+
+mod common;
+use common::{done, race, rt};
 
 type Facade = Online<MemoryBookingStore, FixedClock>;
 
@@ -38,39 +41,22 @@ async fn setup() -> (Arc<Facade>, Vec<Slot>) {
     )
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn many_patients_one_slot_exactly_one_wins() {
     let (online, slots) = rt().block_on(setup());
     let target = slots[3].clone();
     let threads = 32;
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|i| {
-            let (online, barrier, target) = (online.clone(), barrier.clone(), target.clone());
-            std::thread::spawn(move || {
-                let p = adult(&SequentialIds::new(1000 + i as u64));
-                barrier.wait();
-                rt().block_on(online.book(&BookRequest::patient_online(p.patient, target.id), &p))
-                    .unwrap()
-            })
-        })
-        .collect();
-    let answers: Vec<Answer<Booking>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let won = answers
-        .iter()
-        .filter(|a| matches!(a, Answer::Done(_)))
-        .count();
+    let facade = online.clone();
+    let answers = race(threads, move |i, rt| {
+        let p = adult(&SequentialIds::new(1000 + i as u64));
+        rt.block_on(facade.book(&BookRequest::patient_online(p.patient, target.id), &p))
+            .unwrap()
+    });
     let taken = answers
         .iter()
         .filter(|a| a.refusal() == Some(&BookingRefusal::SlotTaken))
         .count();
-    assert_eq!((won, taken), (1, threads - 1));
+    assert_eq!((done(&answers), taken), (1, threads - 1));
     let events = rt().block_on(online.store().audit_events()).unwrap();
     assert_eq!(events.len(), threads, "one event per attempt");
     assert_eq!(events.iter().filter(|e| e.outcome.is_allowed()).count(), 1);
@@ -80,24 +66,11 @@ fn many_patients_one_slot_exactly_one_wins() {
 fn one_patient_racing_for_many_slots_never_passes_the_holding_limit() {
     let (online, slots) = rt().block_on(setup());
     let p = adult(&SequentialIds::new(77));
-    let threads = 20;
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|i| {
-            let (online, barrier, slot) = (online.clone(), barrier.clone(), slots[i].clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                rt().block_on(online.book(&BookRequest::patient_online(p.patient, slot.id), &p))
-                    .unwrap()
-            })
-        })
-        .collect();
-    let answers: Vec<Answer<Booking>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let won = answers
-        .iter()
-        .filter(|a| matches!(a, Answer::Done(_)))
-        .count();
-    assert_eq!(won, 2, "the default holding limit is 2");
+    let answers = race(20, move |i, rt| {
+        rt.block_on(online.book(&BookRequest::patient_online(p.patient, slots[i].id), &p))
+            .unwrap()
+    });
+    assert_eq!(done(&answers), 2, "the default holding limit is 2");
     assert!(answers
         .iter()
         .filter_map(Answer::refusal)

@@ -91,3 +91,40 @@ fn uuid_from(p: PatientId) -> gp_core::uuid::Uuid {
 pub fn is_online(who: Who) -> bool {
     !matches!(who, Who::Receptionist(_))
 }
+
+/// A single-threaded runtime for one test thread.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// Runs `work(i, runtime)` on `threads` real threads released at the same
+/// moment, each with a runtime of its own; answers in thread order.
+pub fn race<T, F>(threads: usize, work: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize, &tokio::runtime::Runtime) -> T + Send + Sync + 'static,
+{
+    let work = std::sync::Arc::new(work);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (work, barrier) = (work.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let runtime = rt();
+                barrier.wait();
+                work(i, &runtime)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// How many answers were done rather than refused.
+pub fn done<T>(answers: &[gp_online::Answer<T>]) -> usize {
+    answers
+        .iter()
+        .filter(|a| matches!(a, gp_online::Answer::Done(_)))
+        .count()
+}
