@@ -171,6 +171,12 @@ pub enum SubjectKind {
     Slot,
     /// A booking.
     Booking,
+    /// An item on a repeat medication list.
+    Medication,
+    /// A repeat prescription request.
+    Request,
+    /// A message.
+    Message,
     /// Anything else a later crate adds.
     Other,
 }
@@ -210,7 +216,10 @@ into_uuid!(
     crate::ids::SessionId,
     crate::ids::SlotId,
     crate::ids::BookingId,
-    crate::ids::EventId
+    crate::ids::EventId,
+    crate::ids::MedicationId,
+    crate::ids::RequestId,
+    crate::ids::MessageId
 );
 
 /// The record of one decision: who tried what, for whom, when, through which

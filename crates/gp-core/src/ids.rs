@@ -79,6 +79,18 @@ typed_id!(
     /// One audit event.
     EventId
 );
+typed_id!(
+    /// One item on a patient's repeat medication list.
+    MedicationId
+);
+typed_id!(
+    /// One repeat prescription request (one or more items).
+    RequestId
+);
+typed_id!(
+    /// One message between a patient and the practice.
+    MessageId
+);
 
 /// Where new identifiers come from.
 ///

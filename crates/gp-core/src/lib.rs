@@ -38,8 +38,8 @@ pub use audit::{AuditAction, AuditEvent, Outcome, Reason, ReasonCode, Subject, S
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{LocalTimeError, ParseError};
 pub use ids::{
-    BookingId, EventId, IdSource, PatientId, ProxyId, RandomIds, SequentialIds, SessionId, SlotId,
-    StaffId,
+    BookingId, EventId, IdSource, MedicationId, MessageId, PatientId, ProxyId, RandomIds,
+    RequestId, SequentialIds, SessionId, SlotId, StaffId,
 };
 pub use nhs::{NhsNumber, OdsCode};
 pub use text::bounded_text;

@@ -25,8 +25,10 @@
 //! ```
 
 mod error;
+mod messaging;
 mod migrate;
 mod oneshot;
+mod prescribing;
 mod store;
 
 pub use error::OpenError;

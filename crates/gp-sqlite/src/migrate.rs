@@ -5,7 +5,10 @@ use rusqlite::Connection;
 use crate::error::OpenError;
 
 /// The migrations, in order; version N is `MIGRATIONS[N - 1]`.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_booking.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_booking.sql"),
+    include_str!("migrations/0002_prescribing_messaging.sql"),
+];
 
 /// The newest schema version this crate writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

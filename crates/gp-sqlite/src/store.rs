@@ -77,25 +77,25 @@ fn next_job(rx: &mpsc::Receiver<Job>) -> Option<Job> {
 /// How long the database thread keeps yielding, waiting for more work, before it sleeps.
 const WAIT_BEFORE_SLEEP: Duration = Duration::from_micros(200);
 
-fn storage(e: rusqlite::Error) -> StoreError {
+pub(crate) fn storage(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-fn nanos(at: DateTime<Utc>) -> Result<i64, StoreError> {
+pub(crate) fn nanos(at: DateTime<Utc>) -> Result<i64, StoreError> {
     at.timestamp_nanos_opt().ok_or_else(|| {
         StoreError::Unavailable(format!("{at} is outside the years this store can hold"))
     })
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(corrupt)
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(corrupt)
 }
 
@@ -207,7 +207,7 @@ impl SqliteStore {
     }
 
     /// Runs a read `f` on the database thread.
-    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -216,7 +216,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction, committed only if `f` returns `Ok`.
-    async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
@@ -235,7 +235,7 @@ impl SqliteStore {
 }
 
 /// Answers a `SELECT EXISTS (...)` query with one parameter.
-fn exists(conn: &Connection, sql: &str, param: &str) -> Result<bool, StoreError> {
+pub(crate) fn exists(conn: &Connection, sql: &str, param: &str) -> Result<bool, StoreError> {
     conn.prepare_cached(sql)
         .and_then(|mut stmt| stmt.query_row([param], |r| r.get(0)))
         .map_err(storage)
@@ -459,7 +459,7 @@ fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
 }
 
 /// Appends `events` to the chain after the current head, and moves the head.
-fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<(), StoreError> {
+pub(crate) fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }

@@ -19,3 +19,23 @@ mod audit_in_memory {
         gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
     );
 }
+
+mod prescribing_on_file {
+    gp_testkit::prescribing_store_conformance!(crate::common::file_store("prescribing"));
+}
+
+mod prescribing_in_memory {
+    gp_testkit::prescribing_store_conformance!(
+        gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
+    );
+}
+
+mod messaging_on_file {
+    gp_testkit::message_store_conformance!(crate::common::file_store("messaging"));
+}
+
+mod messaging_in_memory {
+    gp_testkit::message_store_conformance!(
+        gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
+    );
+}

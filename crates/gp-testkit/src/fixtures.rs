@@ -331,6 +331,46 @@ pub fn patients_of_all_ages(ids: &dyn IdSource, today: NaiveDate) -> Vec<Patient
     out
 }
 
+/// Medicines for repeat-list fixtures: a name and a concept identifier that
+/// passes its check digit. Only the first is checked against dm+d
+/// (`322236009`, Paracetamol 500mg tablets); the others are illustrations.
+pub const MEDICINES: [(&str, &str); 4] = [
+    ("Paracetamol 500mg tablets", "322236009"),
+    ("Amlodipine 5mg tablets", "319773006"),
+    ("Salbutamol 100micrograms/dose inhaler", "39732311000001104"),
+    ("Sertraline 50mg tablets", "404684003"),
+];
+
+/// A repeat item for `patient`: medicine `which` (modulo [`MEDICINES`]), 28
+/// days per issue, 6 issues authorised and 5 left, last issued `last_issued`,
+/// review due a year after `today`.
+pub fn repeat_item(
+    ids: &dyn IdSource,
+    patient: PatientId,
+    which: usize,
+    last_issued: Option<NaiveDate>,
+    today: NaiveDate,
+) -> gp_prescribing::RepeatItem {
+    let (drug, concept) = MEDICINES[which % MEDICINES.len()];
+    gp_prescribing::RepeatItem::new(
+        gp_core::MedicationId::new(ids),
+        patient,
+        &gp_prescribing::ItemSpec {
+            drug,
+            concept,
+            dosage: "As directed",
+            amount: 28,
+            unit: "tablet",
+            issue_duration_days: 28,
+            issues_authorised: 6,
+            issues_remaining: 5,
+            last_issued,
+            review_date: today + Duration::days(365),
+        },
+    )
+    .expect("a valid fixture item")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,9 @@
 //!   the facade; a behaviour not in the suite is not part of the contract.
 //! - [`audit`]: the `AuditStore` conformance suite and
 //!   [`audit_store_conformance!`], likewise.
+//! - [`prescribing`] and [`messaging`]: the `PrescribingStore` and
+//!   `MessageStore` conformance suites, with [`prescribing_store_conformance!`]
+//!   and [`message_store_conformance!`].
 //! - [`fixtures`]: a practice with six weeks of GP and nurse sessions, patients
 //!   of all ages, and a fixed starting instant.
 //! - [`FixedClock`] (re-exported from `gp-core`): the test clock.
@@ -23,5 +26,7 @@
 pub mod audit;
 pub mod booking;
 pub mod fixtures;
+pub mod messaging;
+pub mod prescribing;
 
 pub use gp_core::FixedClock;

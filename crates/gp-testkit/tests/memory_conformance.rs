@@ -2,6 +2,14 @@
 
 gp_testkit::booking_store_conformance!(gp_booking::MemoryBookingStore::new());
 
+mod prescribing {
+    gp_testkit::prescribing_store_conformance!(gp_prescribing::MemoryPrescribingStore::new());
+}
+
+mod messaging {
+    gp_testkit::message_store_conformance!(gp_messaging::MemoryMessageStore::new());
+}
+
 mod audit {
     gp_testkit::audit_store_conformance!(gp_audit::MemoryAuditStore::new());
 }
@@ -30,5 +38,13 @@ fn the_macros_run_every_listed_check() {
     assert_eq!(
         macro_list(include_str!("../src/audit.rs")),
         gp_testkit::audit::CHECKS
+    );
+    assert_eq!(
+        macro_list(include_str!("../src/prescribing.rs")),
+        gp_testkit::prescribing::CHECKS
+    );
+    assert_eq!(
+        macro_list(include_str!("../src/messaging.rs")),
+        gp_testkit::messaging::CHECKS
     );
 }

@@ -1,0 +1,98 @@
+//! Errors of the prescribing crate: what went wrong, as opposed to what the rules refused.
+
+use gp_core::ParseError;
+use thiserror::Error;
+
+use crate::concept::ConceptIdError;
+use crate::decide::Precondition;
+
+/// A repeat item could not be made from what was given.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ItemError {
+    /// A text field was empty, too long or held control characters.
+    #[error(transparent)]
+    Text(#[from] ParseError),
+    /// A text field had spaces around it.
+    #[error("the {0} has spaces before or after it")]
+    Untrimmed(&'static str),
+    /// The concept identifier was not valid.
+    #[error(transparent)]
+    Concept(#[from] ConceptIdError),
+    /// The quantity was zero.
+    #[error("a quantity must be at least one")]
+    ZeroQuantity,
+    /// The issue duration was zero or over a year.
+    #[error("an issue must last 1 to 366 days, not {0}")]
+    IssueDuration(u32),
+    /// More issues were left than authorised.
+    #[error("{remaining} issues cannot be left of {authorised} authorised")]
+    MoreRemainingThanAuthorised {
+        /// Issues left.
+        remaining: u32,
+        /// Issues authorised.
+        authorised: u32,
+    },
+}
+
+/// A prescribing setting was out of its allowed range.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// The too-early threshold was over a year.
+    #[error("the too-early threshold must be 0 to 366 days, not {0}")]
+    TooEarlyDays(u32),
+    /// The most items per request was zero or over 50.
+    #[error("a request must allow 1 to 50 items, not {0}")]
+    MaxItems(u32),
+    /// The longest message was zero or over 2,000 characters.
+    #[error("the longest message must be 1 to 2000 characters, not {0}")]
+    MaxMessage(u32),
+}
+
+/// A request could not be made from what was given.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// No item was asked for.
+    #[error("a request must name at least one item")]
+    NoItems,
+    /// The same item was named twice.
+    #[error("item {0} is named twice in one request")]
+    RepeatedItem(gp_core::MedicationId),
+    /// A text (a reason or note) was empty, too long or held control characters.
+    #[error(transparent)]
+    Text(#[from] ParseError),
+}
+
+/// A store could not do what was asked, for a reason of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store could not be reached or failed while working.
+    #[error("the prescribing store is unavailable: {0}")]
+    Unavailable(String),
+    /// Something with this identifier is already stored.
+    #[error("{0} is already stored")]
+    Duplicate(String),
+    /// A change did not hang together (for example an item of one patient in
+    /// a change to another's record); nothing was written.
+    #[error("the change is not valid: {0}")]
+    Invalid(String),
+    /// Stored data could not be read back as valid values.
+    #[error("stored prescribing data is not valid: {0}")]
+    Corrupt(String),
+}
+
+/// A commit did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CommitError {
+    /// A fact the decision relied on no longer holds; nothing was written.
+    /// Load the facts again and decide again.
+    #[error("the facts changed before the commit: {0}")]
+    Conflict(Precondition),
+    /// The store failed; nothing was written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
