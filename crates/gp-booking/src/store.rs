@@ -91,3 +91,47 @@ pub trait BookingStore: Send + Sync {
     /// Every audit event appended, oldest first.
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError>;
 }
+
+/// A shared store is a store: one store (for example one SQLite database)
+/// can serve several facades.
+#[async_trait]
+impl<T: BookingStore + ?Sized> BookingStore for std::sync::Arc<T> {
+    async fn put_staff(&self, staff: &StaffMember) -> Result<(), StoreError> {
+        (**self).put_staff(staff).await
+    }
+    async fn add_schedule(&self, schedule: &Schedule) -> Result<(), StoreError> {
+        (**self).add_schedule(schedule).await
+    }
+    async fn find_slots(&self, query: &SearchQuery) -> Result<Vec<SlotState>, StoreError> {
+        (**self).find_slots(query).await
+    }
+    async fn slot(&self, slot: SlotId) -> Result<Option<SlotState>, StoreError> {
+        (**self).slot(slot).await
+    }
+    async fn booking(&self, booking: BookingId) -> Result<Option<Booking>, StoreError> {
+        (**self).booking(booking).await
+    }
+    async fn bookings_for_patient(&self, patient: PatientId) -> Result<Vec<Booking>, StoreError> {
+        (**self).bookings_for_patient(patient).await
+    }
+    async fn load_book(
+        &self,
+        slot: SlotId,
+        patient: PatientId,
+        since: DateTime<Utc>,
+    ) -> Result<BookSnapshot, StoreError> {
+        (**self).load_book(slot, patient, since).await
+    }
+    async fn load_cancel(&self, booking: BookingId) -> Result<CancelFacts, StoreError> {
+        (**self).load_cancel(booking).await
+    }
+    async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
+        (**self).commit(decision).await
+    }
+    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        (**self).record_refusal(event).await
+    }
+    async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        (**self).audit_events().await
+    }
+}

@@ -60,6 +60,14 @@ impl Clock for FixedClock {
     }
 }
 
+/// A shared clock is a clock: several facades can read one clock (a test
+/// moving one [`FixedClock`] moves them all).
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> DateTime<Utc> {
+        (**self).now()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,3 +52,30 @@ pub trait MessageStore: Send + Sync {
     /// Every audit event appended, oldest first.
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError>;
 }
+
+/// A shared store is a store: one store (for example one SQLite database)
+/// can serve several facades.
+#[async_trait]
+impl<T: MessageStore + ?Sized> MessageStore for std::sync::Arc<T> {
+    async fn settings(&self) -> Result<SettingsFacts, StoreError> {
+        (**self).settings().await
+    }
+    async fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        (**self).message(id).await
+    }
+    async fn messages_for_patient(&self, patient: PatientId) -> Result<Vec<Message>, StoreError> {
+        (**self).messages_for_patient(patient).await
+    }
+    async fn inbox(&self) -> Result<Vec<Message>, StoreError> {
+        (**self).inbox().await
+    }
+    async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
+        (**self).commit(decision).await
+    }
+    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        (**self).record_refusal(event).await
+    }
+    async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        (**self).audit_events().await
+    }
+}

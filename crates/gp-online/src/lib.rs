@@ -8,8 +8,12 @@
 //! policy answer such as `SlotTaken`, never an internal conflict. Every
 //! refusal is recorded in the audit trail too.
 //!
-//! It is generic over the store and the clock and starts no runtime: await it
-//! from any executor. It holds no rules of its own.
+//! [`Prescriptions`] does the same for repeat prescription requests (over a
+//! `gp_prescribing::PrescribingStore`) and [`Messages`] for messages to the
+//! practice (over a `gp_messaging::MessageStore`).
+//!
+//! Each is generic over the store and the clock and starts no runtime: await
+//! it from any executor. None holds rules of its own.
 //!
 //! ```
 //! use gp_booking::{BookRequest, BookingPolicy, BookingStore, MemoryBookingStore, SearchQuery, SearchRequest};
@@ -52,18 +56,25 @@ use gp_booking::{
 use gp_core::{Clock, IdSource, RandomIds};
 use thiserror::Error;
 
-/// The answer to a request: done, or refused by the practice's policy with a reason.
+mod messages;
+mod prescriptions;
+
+pub use messages::Messages;
+pub use prescriptions::{OrderRefused, Ordered, Prescriptions};
+
+/// The answer to a request: done, or refused by the practice's rules with a
+/// reason (a [`BookingRefusal`] unless said otherwise).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer<T> {
+pub enum Answer<T, R = BookingRefusal> {
     /// Done; here is the result.
     Done(T),
     /// Refused, for this reason (already recorded in the audit trail).
-    Refused(BookingRefusal),
+    Refused(R),
 }
 
-impl<T> Answer<T> {
+impl<T, R> Answer<T, R> {
     /// The refusal reason, if refused.
-    pub fn refusal(&self) -> Option<&BookingRefusal> {
+    pub fn refusal(&self) -> Option<&R> {
         match self {
             Answer::Done(_) => None,
             Answer::Refused(r) => Some(r),
@@ -79,15 +90,34 @@ impl<T> Answer<T> {
     }
 }
 
-/// Something went wrong (as opposed to a refusal by the policy).
+/// Something went wrong (as opposed to a refusal by the practice's rules).
+/// Whatever it is, nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum OnlineError {
-    /// The store failed; nothing was changed.
+    /// The appointment store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The facts kept changing under the request, more times than allowed; nothing was changed.
-    #[error("the appointment book was too busy to complete the request after {attempts} attempts; please try again")]
+    /// The prescribing store failed.
+    #[error(transparent)]
+    PrescribingStore(#[from] gp_prescribing::StoreError),
+    /// The message store failed.
+    #[error(transparent)]
+    MessageStore(#[from] gp_messaging::StoreError),
+    /// A repeat request, reason or note was not valid.
+    #[error(transparent)]
+    Request(#[from] gp_prescribing::RequestError),
+    /// A repeat item was not valid.
+    #[error(transparent)]
+    Item(#[from] gp_prescribing::ItemError),
+    /// Prescribing settings were out of range.
+    #[error(transparent)]
+    Settings(#[from] gp_prescribing::SettingsError),
+    /// A message or reply was not valid.
+    #[error(transparent)]
+    Message(#[from] gp_messaging::MessageError),
+    /// The facts kept changing under the request, more times than allowed.
+    #[error("the practice's records were too busy to complete the request after {attempts} attempts; please try again")]
     Contention {
         /// How many times the request was decided.
         attempts: u32,

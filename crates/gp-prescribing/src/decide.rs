@@ -691,16 +691,14 @@ fn line_checks<'r>(
             .with_subject(SubjectKind::Medication, action.item)
     };
     if !channel_allowed(&action.actor, action.channel) {
-        return Err(Box::new(ctx.refuse_with(
-            PrescribingRefusal::ChannelNotAllowed,
-            subjects,
-        )));
+        return Err(Box::new(
+            ctx.refuse_with(PrescribingRefusal::ChannelNotAllowed, subjects),
+        ));
     }
     if !acts_for(&action.actor, action.patient) || record.patient != action.patient {
-        return Err(Box::new(ctx.refuse_with(
-            PrescribingRefusal::ActorNotForPatient,
-            subjects,
-        )));
+        return Err(Box::new(
+            ctx.refuse_with(PrescribingRefusal::ActorNotForPatient, subjects),
+        ));
     }
     find_line(record, action).map_err(|r| Box::new(ctx.refuse_with(r, subjects)))
 }

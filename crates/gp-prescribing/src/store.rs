@@ -71,3 +71,33 @@ pub trait PrescribingStore: Send + Sync {
     /// Every audit event appended, oldest first.
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError>;
 }
+
+/// A shared store is a store: one store (for example one SQLite database)
+/// can serve several facades.
+#[async_trait]
+impl<T: PrescribingStore + ?Sized> PrescribingStore for std::sync::Arc<T> {
+    async fn load(&self, patient: PatientId) -> Result<PrescribingFacts, StoreError> {
+        (**self).load(patient).await
+    }
+    async fn settings(&self) -> Result<SettingsFacts, StoreError> {
+        (**self).settings().await
+    }
+    async fn request_patient(&self, request: RequestId) -> Result<Option<PatientId>, StoreError> {
+        (**self).request_patient(request).await
+    }
+    async fn queue(&self) -> Result<Vec<RepeatRequest>, StoreError> {
+        (**self).queue().await
+    }
+    async fn review_list(&self) -> Result<Vec<RepeatItem>, StoreError> {
+        (**self).review_list().await
+    }
+    async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
+        (**self).commit(decision).await
+    }
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        (**self).record_refusal(events).await
+    }
+    async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        (**self).audit_events().await
+    }
+}

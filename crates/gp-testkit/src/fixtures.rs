@@ -331,14 +331,20 @@ pub fn patients_of_all_ages(ids: &dyn IdSource, today: NaiveDate) -> Vec<Patient
     out
 }
 
-/// Medicines for repeat-list fixtures: a name and a concept identifier that
-/// passes its check digit. Only the first is checked against dm+d
-/// (`322236009`, Paracetamol 500mg tablets); the others are illustrations.
-pub const MEDICINES: [(&str, &str); 4] = [
-    ("Paracetamol 500mg tablets", "322236009"),
-    ("Amlodipine 5mg tablets", "319773006"),
-    ("Salbutamol 100micrograms/dose inhaler", "39732311000001104"),
-    ("Sertraline 50mg tablets", "404684003"),
+/// Medicines for repeat-list fixtures: a name, a concept identifier that
+/// passes its check digit, and the amount and unit of one issue. Only the
+/// first is checked against dm+d (`322236009`, Paracetamol 500mg tablets);
+/// the other codes are illustrations.
+pub const MEDICINES: [(&str, &str, u32, &str); 4] = [
+    ("Paracetamol 500mg tablets", "322236009", 100, "tablet"),
+    ("Amlodipine 5mg tablets", "319773006", 28, "tablet"),
+    (
+        "Salbutamol 100micrograms/dose inhaler",
+        "39732311000001104",
+        1,
+        "inhaler",
+    ),
+    ("Sertraline 50mg tablets", "404684003", 28, "tablet"),
 ];
 
 /// A repeat item for `patient`: medicine `which` (modulo [`MEDICINES`]), 28
@@ -351,7 +357,7 @@ pub fn repeat_item(
     last_issued: Option<NaiveDate>,
     today: NaiveDate,
 ) -> gp_prescribing::RepeatItem {
-    let (drug, concept) = MEDICINES[which % MEDICINES.len()];
+    let (drug, concept, amount, unit) = MEDICINES[which % MEDICINES.len()];
     gp_prescribing::RepeatItem::new(
         gp_core::MedicationId::new(ids),
         patient,
@@ -359,8 +365,8 @@ pub fn repeat_item(
             drug,
             concept,
             dosage: "As directed",
-            amount: 28,
-            unit: "tablet",
+            amount,
+            unit,
             issue_duration_days: 28,
             issues_authorised: 6,
             issues_remaining: 5,
