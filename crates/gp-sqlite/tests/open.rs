@@ -97,3 +97,127 @@ fn an_unopenable_path_is_a_typed_error() {
     assert!(matches!(err, OpenError::CannotOpen { .. }), "{err:?}");
     assert!(!path.exists());
 }
+
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
+    use gp_booking::{decide_book, BookFacts, BookRequest, BookingPolicy, Decision};
+    use gp_prescribing::PrescribingStore;
+    use gp_testkit::fixtures::{adult, monday_morning, repeat_item, small_schedule};
+
+    // A database as version 1 of this crate left it: the booking schema only,
+    // with a booking and its audit event in it.
+    let path = common::temp_db("upgrade");
+    let ids = gp_core::SequentialIds::new(31);
+    let (gp, schedule) = small_schedule(&ids, monday_morning(), 2);
+    let patient = adult(&ids);
+    {
+        let mut raw = Connection::open(&path).unwrap();
+        let t = raw.transaction().unwrap();
+        t.execute_batch(include_str!("../src/migrations/0001_booking.sql"))
+            .unwrap();
+        t.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY); \
+             INSERT INTO schema_migrations (version) VALUES (1);",
+        )
+        .unwrap();
+        t.commit().unwrap();
+    }
+    let slot = schedule.slots[0].id;
+    let booked = {
+        // Write the version-1 data through the booking port, then remove
+        // what version 2 added, so the file is a true version-1 file.
+        let store = SqliteStore::open(&path).unwrap();
+        store.put_staff(&gp).await.unwrap();
+        store.add_schedule(&schedule).await.unwrap();
+        let snap = store
+            .load_book(slot, patient.patient, monday_morning())
+            .await
+            .unwrap();
+        let facts = BookFacts {
+            slot: snap.slot,
+            patient,
+            holdings: snap.holdings,
+            holdings_since: monday_morning(),
+        };
+        let request = BookRequest::patient_online(patient.patient, slot);
+        let Decision::Allowed(c) = decide_book(
+            &BookingPolicy::default(),
+            &facts,
+            &request,
+            monday_morning(),
+            &ids,
+        ) else {
+            panic!("the fixture booking was refused");
+        };
+        BookingStore::commit(&store, &c).await.unwrap();
+        c
+    };
+    {
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(
+            "DROP TABLE messages; DROP TABLE messaging_settings; DROP TABLE request_lines; \
+             DROP TABLE repeat_requests; DROP TABLE repeat_items; DROP TABLE prescribing_patients; \
+             DROP TABLE prescribing_settings; DELETE FROM schema_migrations WHERE version > 1;",
+        )
+        .unwrap();
+        let version: i64 = raw
+            .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(version, 1);
+    }
+    // Opening it with this version migrates it, and everything is still there.
+    let store = SqliteStore::open(&path).unwrap();
+    let raw = Connection::open(&path).unwrap();
+    let version: i64 = raw
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let gp_booking::BookingChange::Book(booking) = &booked.change else {
+        panic!("a booking");
+    };
+    assert_eq!(
+        store.booking(booking.id).await.unwrap().as_ref(),
+        Some(booking)
+    );
+    assert_eq!(
+        BookingStore::audit_events(&store).await.unwrap(),
+        booked.events
+    );
+    assert_eq!(
+        gp_audit::AuditStore::verify_all(&store).await.unwrap(),
+        Ok(())
+    );
+    // And the new tables work.
+    let item = repeat_item(
+        &ids,
+        patient.patient,
+        0,
+        None,
+        monday_morning().date_naive(),
+    );
+    let facts = store.load(patient.patient).await.unwrap();
+    let gp_prescribing::Decision::Allowed(c) = gp_prescribing::decide_put_item(
+        &facts,
+        gp_core::Actor::System,
+        gp_core::Channel::Internal,
+        &item,
+        monday_morning(),
+        &ids,
+    )
+    .unwrap() else {
+        panic!("refused");
+    };
+    PrescribingStore::commit(&store, &c).await.unwrap();
+    assert_eq!(
+        store.load(patient.patient).await.unwrap().record.items,
+        vec![item]
+    );
+    assert_eq!(
+        gp_audit::AuditStore::verify_all(&store).await.unwrap(),
+        Ok(())
+    );
+}
