@@ -1,0 +1,301 @@
+//! An online repeat request + audit through gp-sqlite versus raw rusqlite
+//! doing the same reads and writes. Both sides run in the same process; the
+//! ratio is the figure.
+//!
+//! Run with `cargo bench --bench prescribing`.
+//!
+//! Each request is for a different patient with two items on their list, so
+//! every request goes through. "One at a time" alternates one of ours with one
+//! raw; "in bursts" runs 300 of ours back to back, then 300 raw.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use gp_core::{Actor, Channel, FixedClock, MedicationId, PatientId, SequentialIds};
+use gp_online::{Answer, Prescriptions};
+use gp_prescribing::{decide_put_item, Decision, OrderRequest, PrescribingStore, RequestChannel};
+use gp_sqlite::SqliteStore;
+use gp_testkit::fixtures::{monday_morning, repeat_item};
+use rusqlite::{params, Connection, TransactionBehavior};
+use sha2::{Digest, Sha256};
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join("gp-online-bench");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+}
+
+/// Our side: a facade on a fresh file with `n` patients, two items each.
+struct Ours {
+    facade: Prescriptions<SqliteStore, FixedClock>,
+    patients: Vec<(PatientId, MedicationId)>,
+    next: usize,
+}
+
+impl Ours {
+    fn new(n: usize, rt: &tokio::runtime::Runtime) -> Self {
+        let ids = SequentialIds::new(1);
+        let store = SqliteStore::open(temp_db("ours")).expect("open");
+        let today = monday_morning().date_naive();
+        let mut patients = Vec::with_capacity(n);
+        rt.block_on(async {
+            for _ in 0..n {
+                let p = PatientId::new(&ids);
+                for which in 0..2 {
+                    let item = repeat_item(&ids, p, which, None, today);
+                    let facts = store.load(p).await.expect("load");
+                    let Ok(Decision::Allowed(c)) = decide_put_item(
+                        &facts,
+                        Actor::System,
+                        Channel::Internal,
+                        &item,
+                        monday_morning(),
+                        &ids,
+                    ) else {
+                        panic!("put refused");
+                    };
+                    PrescribingStore::commit(&store, &c).await.expect("put");
+                    if which == 0 {
+                        patients.push((p, item.id));
+                    }
+                }
+            }
+        });
+        Self {
+            facade: Prescriptions::new(store, FixedClock::new(monday_morning())),
+            patients,
+            next: 0,
+        }
+    }
+
+    fn order_one(&mut self, rt: &tokio::runtime::Runtime) {
+        let (patient, item) = self.patients[self.next];
+        self.next += 1;
+        let request = OrderRequest::new(
+            Actor::Patient { patient },
+            RequestChannel::Online,
+            patient,
+            vec![item],
+            Some("To the usual pharmacy, please."),
+        )
+        .expect("request");
+        let answer = rt.block_on(self.facade.request(&request)).expect("order");
+        assert!(matches!(answer, Answer::Done(_)), "refused: {answer:?}");
+    }
+}
+
+/// The baseline: plain rusqlite, same pragmas, one transaction doing the same
+/// reads (version, settings, the patient's items and requests, no open line)
+/// and writes (request, line, version, chained audit event, head).
+struct Raw {
+    conn: Connection,
+    next: usize,
+    n: usize,
+}
+
+impl Raw {
+    fn new(n: usize) -> Self {
+        let conn = Connection::open(temp_db("raw")).expect("open");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+             CREATE TABLE prescribing_settings (one INTEGER PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE prescribing_patients (patient TEXT PRIMARY KEY, version INTEGER NOT NULL, restriction TEXT);
+             CREATE TABLE repeat_items (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                 patient TEXT NOT NULL REFERENCES prescribing_patients(patient), body TEXT NOT NULL);
+             CREATE INDEX items_by_patient ON repeat_items(patient, seq);
+             CREATE TABLE repeat_requests (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                 patient TEXT NOT NULL REFERENCES prescribing_patients(patient), at INTEGER NOT NULL,
+                 open INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE INDEX requests_by_patient ON repeat_requests(patient, seq);
+             CREATE TABLE request_lines (request TEXT NOT NULL REFERENCES repeat_requests(id),
+                 item TEXT NOT NULL REFERENCES repeat_items(id), open INTEGER NOT NULL, PRIMARY KEY (request, item));
+             CREATE UNIQUE INDEX one_open ON request_lines(item) WHERE open = 1;
+             CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+                 prev_hash BLOB NOT NULL, hash BLOB NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE audit_head (one INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL);
+             BEGIN;",
+        )
+        .expect("schema");
+        for i in 0..n {
+            conn.execute(
+                "INSERT INTO prescribing_patients (patient, version) VALUES (?1, 2)",
+                [format!("patient-{i}")],
+            )
+            .expect("patient");
+            for k in 0..2 {
+                conn.execute(
+                    "INSERT INTO repeat_items (id, patient, body) VALUES (?1, ?2, ?3)",
+                    params![
+                        format!("item-{i}-{k}"),
+                        format!("patient-{i}"),
+                        format!(r#"{{"id":"item-{i}-{k}","drug":"Paracetamol 500mg tablets"}}"#)
+                    ],
+                )
+                .expect("item");
+            }
+        }
+        conn.execute_batch("COMMIT;").expect("commit");
+        Self { conn, next: 0, n }
+    }
+
+    fn order_one(&mut self) {
+        let i = self.next;
+        self.next += 1;
+        let (patient, item, request) = (
+            format!("patient-{i}"),
+            format!("item-{i}-0"),
+            format!("request-{i}"),
+        );
+        let t = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("begin");
+        let version: i64 = t
+            .query_row(
+                "SELECT version FROM prescribing_patients WHERE patient = ?1",
+                [&patient],
+                |r| r.get(0),
+            )
+            .expect("version");
+        let _settings: Option<String> = t
+            .query_row(
+                "SELECT body FROM prescribing_settings WHERE one = 1",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        let read_bodies = |sql: &str| -> usize {
+            let mut stmt = t.prepare_cached(sql).expect("prepare");
+            let rows = stmt
+                .query_map([&patient], |r| r.get::<_, String>(0))
+                .expect("query");
+            rows.count()
+        };
+        assert_eq!(
+            read_bodies("SELECT body FROM repeat_items WHERE patient = ?1 ORDER BY seq"),
+            2
+        );
+        read_bodies("SELECT body FROM repeat_requests WHERE patient = ?1 ORDER BY seq");
+        let open: bool = t
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM request_lines WHERE item = ?1 AND open = 1)",
+                [&item],
+                |r| r.get(0),
+            )
+            .expect("open");
+        assert!(!open);
+        let body = format!(
+            r#"{{"id":"{request}","patient":"{patient}","lines":[{{"item":"{item}","state":"Requested"}}],"message":"To the usual pharmacy, please."}}"#
+        );
+        t.execute(
+            "INSERT INTO repeat_requests (id, patient, at, open, body) VALUES (?1, ?2, ?3, 1, ?4)",
+            params![request, patient, i as i64, body],
+        )
+        .expect("request");
+        t.execute(
+            "INSERT INTO request_lines (request, item, open) VALUES (?1, ?2, 1)",
+            params![request, item],
+        )
+        .expect("line");
+        t.execute(
+            "UPDATE prescribing_patients SET version = ?2 WHERE patient = ?1",
+            params![patient, version + 1],
+        )
+        .expect("version");
+        let (seq, prev): (i64, Vec<u8>) = t
+            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap_or((0, vec![0; 32]));
+        let event = format!(
+            r#"{{"id":"event-{i}","action":"prescription.request","request":"{request}"}}"#
+        );
+        let mut h = Sha256::new();
+        h.update(&prev);
+        h.update(event.as_bytes());
+        let hash = h.finalize().to_vec();
+        t.execute(
+            "INSERT INTO audit_events (seq, id, prev_hash, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![seq + 1, format!("event-{i}"), prev, hash, event],
+        )
+        .expect("event");
+        t.execute(
+            "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2) ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            params![seq + 1, hash],
+        )
+        .expect("head");
+        t.commit().expect("commit");
+    }
+}
+
+fn main() {
+    let runtime = rt();
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500))
+        .configure_from_args();
+    const N: usize = 3_000;
+    let mut ours = Ours::new(N, &runtime);
+    let mut raw = Raw::new(N);
+
+    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..300 {
+        let t = Instant::now();
+        ours.order_one(&runtime);
+        a += t.elapsed();
+        let t = Instant::now();
+        raw.order_one();
+        b += t.elapsed();
+    }
+    let t = Instant::now();
+    (0..300).for_each(|_| ours.order_one(&runtime));
+    let burst_ours = t.elapsed();
+    let t = Instant::now();
+    (0..300).for_each(|_| raw.order_one());
+    let burst_raw = t.elapsed();
+
+    let mut group = c.benchmark_group("repeat_request_and_audit");
+    group.bench_function("gp_sqlite", |bench| {
+        bench.iter_custom(|iters| {
+            if ours.patients.len() - ours.next < iters as usize {
+                ours = Ours::new(N.max(iters as usize), &runtime);
+            }
+            let t = Instant::now();
+            (0..iters).for_each(|_| ours.order_one(&runtime));
+            t.elapsed()
+        })
+    });
+    group.bench_function("raw_rusqlite", |bench| {
+        bench.iter_custom(|iters| {
+            if raw.n - raw.next < iters as usize {
+                raw = Raw::new(N.max(iters as usize));
+            }
+            let t = Instant::now();
+            (0..iters).for_each(|_| raw.order_one());
+            t.elapsed()
+        })
+    });
+    group.finish();
+
+    println!();
+    println!(
+        "repeat request + audit, one at a time : gp-sqlite {:?} / raw {:?} per request = {:.2}x",
+        a / 300,
+        b / 300,
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+    println!(
+        "repeat request + audit, in bursts     : gp-sqlite {:?} / raw {:?} per request = {:.2}x",
+        burst_ours / 300,
+        burst_raw / 300,
+        burst_ours.as_secs_f64() / burst_raw.as_secs_f64()
+    );
+}
