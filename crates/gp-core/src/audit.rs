@@ -177,6 +177,12 @@ pub enum SubjectKind {
     Request,
     /// A message.
     Message,
+    /// An online services account.
+    Account,
+    /// A proxy application.
+    Application,
+    /// A coercion concern.
+    Concern,
     /// Anything else a later crate adds.
     Other,
 }
@@ -219,7 +225,10 @@ into_uuid!(
     crate::ids::EventId,
     crate::ids::MedicationId,
     crate::ids::RequestId,
-    crate::ids::MessageId
+    crate::ids::MessageId,
+    crate::ids::AccountId,
+    crate::ids::ApplicationId,
+    crate::ids::ConcernId
 );
 
 /// The record of one decision: who tried what, for whom, when, through which

@@ -91,6 +91,18 @@ typed_id!(
     /// One message between a patient and the practice.
     MessageId
 );
+typed_id!(
+    /// A patient's online services account (the account id of linkage details).
+    AccountId
+);
+typed_id!(
+    /// One application for proxy access, granted or refused.
+    ApplicationId
+);
+typed_id!(
+    /// One coercion concern recorded by staff.
+    ConcernId
+);
 
 /// Where new identifiers come from.
 ///

@@ -30,6 +30,7 @@ mod clock;
 mod error;
 mod ids;
 mod nhs;
+mod random;
 mod text;
 mod time;
 
@@ -38,10 +39,11 @@ pub use audit::{AuditAction, AuditEvent, Outcome, Reason, ReasonCode, Subject, S
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{LocalTimeError, ParseError};
 pub use ids::{
-    BookingId, EventId, IdSource, MedicationId, MessageId, PatientId, ProxyId, RandomIds,
-    RequestId, SequentialIds, SessionId, SlotId, StaffId,
+    AccountId, ApplicationId, BookingId, ConcernId, EventId, IdSource, MedicationId, MessageId,
+    PatientId, ProxyId, RandomIds, RequestId, SequentialIds, SessionId, SlotId, StaffId,
 };
 pub use nhs::{NhsNumber, OdsCode};
+pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
 pub use text::bounded_text;
 pub use time::{
     age_on, birthday_in, date_of_age, local_date, local_to_utc, local_to_utc_lenient,

@@ -24,6 +24,7 @@
 //! # }).unwrap();
 //! ```
 
+mod access;
 mod error;
 mod messaging;
 mod migrate;

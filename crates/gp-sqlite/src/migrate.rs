@@ -8,6 +8,7 @@ use crate::error::OpenError;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_booking.sql"),
     include_str!("migrations/0002_prescribing_messaging.sql"),
+    include_str!("migrations/0003_access.sql"),
 ];
 
 /// The newest schema version this crate writes.

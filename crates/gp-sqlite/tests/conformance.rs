@@ -39,3 +39,13 @@ mod messaging_in_memory {
         gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
     );
 }
+
+mod access_on_file {
+    gp_testkit::access_store_conformance!(crate::common::file_store("access"));
+}
+
+mod access_in_memory {
+    gp_testkit::access_store_conformance!(
+        gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
+    );
+}

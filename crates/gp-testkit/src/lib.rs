@@ -9,6 +9,8 @@
 //! - [`prescribing`] and [`messaging`]: the `PrescribingStore` and
 //!   `MessageStore` conformance suites, with [`prescribing_store_conformance!`]
 //!   and [`message_store_conformance!`].
+//! - [`access`]: the `AccessStore` conformance suite and
+//!   [`access_store_conformance!`].
 //! - [`fixtures`]: a practice with six weeks of GP and nurse sessions, patients
 //!   of all ages, and a fixed starting instant.
 //! - [`FixedClock`] (re-exported from `gp-core`): the test clock.
@@ -23,6 +25,7 @@
 //! assert_eq!(practice.schedule.sessions.iter().map(|s| s.date).min(), Some(monday_morning().date_naive()));
 //! ```
 
+pub mod access;
 pub mod audit;
 pub mod booking;
 pub mod fixtures;

@@ -10,6 +10,10 @@ mod messaging {
     gp_testkit::message_store_conformance!(gp_messaging::MemoryMessageStore::new());
 }
 
+mod access {
+    gp_testkit::access_store_conformance!(gp_access::MemoryAccessStore::new());
+}
+
 mod audit {
     gp_testkit::audit_store_conformance!(gp_audit::MemoryAuditStore::new());
 }
@@ -46,5 +50,9 @@ fn the_macros_run_every_listed_check() {
     assert_eq!(
         macro_list(include_str!("../src/messaging.rs")),
         gp_testkit::messaging::CHECKS
+    );
+    assert_eq!(
+        macro_list(include_str!("../src/access.rs")),
+        gp_testkit::access::CHECKS
     );
 }

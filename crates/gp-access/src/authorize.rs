@@ -1,0 +1,365 @@
+//! May this actor do this action for this patient now? The permission matrix
+//! and [`authorize`].
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use gp_core::{age_on, local_date, Actor, Channel, StaffRole};
+use serde::{Deserialize, Serialize};
+
+use crate::decide::AccessFacts;
+use crate::model::{Competency, Designation, LegalBasis, Service, StaffProfile};
+use crate::refusal::AccessRefusal;
+
+/// Something an actor may ask to do for a patient (or for the practice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Action {
+    /// Book an appointment.
+    BookAppointment,
+    /// Cancel an appointment.
+    CancelAppointment,
+    /// Order (or enter) a repeat prescription request.
+    OrderRepeats,
+    /// Send a message (or reply to one).
+    SendMessage,
+    /// Register a patient for online services.
+    RegisterPatient,
+    /// Record an identity verification (documents seen, vouching).
+    VerifyIdentity,
+    /// Issue linkage details.
+    IssueLinkageKey,
+    /// Switch a patient's online services on or off.
+    ManageServices,
+    /// Suspend or restore a patient's online access.
+    SuspendAccess,
+    /// Decide a proxy application (any basis but best interest), record a new
+    /// basis or a child's view.
+    DecideProxyApplication,
+    /// Decide that proxy access is in the best interest of a patient who lacks capacity.
+    DecideBestInterestProxy,
+    /// End a proxy's access.
+    RevokeProxy,
+    /// Record a coercion concern.
+    RecordCoercionConcern,
+    /// Review a coercion concern and record its outcome.
+    ReviewCoercionConcern,
+    /// Approve or reject a repeat prescription.
+    ApprovePrescription,
+    /// Change online-service settings (booking policy, prescribing, messaging, access).
+    ChangeOnlineSettings,
+    /// Record staff competencies and designations.
+    ManageStaff,
+}
+
+impl Action {
+    /// Every action, in the order of the permission matrix.
+    pub const ALL: [Action; 17] = [
+        Action::BookAppointment,
+        Action::CancelAppointment,
+        Action::OrderRepeats,
+        Action::SendMessage,
+        Action::RegisterPatient,
+        Action::VerifyIdentity,
+        Action::IssueLinkageKey,
+        Action::ManageServices,
+        Action::SuspendAccess,
+        Action::DecideProxyApplication,
+        Action::DecideBestInterestProxy,
+        Action::RevokeProxy,
+        Action::RecordCoercionConcern,
+        Action::ReviewCoercionConcern,
+        Action::ApprovePrescription,
+        Action::ChangeOnlineSettings,
+        Action::ManageStaff,
+    ];
+
+    /// The online service the action uses, for actions patients and proxies take.
+    pub fn service(self) -> Option<Service> {
+        match self {
+            Action::BookAppointment | Action::CancelAppointment => Some(Service::Appointments),
+            Action::OrderRepeats => Some(Service::RepeatPrescriptions),
+            Action::SendMessage => Some(Service::Messages),
+            _ => None,
+        }
+    }
+
+    /// A name for the audit trail (`book_appointment`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::BookAppointment => "book_appointment",
+            Action::CancelAppointment => "cancel_appointment",
+            Action::OrderRepeats => "order_repeats",
+            Action::SendMessage => "send_message",
+            Action::RegisterPatient => "register_patient",
+            Action::VerifyIdentity => "verify_identity",
+            Action::IssueLinkageKey => "issue_linkage_key",
+            Action::ManageServices => "manage_services",
+            Action::SuspendAccess => "suspend_access",
+            Action::DecideProxyApplication => "decide_proxy_application",
+            Action::DecideBestInterestProxy => "decide_best_interest_proxy",
+            Action::RevokeProxy => "revoke_proxy",
+            Action::RecordCoercionConcern => "record_coercion_concern",
+            Action::ReviewCoercionConcern => "review_coercion_concern",
+            Action::ApprovePrescription => "approve_prescription",
+            Action::ChangeOnlineSettings => "change_online_settings",
+            Action::ManageStaff => "manage_staff",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Who on the staff may take an action: the roles, a competency they must
+/// be recorded as having, and whether only the practice manager or a lead
+/// for online services may (whatever the role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    /// Roles allowed (empty when only the manager or a lead may).
+    pub roles: &'static [StaffRole],
+    /// The competency needed, if any.
+    pub competency: Option<Competency>,
+    /// Whether only the practice manager or a lead may.
+    pub lead_or_manager: bool,
+}
+
+use StaffRole::{
+    Gp, HealthcareAssistant as Hca, Nurse, Pharmacist, PracticeManager as Pm, Receptionist as Rx,
+};
+
+const EVERYONE: &[StaffRole] = &[Gp, Nurse, Hca, Pharmacist, Rx, Pm];
+const DESK: &[StaffRole] = &[Gp, Nurse, Rx, Pm];
+
+/// The staff permission matrix (also a table in the crate documentation).
+pub fn permission(action: Action) -> Permission {
+    let p = |roles, competency| Permission {
+        roles,
+        competency,
+        lead_or_manager: false,
+    };
+    match action {
+        Action::BookAppointment
+        | Action::CancelAppointment
+        | Action::OrderRepeats
+        | Action::SendMessage => p(EVERYONE, None),
+        Action::RegisterPatient
+        | Action::IssueLinkageKey
+        | Action::ManageServices
+        | Action::SuspendAccess
+        | Action::RevokeProxy => p(DESK, None),
+        Action::VerifyIdentity => p(DESK, Some(Competency::VerifyIdentity)),
+        Action::DecideProxyApplication => p(DESK, Some(Competency::ProxyApplications)),
+        Action::DecideBestInterestProxy => p(&[Gp], Some(Competency::ProxyApplications)),
+        Action::RecordCoercionConcern => p(EVERYONE, Some(Competency::RecogniseCoercion)),
+        Action::ReviewCoercionConcern => p(&[Gp, Nurse], Some(Competency::RecogniseCoercion)),
+        Action::ApprovePrescription => p(&[Gp, Nurse, Pharmacist], Some(Competency::Prescribing)),
+        Action::ChangeOnlineSettings | Action::ManageStaff => Permission {
+            roles: &[],
+            competency: None,
+            lead_or_manager: true,
+        },
+    }
+}
+
+/// Whether a member of staff may take an action, by the matrix.
+pub fn staff_may(profile: &StaffProfile, action: Action) -> Result<(), AccessRefusal> {
+    let p = permission(action);
+    if p.lead_or_manager {
+        let lead = profile.role == StaffRole::PracticeManager
+            || profile.designations.contains(&Designation::LeadGp)
+            || profile.designations.contains(&Designation::LeadStaff);
+        return if lead {
+            Ok(())
+        } else {
+            Err(AccessRefusal::LeadOrManagerOnly)
+        };
+    }
+    if !p.roles.contains(&profile.role) {
+        return Err(AccessRefusal::RoleNotPermitted);
+    }
+    match p.competency {
+        Some(c) if !profile.competencies.contains(&c) => {
+            Err(AccessRefusal::CompetencyMissing { competency: c })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether this actor may act through this channel: patients and proxies
+/// online; staff by telephone or at reception; the system internally.
+pub fn channel_allowed(actor: &Actor, channel: Channel) -> bool {
+    match actor {
+        Actor::Patient { .. } | Actor::Proxy { .. } => channel == Channel::Online,
+        Actor::Staff { .. } => matches!(channel, Channel::Telephone | Channel::Reception),
+        _ => channel == Channel::Internal,
+    }
+}
+
+/// The answer to "may this actor do this action for this patient now?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    /// Yes.
+    Allowed,
+    /// No, for this reason.
+    Denied(AccessRefusal),
+}
+
+impl Authorization {
+    /// Whether it is allowed.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Authorization::Allowed)
+    }
+}
+
+/// May `actor` do `action` for the patient of `facts` at `at`?
+///
+/// - A **patient** acting for themselves: registered for online services,
+///   not suspended, no coercion concern about their own access pending,
+///   identity verified, and the action's service switched on. Patients may
+///   also end a proxy's access to themselves.
+/// - A **proxy**: the patient registered; a grant to this proxy that is not
+///   revoked, has started and not reached its end date, is not suspended, has
+///   no coercion concern pending about it (or about the patient's access
+///   generally), covers the service, and the service is on for the patient.
+///   Parental responsibility ends on the child's 16th birthday (practice-local
+///   date) unless a new basis is recorded, and a competent child's refusal
+///   stops it.
+/// - **Staff**: recorded in the access records, and allowed by the
+///   [`permission`] matrix (role, competency, lead designation).
+/// - **The system**: never, through this question.
+pub fn authorize(
+    facts: &AccessFacts,
+    actor: &Actor,
+    action: Action,
+    at: DateTime<Utc>,
+) -> Authorization {
+    match check(facts, actor, action, at) {
+        Ok(()) => Authorization::Allowed,
+        Err(r) => Authorization::Denied(r),
+    }
+}
+
+fn check(
+    facts: &AccessFacts,
+    actor: &Actor,
+    action: Action,
+    at: DateTime<Utc>,
+) -> Result<(), AccessRefusal> {
+    let record = &facts.record;
+    let today = local_date(at);
+    match *actor {
+        Actor::Patient { patient } => {
+            if patient != record.patient {
+                return Err(AccessRefusal::ActorNotForPatient);
+            }
+            let account = record
+                .account
+                .as_ref()
+                .ok_or(AccessRefusal::NotRegisteredForOnline)?;
+            if action == Action::RevokeProxy {
+                return Ok(());
+            }
+            let service = action.service().ok_or(AccessRefusal::RoleNotPermitted)?;
+            if account.suspended.is_some() {
+                return Err(AccessRefusal::OnlineAccessSuspended);
+            }
+            if record.open_concerns().any(|c| c.proxy.is_none()) {
+                return Err(AccessRefusal::CoercionReviewPending);
+            }
+            if account.identity.is_none() {
+                return Err(AccessRefusal::IdentityNotVerified);
+            }
+            if !account.services.contains(&service) {
+                return Err(AccessRefusal::ServiceNotEnabled { service });
+            }
+            Ok(())
+        }
+        Actor::Proxy { proxy, for_patient } => {
+            if for_patient != record.patient {
+                return Err(AccessRefusal::ActorNotForPatient);
+            }
+            let service = action.service().ok_or(AccessRefusal::RoleNotPermitted)?;
+            let account = record
+                .account
+                .as_ref()
+                .ok_or(AccessRefusal::NotRegisteredForOnline)?;
+            let grant = record.grant(proxy).ok_or(AccessRefusal::NoProxyAccess)?;
+            if grant.revoked.is_some() {
+                return Err(AccessRefusal::ProxyRevoked);
+            }
+            if today < grant.start {
+                return Err(AccessRefusal::ProxyNotStarted);
+            }
+            if grant.end.is_some_and(|end| today >= end) {
+                return Err(AccessRefusal::ProxyExpired);
+            }
+            if grant.suspended.is_some() {
+                return Err(AccessRefusal::ProxySuspended);
+            }
+            if record
+                .open_concerns()
+                .any(|c| c.proxy.is_none() || c.proxy == Some(proxy))
+            {
+                return Err(AccessRefusal::CoercionReviewPending);
+            }
+            if grant.basis == LegalBasis::ParentalResponsibility {
+                if age_on(account.date_of_birth, today) >= 16 {
+                    return Err(AccessRefusal::ParentalAccessEndedAt16);
+                }
+                if grant.child_view.is_some_and(|v| !v.consents) {
+                    return Err(AccessRefusal::ChildRefusedConsent);
+                }
+            }
+            if !grant.scopes.contains(&service) {
+                return Err(AccessRefusal::ProxyOutOfScope { service });
+            }
+            if !account.services.contains(&service) {
+                return Err(AccessRefusal::ServiceNotEnabled { service });
+            }
+            Ok(())
+        }
+        Actor::Staff { staff, .. } => {
+            let profile = facts
+                .staff
+                .as_ref()
+                .filter(|p| p.staff == staff)
+                .ok_or(AccessRefusal::UnknownStaff)?;
+            staff_may(profile, action)
+        }
+        _ => Err(AccessRefusal::RoleNotPermitted),
+    }
+}
+
+/// The permission matrix as a Markdown table (the crate documentation's table
+/// is checked against it by a test).
+pub fn permission_table() -> String {
+    let mut out = String::from("| action | GP | nurse | HCA | pharmacist | receptionist | practice manager | needs |\n|---|---|---|---|---|---|---|---|\n");
+    for action in Action::ALL {
+        let p = permission(action);
+        out.push_str(&format!("| `{}` |", action.name()));
+        for role in [Gp, Nurse, Hca, Pharmacist, Rx, Pm] {
+            let mark = if p.lead_or_manager {
+                if role == Pm {
+                    "yes"
+                } else {
+                    "lead"
+                }
+            } else if p.roles.contains(&role) {
+                "yes"
+            } else {
+                "-"
+            };
+            out.push_str(&format!(" {mark} |"));
+        }
+        let needs = match (p.lead_or_manager, p.competency) {
+            (true, _) => "the practice manager or a lead for online services".to_owned(),
+            (false, Some(c)) => format!("competency `{c:?}`"),
+            (false, None) => "-".to_owned(),
+        };
+        out.push_str(&format!(" {needs} |\n"));
+    }
+    out
+}

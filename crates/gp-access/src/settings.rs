@@ -1,0 +1,49 @@
+//! The practice's access settings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AccessError;
+
+/// A practice's online access settings, each with a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessSettings {
+    /// Days a linkage key works after it is issued. Default 14 (1 to 90).
+    pub linkage_key_days: u32,
+    /// Failed redemptions that lock an account's linkage keys. Default 5 (1 to 20).
+    pub max_failed_redemptions: u32,
+    /// The child's age at which parental access is due for review. Default 11 (1 to 15).
+    pub parental_review_age: u32,
+    /// Years unused after which proxy access is listed for removal. Default 5 (1 to 10).
+    pub unused_proxy_years: u32,
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        Self {
+            linkage_key_days: 14,
+            max_failed_redemptions: 5,
+            parental_review_age: 11,
+            unused_proxy_years: 5,
+        }
+    }
+}
+
+impl AccessSettings {
+    /// Checks every setting is in range.
+    pub fn check(&self) -> Result<(), AccessError> {
+        let bad = |name: &'static str, value: u32| Err(AccessError::Setting { name, value });
+        if !(1..=90).contains(&self.linkage_key_days) {
+            return bad("linkage_key_days", self.linkage_key_days);
+        }
+        if !(1..=20).contains(&self.max_failed_redemptions) {
+            return bad("max_failed_redemptions", self.max_failed_redemptions);
+        }
+        if !(1..=15).contains(&self.parental_review_age) {
+            return bad("parental_review_age", self.parental_review_age);
+        }
+        if !(1..=10).contains(&self.unused_proxy_years) {
+            return bad("unused_proxy_years", self.unused_proxy_years);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! The AccessStore port: what the access rules need from storage.
+
+use async_trait::async_trait;
+use gp_core::{AccountId, AuditEvent, PatientId, StaffId};
+
+use crate::decide::{AccessFacts, Committable, SettingsFacts};
+use crate::error::{CommitError, StoreError};
+use crate::model::{AccessRecord, StaffProfile};
+
+/// Storage for access records, staff profiles, the access settings and their
+/// audit events.
+///
+/// Implementations: [`crate::MemoryAccessStore`] here, the SQLite adapter in
+/// `gp-sqlite`, and any supplier's own. The conformance suite in `gp-testkit`
+/// (`gp_testkit::access`) is the executable form of this contract.
+///
+/// # Contract
+///
+/// - **Reads are snapshots.** [`AccessStore::load`] reads the settings, the
+///   patient's record and the staff profile together. A patient with nothing
+///   stored has an empty record at version 0; settings never stored are the
+///   defaults at version 0.
+/// - **Versions count changes.** Each commit with a record moves that
+///   record's version on by one (whatever version the record in the change
+///   carries); each commit with settings moves theirs on by one.
+/// - **Commits are atomic and conditional**: every precondition is checked,
+///   the record, staff profile and settings are stored and every event
+///   appended as one transaction, or `Conflict` and nothing is written.
+/// - **An account id belongs to one patient**: a record whose linkage
+///   account id is stored for another patient is `StoreError::Invalid`.
+/// - **Refusals are recorded**; **audit order is commit order**; a storage
+///   failure is a [`StoreError`], never a panic, and leaves data as it was.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// The settings, a patient's record and (if `staff` is given and
+    /// recorded) a staff profile, read together.
+    async fn load(
+        &self,
+        patient: PatientId,
+        staff: Option<StaffId>,
+    ) -> Result<AccessFacts, StoreError>;
+
+    /// The patient whose linkage account this is, if any.
+    async fn patient_for_account(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<PatientId>, StoreError>;
+
+    /// A staff profile.
+    async fn staff(&self, staff: StaffId) -> Result<Option<StaffProfile>, StoreError>;
+
+    /// The settings.
+    async fn settings(&self) -> Result<SettingsFacts, StoreError>;
+
+    /// Every stored record (for the review and removal lists).
+    async fn records(&self) -> Result<Vec<AccessRecord>, StoreError>;
+
+    /// Applies an allowed decision with its events if its preconditions hold.
+    async fn commit(&self, decision: &Committable) -> Result<(), CommitError>;
+
+    /// Appends the audit event of a refusal.
+    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Every audit event appended, oldest first.
+    async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// A shared store is a store.
+#[async_trait]
+impl<T: AccessStore + ?Sized> AccessStore for std::sync::Arc<T> {
+    async fn load(
+        &self,
+        patient: PatientId,
+        staff: Option<StaffId>,
+    ) -> Result<AccessFacts, StoreError> {
+        (**self).load(patient, staff).await
+    }
+    async fn patient_for_account(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<PatientId>, StoreError> {
+        (**self).patient_for_account(account).await
+    }
+    async fn staff(&self, staff: StaffId) -> Result<Option<StaffProfile>, StoreError> {
+        (**self).staff(staff).await
+    }
+    async fn settings(&self) -> Result<SettingsFacts, StoreError> {
+        (**self).settings().await
+    }
+    async fn records(&self) -> Result<Vec<AccessRecord>, StoreError> {
+        (**self).records().await
+    }
+    async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
+        (**self).commit(decision).await
+    }
+    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        (**self).record_refusal(event).await
+    }
+    async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        (**self).audit_events().await
+    }
+}

@@ -1,0 +1,239 @@
+//! The AccessStore port on SQLite.
+
+use async_trait::async_trait;
+use gp_access::{
+    AccessFacts, AccessRecord, AccessSettings, AccessStore, CommitError, Committable, Precondition,
+    SettingsFacts, StaffProfile, StoreError,
+};
+use gp_core::{AccountId, AuditEvent, PatientId, StaffId};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+
+use crate::store::{append_events, corrupt, from_json, json, storage, SqliteStore};
+
+type DbError = gp_booking::StoreError;
+
+fn rx(e: DbError) -> StoreError {
+    match e {
+        DbError::Corrupt(s) => StoreError::Corrupt(s),
+        DbError::Unavailable(s) => StoreError::Unavailable(s),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+enum Fail {
+    Db(DbError),
+    Commit(CommitError),
+}
+
+impl From<DbError> for Fail {
+    fn from(e: DbError) -> Self {
+        Fail::Db(e)
+    }
+}
+
+fn settings(conn: &Connection) -> Result<SettingsFacts, DbError> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached("SELECT version, body FROM access_settings WHERE one = 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(storage)?;
+    match row {
+        None => Ok(SettingsFacts::default()),
+        Some((version, body)) => Ok(SettingsFacts {
+            settings: from_json::<AccessSettings>(&body)?,
+            version: u64::try_from(version).map_err(corrupt)?,
+        }),
+    }
+}
+
+fn record(conn: &Connection, patient: PatientId) -> Result<AccessRecord, DbError> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached("SELECT version, body FROM access_records WHERE patient = ?1")
+        .and_then(|mut s| {
+            s.query_row([patient.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(storage)?;
+    match row {
+        None => Ok(AccessRecord::empty(patient)),
+        Some((version, body)) => {
+            let mut r: AccessRecord = from_json(&body)?;
+            r.version = u64::try_from(version).map_err(corrupt)?;
+            Ok(r)
+        }
+    }
+}
+
+fn staff(conn: &Connection, staff: StaffId) -> Result<Option<StaffProfile>, DbError> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM staff_profiles WHERE staff = ?1")
+        .and_then(|mut s| s.query_row([staff.to_string()], |r| r.get(0)).optional())
+        .map_err(storage)?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
+fn apply(conn: &Connection, decision: &Committable) -> Result<(), Fail> {
+    for p in &decision.preconditions {
+        let holds = match p {
+            Precondition::RecordUnchanged { patient, version } => {
+                record(conn, *patient)?.version == *version
+            }
+            Precondition::SettingsUnchanged { version } => settings(conn)?.version == *version,
+        };
+        if !holds {
+            return Err(Fail::Commit(CommitError::Conflict(p.clone())));
+        }
+    }
+    let change = &decision.change;
+    if let Some(r) = &change.record {
+        let version = record(conn, r.patient)?.version + 1;
+        let account = r
+            .account
+            .as_ref()
+            .and_then(|a| a.linkage.as_ref())
+            .map(|l| l.account.to_string());
+        let result = conn
+            .prepare_cached(
+                "INSERT INTO access_records (patient, version, account, body) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (patient) DO UPDATE SET version = excluded.version, account = excluded.account, body = excluded.body",
+            )
+            .map_err(storage)?
+            .execute(params![
+                r.patient.to_string(),
+                i64::try_from(version).map_err(corrupt)?,
+                account,
+                json(r)?
+            ]);
+        match result {
+            Ok(_) => {}
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                return Err(Fail::Commit(CommitError::Store(StoreError::Invalid(
+                    format!(
+                        "account {} belongs to another patient",
+                        account.unwrap_or_default()
+                    ),
+                ))))
+            }
+            Err(e) => return Err(storage(e).into()),
+        }
+    }
+    if let Some(profile) = &change.staff {
+        conn.prepare_cached(
+            "INSERT INTO staff_profiles (staff, body) VALUES (?1, ?2) \
+             ON CONFLICT (staff) DO UPDATE SET body = excluded.body",
+        )
+        .map_err(storage)?
+        .execute(params![profile.staff.to_string(), json(profile)?])
+        .map_err(storage)?;
+    }
+    if let Some(s) = &change.settings {
+        conn.prepare_cached(
+            "INSERT INTO access_settings (one, version, body) VALUES (1, 1, ?1) \
+             ON CONFLICT (one) DO UPDATE SET version = version + 1, body = excluded.body",
+        )
+        .map_err(storage)?
+        .execute([json(s)?])
+        .map_err(storage)?;
+    }
+    append_events(conn, &decision.events)?;
+    Ok(())
+}
+
+#[async_trait]
+impl AccessStore for SqliteStore {
+    async fn load(
+        &self,
+        patient: PatientId,
+        staff_id: Option<StaffId>,
+    ) -> Result<AccessFacts, StoreError> {
+        self.call(move |conn| {
+            let t = conn.transaction().map_err(storage)?;
+            let facts = AccessFacts {
+                settings: settings(&t)?,
+                record: record(&t, patient)?,
+                staff: match staff_id {
+                    Some(s) => staff(&t, s)?,
+                    None => None,
+                },
+            };
+            t.finish().map_err(storage)?;
+            Ok(facts)
+        })
+        .await
+        .map_err(rx)
+    }
+
+    async fn patient_for_account(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<PatientId>, StoreError> {
+        self.call(move |conn| {
+            let p: Option<String> = conn
+                .prepare_cached("SELECT patient FROM access_records WHERE account = ?1")
+                .and_then(|mut s| s.query_row([account.to_string()], |r| r.get(0)).optional())
+                .map_err(storage)?;
+            p.map(|p| p.parse::<PatientId>().map_err(corrupt))
+                .transpose()
+        })
+        .await
+        .map_err(rx)
+    }
+
+    async fn staff(&self, id: StaffId) -> Result<Option<StaffProfile>, StoreError> {
+        self.call(move |conn| staff(conn, id)).await.map_err(rx)
+    }
+
+    async fn settings(&self) -> Result<SettingsFacts, StoreError> {
+        self.call(|conn| settings(conn)).await.map_err(rx)
+    }
+
+    async fn records(&self) -> Result<Vec<AccessRecord>, StoreError> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT version, body FROM access_records ORDER BY seq")
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(storage)?;
+            rows.map(|row| {
+                let (version, body) = row.map_err(storage)?;
+                let mut r: AccessRecord = from_json(&body)?;
+                r.version = u64::try_from(version).map_err(corrupt)?;
+                Ok(r)
+            })
+            .collect()
+        })
+        .await
+        .map_err(rx)
+    }
+
+    async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
+        let decision = decision.clone();
+        self.write(move |t| apply(t, &decision))
+            .await
+            .map_err(|f| match f {
+                Fail::Db(e) => CommitError::Store(rx(e)),
+                Fail::Commit(e) => e,
+            })
+    }
+
+    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let event = event.clone();
+        self.write(move |t| append_events(t, std::slice::from_ref(&event)))
+            .await
+            .map_err(rx)
+    }
+
+    async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM audit_events ORDER BY seq")
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(storage)?;
+            rows.map(|r| from_json(&r.map_err(storage)?)).collect()
+        })
+        .await
+        .map_err(rx)
+    }
+}
