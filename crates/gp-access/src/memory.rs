@@ -18,6 +18,7 @@ struct State {
     order: Vec<PatientId>,
     accounts: HashMap<AccountId, PatientId>,
     staff: HashMap<StaffId, StaffProfile>,
+    staff_order: Vec<StaffId>,
     events: Vec<AuditEvent>,
 }
 
@@ -75,6 +76,15 @@ impl AccessStore for MemoryAccessStore {
         Ok(self.lock().staff.get(&staff).cloned())
     }
 
+    async fn all_staff(&self) -> Result<Vec<StaffProfile>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .staff_order
+            .iter()
+            .filter_map(|s| state.staff.get(s).cloned())
+            .collect())
+    }
+
     async fn settings(&self) -> Result<SettingsFacts, StoreError> {
         Ok(self.lock().settings.clone())
     }
@@ -125,7 +135,9 @@ impl AccessStore for MemoryAccessStore {
             state.records.insert(record.patient, record);
         }
         if let Some(profile) = &change.staff {
-            state.staff.insert(profile.staff, profile.clone());
+            if state.staff.insert(profile.staff, profile.clone()).is_none() {
+                state.staff_order.push(profile.staff);
+            }
         }
         if let Some(settings) = &change.settings {
             state.settings = SettingsFacts {

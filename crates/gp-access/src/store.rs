@@ -49,6 +49,9 @@ pub trait AccessStore: Send + Sync {
     /// A staff profile.
     async fn staff(&self, staff: StaffId) -> Result<Option<StaffProfile>, StoreError>;
 
+    /// Every staff profile, in the order first stored.
+    async fn all_staff(&self) -> Result<Vec<StaffProfile>, StoreError>;
+
     /// The settings.
     async fn settings(&self) -> Result<SettingsFacts, StoreError>;
 
@@ -83,6 +86,9 @@ impl<T: AccessStore + ?Sized> AccessStore for std::sync::Arc<T> {
     }
     async fn staff(&self, staff: StaffId) -> Result<Option<StaffProfile>, StoreError> {
         (**self).staff(staff).await
+    }
+    async fn all_staff(&self) -> Result<Vec<StaffProfile>, StoreError> {
+        (**self).all_staff().await
     }
     async fn settings(&self) -> Result<SettingsFacts, StoreError> {
         (**self).settings().await

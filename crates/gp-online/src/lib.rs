@@ -9,8 +9,10 @@
 //! refusal is recorded in the audit trail too.
 //!
 //! [`Prescriptions`] does the same for repeat prescription requests (over a
-//! `gp_prescribing::PrescribingStore`) and [`Messages`] for messages to the
-//! practice (over a `gp_messaging::MessageStore`).
+//! `gp_prescribing::PrescribingStore`), [`Messages`] for messages to the
+//! practice (over a `gp_messaging::MessageStore`), and [`Access`] for
+//! registration, linkage, proxy access, coercion safeguards and the
+//! audited `authorize` question (over a `gp_access::AccessStore`).
 //!
 //! Each is generic over the store and the clock and starts no runtime: await
 //! it from any executor. None holds rules of its own.
@@ -56,9 +58,11 @@ use gp_booking::{
 use gp_core::{Clock, IdSource, RandomIds};
 use thiserror::Error;
 
+mod access;
 mod messages;
 mod prescriptions;
 
+pub use access::Access;
 pub use messages::Messages;
 pub use prescriptions::{OrderRefused, Ordered, Prescriptions};
 
@@ -116,6 +120,12 @@ pub enum OnlineError {
     /// A message or reply was not valid.
     #[error(transparent)]
     Message(#[from] gp_messaging::MessageError),
+    /// The access store failed.
+    #[error(transparent)]
+    AccessStore(#[from] gp_access::StoreError),
+    /// Access input (a name, reason, note, date or setting) was not valid.
+    #[error(transparent)]
+    AccessInput(#[from] gp_access::AccessError),
     /// The facts kept changing under the request, more times than allowed.
     #[error("the practice's records were too busy to complete the request after {attempts} attempts; please try again")]
     Contention {

@@ -182,6 +182,20 @@ impl AccessStore for SqliteStore {
         self.call(move |conn| staff(conn, id)).await.map_err(rx)
     }
 
+    async fn all_staff(&self) -> Result<Vec<StaffProfile>, StoreError> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM staff_profiles ORDER BY seq")
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(storage)?;
+            rows.map(|r| from_json(&r.map_err(storage)?)).collect()
+        })
+        .await
+        .map_err(rx)
+    }
+
     async fn settings(&self) -> Result<SettingsFacts, StoreError> {
         self.call(|conn| settings(conn)).await.map_err(rx)
     }

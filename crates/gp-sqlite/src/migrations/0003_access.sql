@@ -18,6 +18,7 @@ CREATE TABLE access_records (
 );
 
 CREATE TABLE staff_profiles (
-    staff TEXT PRIMARY KEY,
+    seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+    staff TEXT NOT NULL UNIQUE,
     body  TEXT NOT NULL
 );
