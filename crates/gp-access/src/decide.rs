@@ -803,6 +803,59 @@ pub fn decide_revoke_proxy(
     Ok(c.commit(facts, record, event))
 }
 
+/// Decides suspending one proxy's access (`Some(reason)`) or restoring it (`None`).
+pub fn decide_proxy_suspension(
+    facts: &AccessFacts,
+    by: &By,
+    proxy: ProxyId,
+    reason: Option<SuspensionReason>,
+    at: DateTime<Utc>,
+    ids: &dyn IdSource,
+) -> Result<Decision, AccessError> {
+    if let Some(SuspensionReason::Other(why)) = &reason {
+        text(why, "suspension reason")?;
+    }
+    let c = ctx(
+        facts,
+        *by,
+        if reason.is_some() {
+            "proxy.suspend"
+        } else {
+            "proxy.restore"
+        },
+        at,
+        ids,
+    );
+    permit!(c, facts, Action::SuspendAccess);
+    let mut record = facts.record.clone();
+    let Some(grant) = record
+        .grants
+        .iter_mut()
+        .find(|g| g.proxy == proxy && g.revoked.is_none())
+    else {
+        return Ok(c.refuse(AccessRefusal::NoProxyAccess));
+    };
+    let mut event = c
+        .event(Outcome::Allowed)
+        .with_subject(SubjectKind::Proxy, proxy);
+    match reason {
+        Some(reason) => {
+            event = event.with_detail("reason", format!("{reason:?}"));
+            grant.suspended = Some(Suspension {
+                reason,
+                by: by.actor,
+                at,
+            });
+        }
+        None => {
+            if grant.suspended.take().is_none() {
+                return Ok(c.refuse(AccessRefusal::NotSuspended));
+            }
+        }
+    }
+    Ok(c.commit(facts, record, event))
+}
+
 /// Decides recording a new legal basis for a proxy (for example a young
 /// person's consent at 16, replacing parental responsibility).
 pub fn decide_new_basis(

@@ -73,11 +73,11 @@ pub use authorize::{
 pub use decide::{
     decide_authorization, decide_child_view, decide_coercion_concern, decide_coercion_review,
     decide_first_manager, decide_issue_linkage, decide_new_basis, decide_proxy_application,
-    decide_put_staff, decide_redeem_linkage, decide_register, decide_revoke_proxy, decide_services,
-    decide_settings, decide_suspension, decide_verify_identity, reviews_due, unused_proxies,
-    AccessChange, AccessFacts, ApplicationVerdict, By, Committable, Decision, LinkageDetails,
-    Precondition, ProxyApplicationInput, Refusal, Registration, ReviewReason, SettingsFacts,
-    MAX_TEXT,
+    decide_proxy_suspension, decide_put_staff, decide_redeem_linkage, decide_register,
+    decide_revoke_proxy, decide_services, decide_settings, decide_suspension,
+    decide_verify_identity, reviews_due, unused_proxies, AccessChange, AccessFacts,
+    ApplicationVerdict, By, Committable, Decision, LinkageDetails, Precondition,
+    ProxyApplicationInput, Refusal, Registration, ReviewReason, SettingsFacts, MAX_TEXT,
 };
 pub use error::{AccessError, CommitError, StoreError};
 pub use linkage::KEY_LENGTH;
