@@ -413,3 +413,27 @@ fn unit<T>(a: Answer<T, AccessRefusal>) -> Answer<(), AccessRefusal> {
         Answer::Refused(r) => Answer::Refused(r),
     }
 }
+
+/// What booking needs to know about a patient, from their access record:
+/// regular or temporary registration, date of birth, and whether they are
+/// registered for online appointments (registered, identity verified,
+/// appointments switched on, not suspended). `None` if not registered.
+pub fn patient_facts(record: &AccessRecord) -> Option<gp_booking::PatientFacts> {
+    let account = record.account.as_ref()?;
+    let online = account.identity.is_some()
+        && account.services.contains(&Service::Appointments)
+        && account.suspended.is_none();
+    Some(gp_booking::PatientFacts {
+        patient: record.patient,
+        date_of_birth: account.date_of_birth,
+        registration: match account.registration {
+            gp_access::RegistrationKind::Regular => gp_booking::Registration::Regular,
+            gp_access::RegistrationKind::Temporary => gp_booking::Registration::Temporary,
+        },
+        online: if online {
+            gp_booking::OnlineRegistration::Registered
+        } else {
+            gp_booking::OnlineRegistration::NotRegistered
+        },
+    })
+}

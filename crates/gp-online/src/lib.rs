@@ -62,7 +62,7 @@ mod access;
 mod messages;
 mod prescriptions;
 
-pub use access::Access;
+pub use access::{patient_facts, Access};
 pub use messages::Messages;
 pub use prescriptions::{OrderRefused, Ordered, Prescriptions};
 
