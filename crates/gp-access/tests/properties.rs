@@ -135,7 +135,7 @@ fn build(c: &Case) -> (AccessFacts, ProxyId, DateTime<Utc>) {
             at: then,
             reason: "No longer needed".into(),
         }),
-        suspended: c.suspended.then(|| Suspension {
+        suspended: c.suspended.then_some(Suspension {
             reason: SuspensionReason::LostDevice,
             by: Actor::System,
             at: then,
@@ -198,7 +198,7 @@ proptest! {
         let actor = Actor::Proxy { proxy, for_patient: facts.record.patient };
         let answer = authorize(&facts, &actor, c.action, now);
         prop_assert_eq!(answer.is_allowed(), !blocked, "{:?} at {} (local {}): {:?}", c, now, today, answer);
-        if c.parental && sixteen && grant.revoked.is_none() && grant.suspended.is_none() && today >= grant.start && !grant.end.is_some_and(|e| today >= e) {
+        if c.parental && sixteen && grant.revoked.is_none() && grant.suspended.is_none() && today >= grant.start && grant.end.is_none_or(|e| today < e) {
             prop_assert_eq!(answer, Authorization::Denied(AccessRefusal::ParentalAccessEndedAt16));
         }
     }

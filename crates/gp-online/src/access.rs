@@ -86,6 +86,43 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         .map(unit)
     }
 
+    /// Asks, as an audited decision, whether `by` may change online-service
+    /// settings (`area`: `booking`, `prescribing`, `messaging`, ...), with
+    /// the new values recorded in the event. Only the practice manager or a
+    /// lead for online services may; call this before applying the change.
+    pub async fn authorize_settings_change(
+        &self,
+        by: &By,
+        area: &str,
+        values: &[(&str, String)],
+    ) -> Result<()> {
+        let any = PatientId::from_uuid(gp_core::uuid::Uuid::nil());
+        self.run(any, by, |facts, now| {
+            let mut d = decide_authorization(
+                facts,
+                by,
+                Action::ChangeOnlineSettings,
+                now,
+                self.ids.as_ref(),
+            );
+            let add = |e: &mut gp_core::AuditEvent| {
+                e.patient = None;
+                e.subjects.clear();
+                e.details.insert("area".into(), area.to_owned());
+                for (k, v) in values {
+                    e.details.insert(format!("new.{k}"), v.clone());
+                }
+            };
+            match &mut d {
+                Decision::Allowed(c) => c.events.iter_mut().for_each(add),
+                Decision::Refused(r) => add(&mut r.event),
+            }
+            Ok(d)
+        })
+        .await
+        .map(unit)
+    }
+
     /// Registers the patient for online services.
     pub async fn register(
         &self,

@@ -1,0 +1,249 @@
+//! The access facade on a real SQLite file: linkage keys redeemed once even
+//! under races, locking after failures, and audited settings changes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use gp_access::{
+    AccessRefusal, AccessStore, By, Competency, Designation, Registration, RegistrationKind,
+    Service, StaffProfile, VerificationMethod,
+};
+use gp_core::{
+    Actor, Channel, FixedClock, NhsNumber, OdsCode, Outcome, PatientId, SeededRandom,
+    SequentialIds, StaffId, StaffRole,
+};
+use gp_online::{Access, Answer};
+use gp_sqlite::SqliteStore;
+use gp_testkit::fixtures::monday_morning;
+
+mod common;
+use common::{race, rt};
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gp-online-access");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+}
+
+fn facade(path: &PathBuf, seed: u64) -> Access<SqliteStore, FixedClock> {
+    Access::with_sources(
+        SqliteStore::open(path).unwrap(),
+        FixedClock::new(monday_morning()),
+        Box::new(SequentialIds::new(seed << 32)),
+        Box::new(SeededRandom::new(seed)),
+    )
+}
+
+struct Practice {
+    manager: StaffProfile,
+    desk: StaffProfile,
+    lead: StaffProfile,
+}
+
+fn by(p: &StaffProfile) -> By {
+    By {
+        actor: Actor::Staff {
+            staff: p.staff,
+            role: p.role,
+        },
+        channel: Channel::Reception,
+    }
+}
+
+async fn practice(a: &Access<SqliteStore, FixedClock>) -> Practice {
+    let ids = SequentialIds::new(5);
+    let profile = |role, c: &[Competency], d: &[Designation]| StaffProfile {
+        staff: StaffId::new(&ids),
+        name: "Staff".into(),
+        role,
+        competencies: c.iter().copied().collect(),
+        designations: d.iter().copied().collect(),
+    };
+    let p = Practice {
+        manager: profile(StaffRole::PracticeManager, &[], &[]),
+        desk: profile(StaffRole::Receptionist, &[Competency::VerifyIdentity], &[]),
+        lead: profile(StaffRole::Nurse, &[], &[Designation::LeadStaff]),
+    };
+    assert!(a
+        .first_manager(&p.manager)
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    assert_eq!(
+        a.first_manager(&p.desk).await.unwrap().refusal(),
+        Some(&AccessRefusal::LeadOrManagerOnly)
+    );
+    a.put_staff(&by(&p.manager), &p.desk).await.unwrap();
+    a.put_staff(&by(&p.manager), &p.lead).await.unwrap();
+    p
+}
+
+async fn ready_patient(a: &Access<SqliteStore, FixedClock>, p: &Practice, patient: PatientId) {
+    let reg = Registration {
+        nhs_number: NhsNumber::parse("9434765919").unwrap(),
+        date_of_birth: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap(),
+        registration: RegistrationKind::Regular,
+        practice: OdsCode::parse("A81001").unwrap(),
+    };
+    assert!(a
+        .register(&by(&p.desk), patient, &reg)
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    a.verify_identity(&by(&p.desk), patient, VerificationMethod::DocumentsSeen)
+        .await
+        .unwrap();
+    a.set_services(&by(&p.desk), patient, &Service::ALL.into_iter().collect())
+        .await
+        .unwrap();
+}
+
+#[test]
+fn a_linkage_key_redeemed_by_eight_threads_at_once_works_once() {
+    let path = temp_db("linkage-race");
+    let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(77));
+    let details = rt().block_on(async {
+        let a = facade(&path, 1);
+        let p = practice(&a).await;
+        ready_patient(&a, &p, patient).await;
+        a.issue_linkage(&by(&p.desk), patient)
+            .await
+            .unwrap()
+            .done()
+            .unwrap()
+    });
+    let facades: Arc<Vec<_>> = Arc::new((0..4).map(|i| facade(&path, 10 + i)).collect());
+    let details = Arc::new(details);
+    let answers = race(8, {
+        let (facades, details) = (facades.clone(), details.clone());
+        move |t, runtime| {
+            runtime
+                .block_on(facades[t % 4].redeem_linkage(
+                    details.account,
+                    &details.practice,
+                    &details.key,
+                ))
+                .unwrap()
+        }
+    });
+    let linked = answers
+        .iter()
+        .filter(|a| matches!(a, Answer::Done(p) if *p == patient))
+        .count();
+    // The others are told the key was used; replaying a used key counts as a
+    // failed attempt, so after five the keys lock.
+    let refused = answers
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.refusal(),
+                Some(AccessRefusal::LinkageKeyUsed | AccessRefusal::LinkageLocked)
+            )
+        })
+        .count();
+    assert_eq!((linked, refused), (1, 7), "{answers:?}");
+}
+
+#[tokio::test]
+async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
+    let path = temp_db("linkage-lock");
+    let a = facade(&path, 2);
+    let p = practice(&a).await;
+    let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(78));
+    ready_patient(&a, &p, patient).await;
+    let d = a
+        .issue_linkage(&by(&p.desk), patient)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    for n in 1..=5 {
+        let answer = a
+            .redeem_linkage(d.account, &d.practice, "AAAA-BBBB-CCCC-DDDD")
+            .await
+            .unwrap();
+        let expected = if n < 5 {
+            AccessRefusal::LinkageKeyInvalid
+        } else {
+            AccessRefusal::LinkageLocked
+        };
+        assert_eq!(answer.refusal(), Some(&expected));
+    }
+    assert_eq!(
+        a.redeem_linkage(d.account, &d.practice, &d.key)
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&AccessRefusal::LinkageLocked)
+    );
+    let unknown = gp_core::AccountId::from_uuid(gp_core::uuid::Uuid::from_u128(1));
+    assert_eq!(
+        a.redeem_linkage(unknown, &d.practice, &d.key)
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&AccessRefusal::LinkageKeyInvalid)
+    );
+    let fresh = a
+        .issue_linkage(&by(&p.desk), patient)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    assert_eq!(
+        a.redeem_linkage(fresh.account, &fresh.practice, &fresh.key)
+            .await
+            .unwrap(),
+        Answer::Done(patient)
+    );
+    // Every attempt is in the chained trail.
+    let events = AccessStore::audit_events(a.store()).await.unwrap();
+    let attempts = events
+        .iter()
+        .filter(|e| e.action.as_str() == "access.linkage_redeem")
+        .count();
+    assert_eq!(attempts, 7);
+    assert_eq!(
+        gp_audit::AuditStore::verify_all(a.store()).await.unwrap(),
+        Ok(())
+    );
+}
+
+#[tokio::test]
+async fn settings_changes_are_for_the_manager_and_leads_and_are_audited() {
+    let path = temp_db("settings");
+    let a = facade(&path, 3);
+    let p = practice(&a).await;
+    let values = [("holding_limit", "3".to_owned())];
+    assert_eq!(
+        a.authorize_settings_change(&by(&p.desk), "booking", &values)
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&AccessRefusal::LeadOrManagerOnly)
+    );
+    assert!(a
+        .authorize_settings_change(&by(&p.lead), "booking", &values)
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    let events = AccessStore::audit_events(a.store()).await.unwrap();
+    let changes: Vec<_> = events
+        .iter()
+        .filter(|e| e.details.contains_key("area"))
+        .collect();
+    assert_eq!(changes.len(), 2);
+    assert!(!changes[0].outcome.is_allowed() && changes[1].outcome == Outcome::Allowed);
+    assert_eq!(
+        changes[1]
+            .details
+            .get("new.holding_limit")
+            .map(String::as_str),
+        Some("3")
+    );
+    assert_eq!(changes[1].patient, None);
+}
