@@ -15,15 +15,15 @@ use gp_access::{
     Registration, RegistrationKind, SeenAlone, Service, StaffProfile, VerificationMethod,
 };
 use gp_audit::AuditStore;
-use gp_booking::{BookRequest, BookingPolicy, BookingStore, SearchQuery, SearchRequest};
+use gp_booking::{BookRequest, BookingPolicy, BookingStore, SearchQuery};
 use gp_core::{
     local_date, to_local, Actor, Channel, Clock, FixedClock, NhsNumber, OdsCode, PatientId,
     ProxyId, Reason, SequentialIds, StaffId, StaffRole,
 };
-use gp_online::{patient_facts, Access, Answer, Online, Prescriptions};
+use gp_online::{Answer, Practice};
 use gp_prescribing::{OrderRequest, RequestChannel};
 use gp_sqlite::SqliteStore;
-use gp_testkit::fixtures::{monday_morning, practice, repeat_item};
+use gp_testkit::fixtures::{monday_morning, practice as practice_fixture, repeat_item};
 
 fn say<T>(what: &str, answer: &Answer<T, AccessRefusal>) {
     match answer {
@@ -63,9 +63,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ids = SequentialIds::new(2026);
     let clock = Arc::new(FixedClock::new(monday_morning()));
     let store = Arc::new(SqliteStore::open_in_memory()?);
-    let access = Access::new(store.clone(), clock.clone());
-    let online = Online::new(store.clone(), clock.clone(), BookingPolicy::default());
-    let repeats = Prescriptions::new(store.clone(), clock.clone());
+    // Every request through `practice` is first authorized by the access
+    // records (and audited), then decided by the service's rules.
+    let practice = Practice::new(store.clone(), clock.clone(), BookingPolicy::default());
+    let access = practice.access();
     let practice_code = OdsCode::parse("A81001")?;
 
     // The practice: its manager records the staff, their training and the leads.
@@ -97,7 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     access.first_manager(&manager).await?;
     access.put_staff(&by(&manager), &gp).await?;
     access.put_staff(&by(&manager), &desk).await?;
-    let fixture = practice(&ids, local_date(clock.now()));
+    let fixture = practice_fixture(&ids, local_date(clock.now()));
     for s in fixture.staff() {
         store.put_staff(&s).await?;
     }
@@ -171,20 +172,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         channel: Channel::Online,
     };
-    let allowed = access
-        .authorize(&as_parent, mia, Action::BookAppointment)
-        .await?;
-    say("parent asks to book for Mia", &allowed);
-    let record = access.store().load(mia, None).await?.record;
-    let facts = patient_facts(&record).ok_or("Mia is registered")?;
     let query = SearchQuery::between(clock.now(), clock.now() + Duration::days(7));
-    let search = SearchRequest {
-        actor: as_parent.actor,
-        channel: Channel::Online,
-        patient: Some(facts),
-        query,
-    };
-    if let (Answer::Done(()), Answer::Done(free)) = (&allowed, online.search(&search).await?) {
+    if let Answer::Done(free) = practice.search(&as_parent, mia, query).await? {
         let slot = free.first().ok_or("no free slot")?;
         let request = BookRequest {
             actor: as_parent.actor,
@@ -195,12 +184,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             comment: None,
             holding_limit_override: None,
         };
-        if let Answer::Done(b) = online.book(&request, &facts).await? {
-            println!(
-                "  BOOKED   {} for Mia, by her parent",
+        match practice.book(&request).await? {
+            Answer::Done(_) => println!(
+                "  BOOKED   {} for Mia, by her parent (authorized, then booked)",
                 to_local(slot.start()).format("%a %-d %b %H:%M")
-            );
-            let _ = b;
+            ),
+            Answer::Refused(r) => println!("  REFUSED  {r} ({})", r.code()),
         }
     }
     for (grant, why) in access.reviews_due().await? {
@@ -231,7 +220,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?,
     );
     let item = repeat_item(&ids, edith, 1, None, local_date(clock.now()));
-    repeats
+    practice
+        .repeats()
         .put_item(Actor::System, Channel::Internal, &item)
         .await?;
     let as_worker = By {
@@ -241,22 +231,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         channel: Channel::Online,
     };
-    let allowed = access
-        .authorize(&as_worker, edith, Action::OrderRepeats)
-        .await?;
-    say("worker asks to order Edith's repeats", &allowed);
-    if let Answer::Done(()) = allowed {
-        let order = OrderRequest::new(
-            as_worker.actor,
-            RequestChannel::Online,
-            edith,
-            vec![item.id],
-            None,
-        )?;
-        if let Answer::Done(o) = repeats.request(&order).await? {
-            println!("  ORDERED  {} for Edith, by the care home", item.drug);
-            let _ = o;
-        }
+    let order = OrderRequest::new(
+        as_worker.actor,
+        RequestChannel::Online,
+        edith,
+        vec![item.id],
+        None,
+    )?;
+    match practice.order(&order).await? {
+        Answer::Done(_) => println!(
+            "  ORDERED  {} for Edith, by the care home (authorized, then ordered)",
+            item.drug
+        ),
+        Answer::Refused(r) => println!("  REFUSED  {r} ({})", r.code()),
     }
     say(
         "worker asks to book for Edith",

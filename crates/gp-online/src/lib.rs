@@ -14,6 +14,10 @@
 //! registration, linkage, proxy access, coercion safeguards and the
 //! audited `authorize` question (over a `gp_access::AccessStore`).
 //!
+//! [`Practice`] puts them together over one store that implements every
+//! port: each patient-facing request is first authorized by the access
+//! rules (audited), then decided and committed by the service's facade.
+//!
 //! Each is generic over the store and the clock and starts no runtime: await
 //! it from any executor. None holds rules of its own.
 //!
@@ -60,10 +64,12 @@ use thiserror::Error;
 
 mod access;
 mod messages;
+mod practice;
 mod prescriptions;
 
 pub use access::{patient_facts, Access};
 pub use messages::Messages;
+pub use practice::{Practice, Refused};
 pub use prescriptions::{OrderRefused, Ordered, Prescriptions};
 
 /// The answer to a request: done, or refused by the practice's rules with a

@@ -1,0 +1,243 @@
+//! One facade for a practice: every patient-facing request is authorized
+//! through the access records first, then decided and committed.
+
+use std::fmt;
+use std::sync::Arc;
+
+use gp_access::{AccessRefusal, AccessStore, Action, By};
+use gp_booking::{
+    BookRequest, Booking, BookingPolicy, BookingRefusal, BookingStore, CancelRequest,
+    SearchRequest, Slot,
+};
+use gp_core::{Clock, PatientId, Reason};
+use gp_messaging::{Message, MessageStore, MessagingRefusal, NewMessage};
+use gp_prescribing::{OrderRequest, PrescribingStore};
+
+use crate::{
+    patient_facts, Access, Answer, Messages, Online, OnlineError, OrderRefused, Ordered,
+    Prescriptions,
+};
+
+/// Why a request through [`Practice`] was refused: by the access rules
+/// (asked first), or by the rules of the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The access rules said no (recorded as a denied authorization).
+    Access(AccessRefusal),
+    /// The booking policy said no.
+    Booking(BookingRefusal),
+    /// The repeat prescribing rules said no.
+    Prescribing(OrderRefused),
+    /// The messaging rules said no.
+    Messaging(MessagingRefusal),
+}
+
+impl Refused {
+    /// The stable reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refused::Access(r) => r.code(),
+            Refused::Booking(r) => r.code(),
+            Refused::Prescribing(r) => r.reason.code(),
+            Refused::Messaging(r) => r.code(),
+        }
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refused::Access(r) => r.fmt(f),
+            Refused::Booking(r) => r.fmt(f),
+            Refused::Prescribing(r) => r.reason.fmt(f),
+            Refused::Messaging(r) => r.fmt(f),
+        }
+    }
+}
+
+/// The facades of one practice over one store that implements every port
+/// (such as `gp_sqlite::SqliteStore`), with one clock.
+///
+/// Each request from a patient, proxy or member of staff is first put to
+/// [`Access::authorize`] (audited, denials included); only if allowed is it
+/// decided and committed by the service's facade, with booking's patient
+/// facts taken from the access record. The service facades stay available
+/// for staff work that the access matrix does not cover.
+pub struct Practice<S, C> {
+    access: Access<Arc<S>, Arc<C>>,
+    online: Online<Arc<S>, Arc<C>>,
+    repeats: Prescriptions<Arc<S>, Arc<C>>,
+    messages: Messages<Arc<S>, Arc<C>>,
+}
+
+impl<S, C> Practice<S, C>
+where
+    S: BookingStore + PrescribingStore + MessageStore + AccessStore + 'static,
+    C: Clock + 'static,
+{
+    /// The practice over `store` and `clock`, under `policy`.
+    pub fn new(store: Arc<S>, clock: Arc<C>, policy: BookingPolicy) -> Self {
+        Self {
+            access: Access::new(store.clone(), clock.clone()),
+            online: Online::new(store.clone(), clock.clone(), policy),
+            repeats: Prescriptions::new(store.clone(), clock.clone()),
+            messages: Messages::new(store, clock),
+        }
+    }
+
+    /// The access facade (registration, linkage, proxies, coercion, staff).
+    pub fn access(&self) -> &Access<Arc<S>, Arc<C>> {
+        &self.access
+    }
+
+    /// The appointments facade.
+    pub fn appointments(&self) -> &Online<Arc<S>, Arc<C>> {
+        &self.online
+    }
+
+    /// The repeat prescriptions facade.
+    pub fn repeats(&self) -> &Prescriptions<Arc<S>, Arc<C>> {
+        &self.repeats
+    }
+
+    /// The messages facade.
+    pub fn messages(&self) -> &Messages<Arc<S>, Arc<C>> {
+        &self.messages
+    }
+
+    async fn allowed(
+        &self,
+        by: &By,
+        patient: PatientId,
+        action: Action,
+    ) -> Result<Option<Refused>, OnlineError> {
+        Ok(match self.access.authorize(by, patient, action).await? {
+            Answer::Done(()) => None,
+            Answer::Refused(r) => Some(Refused::Access(r)),
+        })
+    }
+
+    async fn facts(&self, patient: PatientId) -> Result<gp_booking::PatientFacts, OnlineError> {
+        let record = AccessStore::load(self.access.store().as_ref(), patient, None)
+            .await?
+            .record;
+        patient_facts(&record).ok_or_else(|| {
+            gp_access::StoreError::Invalid(format!(
+                "patient {patient} has no online account after an allowed authorization"
+            ))
+            .into()
+        })
+    }
+
+    /// Free slots `by` may book for `patient`.
+    pub async fn search(
+        &self,
+        by: &By,
+        patient: PatientId,
+        query: gp_booking::SearchQuery,
+    ) -> Result<Answer<Vec<Slot>, Refused>, OnlineError> {
+        if let Some(r) = self.allowed(by, patient, Action::BookAppointment).await? {
+            return Ok(Answer::Refused(r));
+        }
+        let facts = self.facts(patient).await?;
+        let request = SearchRequest {
+            actor: by.actor,
+            channel: by.channel,
+            patient: Some(facts),
+            query,
+        };
+        Ok(map(self.online.search(&request).await?, Refused::Booking))
+    }
+
+    /// Books a slot for a patient, by the patient, a proxy or staff.
+    pub async fn book(
+        &self,
+        request: &BookRequest,
+    ) -> Result<Answer<Booking, Refused>, OnlineError> {
+        let by = By {
+            actor: request.actor,
+            channel: request.channel,
+        };
+        if let Some(r) = self
+            .allowed(&by, request.patient, Action::BookAppointment)
+            .await?
+        {
+            return Ok(Answer::Refused(r));
+        }
+        let facts = self.facts(request.patient).await?;
+        Ok(map(
+            self.online.book(request, &facts).await?,
+            Refused::Booking,
+        ))
+    }
+
+    /// Cancels a booking, by the patient, a proxy or staff.
+    pub async fn cancel(
+        &self,
+        request: &CancelRequest,
+    ) -> Result<Answer<Booking, Refused>, OnlineError> {
+        let Some(booking) =
+            BookingStore::booking(self.access.store().as_ref(), request.booking).await?
+        else {
+            // Let the booking rules say `BookingNotFound` (and audit it).
+            return Ok(map(self.online.cancel(request).await?, Refused::Booking));
+        };
+        let by = By {
+            actor: request.actor,
+            channel: request.channel,
+        };
+        if let Some(r) = self
+            .allowed(&by, booking.patient, Action::CancelAppointment)
+            .await?
+        {
+            return Ok(Answer::Refused(r));
+        }
+        Ok(map(self.online.cancel(request).await?, Refused::Booking))
+    }
+
+    /// Orders repeat items, by the patient, a proxy or staff.
+    pub async fn order(
+        &self,
+        request: &OrderRequest,
+    ) -> Result<Answer<Ordered, Refused>, OnlineError> {
+        let by = By {
+            actor: request.actor,
+            channel: request.channel.audit_channel(),
+        };
+        if let Some(r) = self
+            .allowed(&by, request.patient, Action::OrderRepeats)
+            .await?
+        {
+            return Ok(Answer::Refused(r));
+        }
+        Ok(map(
+            self.repeats.request(request).await?,
+            Refused::Prescribing,
+        ))
+    }
+
+    /// Sends a message to the practice, by the patient or a proxy.
+    pub async fn send(
+        &self,
+        message: &NewMessage,
+    ) -> Result<Answer<Message, Refused>, OnlineError> {
+        let by = By {
+            actor: message.actor,
+            channel: message.channel,
+        };
+        if let Some(r) = self
+            .allowed(&by, message.patient, Action::SendMessage)
+            .await?
+        {
+            return Ok(Answer::Refused(r));
+        }
+        Ok(map(self.messages.send(message).await?, Refused::Messaging))
+    }
+}
+
+fn map<T, R>(answer: Answer<T, R>, f: impl FnOnce(R) -> Refused) -> Answer<T, Refused> {
+    match answer {
+        Answer::Done(t) => Answer::Done(t),
+        Answer::Refused(r) => Answer::Refused(f(r)),
+    }
+}

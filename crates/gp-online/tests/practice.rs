@@ -1,0 +1,356 @@
+//! The practice facade on a real SQLite file: each request is authorized by
+//! the access records (audited) before the service decides.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate};
+use gp_access::{
+    AccessRefusal, AccessStore, ApplicationVerdict, By, Competency, IdentityVerification,
+    LegalBasis, ProxyApplicationInput, Registration, RegistrationKind, SeenAlone, Service,
+    StaffProfile, VerificationMethod,
+};
+use gp_booking::{BookRequest, BookingPolicy, BookingStore, SearchQuery};
+use gp_core::{
+    Actor, Channel, Clock, FixedClock, NhsNumber, OdsCode, Outcome, PatientId, ProxyId,
+    SequentialIds, StaffId, StaffRole,
+};
+use gp_messaging::NewMessage;
+use gp_online::{Answer, Practice, Refused};
+use gp_prescribing::{OrderRequest, RequestChannel};
+use gp_sqlite::SqliteStore;
+use gp_testkit::fixtures::{monday_morning, practice, repeat_item};
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gp-online-practice");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+}
+
+struct World {
+    ids: SequentialIds,
+    clock: Arc<FixedClock>,
+    p: Practice<SqliteStore, FixedClock>,
+    desk: StaffProfile,
+}
+
+fn by(s: &StaffProfile) -> By {
+    By {
+        actor: Actor::Staff {
+            staff: s.staff,
+            role: s.role,
+        },
+        channel: Channel::Reception,
+    }
+}
+
+impl World {
+    async fn new() -> Self {
+        let ids = SequentialIds::new(8);
+        let clock = Arc::new(FixedClock::new(monday_morning()));
+        let store = Arc::new(SqliteStore::open(temp_db("practice")).unwrap());
+        let fixture = practice(&ids, monday_morning().date_naive());
+        for s in fixture.staff() {
+            store.put_staff(&s).await.unwrap();
+        }
+        store.add_schedule(&fixture.schedule).await.unwrap();
+        let p = Practice::new(store, clock.clone(), BookingPolicy::default());
+        let manager = StaffProfile {
+            staff: StaffId::new(&ids),
+            name: "Manager".into(),
+            role: StaffRole::PracticeManager,
+            competencies: Default::default(),
+            designations: Default::default(),
+        };
+        let desk = StaffProfile {
+            staff: StaffId::new(&ids),
+            name: "Desk".into(),
+            role: StaffRole::Receptionist,
+            competencies: [
+                Competency::VerifyIdentity,
+                Competency::ProxyApplications,
+                Competency::RecogniseCoercion,
+            ]
+            .into_iter()
+            .collect(),
+            designations: Default::default(),
+        };
+        p.access().first_manager(&manager).await.unwrap();
+        p.access().put_staff(&by(&manager), &desk).await.unwrap();
+        Self {
+            ids,
+            clock,
+            p,
+            desk,
+        }
+    }
+
+    async fn patient(&self, dob: NaiveDate, services: &[Service]) -> PatientId {
+        let patient = PatientId::new(&self.ids);
+        let reg = Registration {
+            nhs_number: NhsNumber::parse("9434765919").unwrap(),
+            date_of_birth: dob,
+            registration: RegistrationKind::Regular,
+            practice: OdsCode::parse("A81001").unwrap(),
+        };
+        let a = self.p.access();
+        a.register(&by(&self.desk), patient, &reg).await.unwrap();
+        a.verify_identity(&by(&self.desk), patient, VerificationMethod::DocumentsSeen)
+            .await
+            .unwrap();
+        a.set_services(
+            &by(&self.desk),
+            patient,
+            &services.iter().copied().collect(),
+        )
+        .await
+        .unwrap();
+        patient
+    }
+
+    async fn proxy(&self, patient: PatientId, basis: LegalBasis, scopes: &[Service]) -> Actor {
+        let proxy = ProxyId::new(&self.ids);
+        let input = ProxyApplicationInput {
+            applicant: proxy,
+            applicant_name: "Proxy".into(),
+            applicant_identity: Some(IdentityVerification {
+                method: VerificationMethod::DocumentsSeen,
+                verified_by: Some(self.desk.staff),
+                at: self.clock.now(),
+            }),
+            patient_identity_checked: true,
+            basis,
+            scopes: scopes.iter().copied().collect(),
+            care_home: None,
+        };
+        let verdict = ApplicationVerdict::Grant {
+            start: monday_morning().date_naive(),
+            end: None,
+            review: None,
+        };
+        let answer = self
+            .p
+            .access()
+            .proxy_application(&by(&self.desk), patient, &input, &verdict)
+            .await
+            .unwrap();
+        assert!(answer.refusal().is_none(), "{answer:?}");
+        Actor::Proxy {
+            proxy,
+            for_patient: patient,
+        }
+    }
+
+    async fn free_slot(&self, actor: Actor, patient: PatientId) -> gp_core::SlotId {
+        let query = SearchQuery::between(self.clock.now(), self.clock.now() + Duration::days(7));
+        let by = By {
+            actor,
+            channel: Channel::Online,
+        };
+        match self.p.search(&by, patient, query).await.unwrap() {
+            Answer::Done(slots) => slots[0].id,
+            Answer::Refused(r) => panic!("search refused: {r}"),
+        }
+    }
+}
+
+fn booking(actor: Actor, patient: PatientId, slot: gp_core::SlotId) -> BookRequest {
+    BookRequest {
+        actor,
+        channel: Channel::Online,
+        patient,
+        slot,
+        description: None,
+        comment: None,
+        holding_limit_override: None,
+    }
+}
+
+#[tokio::test]
+async fn a_parent_books_for_a_child_and_refusals_come_from_the_access_rules_first() {
+    let w = World::new().await;
+    let child = w
+        .patient(NaiveDate::from_ymd_opt(2014, 3, 10).unwrap(), &Service::ALL)
+        .await;
+    let parent = w
+        .proxy(child, LegalBasis::ParentalResponsibility, &Service::ALL)
+        .await;
+    let slot = w.free_slot(parent, child).await;
+    let Answer::Done(b) = w.p.book(&booking(parent, child, slot)).await.unwrap() else {
+        panic!("refused")
+    };
+    assert_eq!((b.patient, b.slot), (child, slot));
+    // The same slot again: the booking rules answer.
+    assert_eq!(
+        w.p.book(&booking(parent, child, slot))
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Booking(gp_booking::BookingRefusal::SlotTaken))
+    );
+    // A proxy for messages only cannot book; nothing is booked and the denial is audited.
+    let aunt = w
+        .proxy(
+            child,
+            LegalBasis::ParentalResponsibility,
+            &[Service::Messages],
+        )
+        .await;
+    let other = w.free_slot(parent, child).await;
+    assert_eq!(
+        w.p.book(&booking(aunt, child, other))
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::ProxyOutOfScope {
+            service: Service::Appointments
+        }))
+    );
+    let store = w.p.access().store();
+    assert_eq!(
+        BookingStore::bookings_for_patient(store.as_ref(), child)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let events = AccessStore::audit_events(store.as_ref()).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), &last.outcome),
+        (
+            "access.authorize",
+            &Outcome::Refused(gp_core::ReasonCode::parse("ProxyOutOfScope").unwrap())
+        )
+    );
+    // A coercion concern about the parent pauses their access.
+    let Actor::Proxy { proxy, .. } = parent else {
+        unreachable!()
+    };
+    w.p.access()
+        .coercion_concern(&by(&w.desk), child, Some(proxy), "Child seemed frightened")
+        .await
+        .unwrap();
+    assert_eq!(
+        w.p.book(&booking(parent, child, other))
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::CoercionReviewPending))
+    );
+}
+
+#[tokio::test]
+async fn patients_need_an_account_and_the_service_switched_on() {
+    let w = World::new().await;
+    let stranger = PatientId::new(&w.ids);
+    let me = Actor::Patient { patient: stranger };
+    let slot = gp_core::SlotId::new(&w.ids);
+    assert_eq!(
+        w.p.book(&booking(me, stranger, slot))
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::NotRegisteredForOnline))
+    );
+    let patient = w
+        .patient(
+            NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
+            &[Service::Messages],
+        )
+        .await;
+    let me = Actor::Patient { patient };
+    assert_eq!(
+        w.p.book(&booking(me, patient, slot))
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::ServiceNotEnabled {
+            service: Service::Appointments
+        }))
+    );
+    let message = NewMessage::new(
+        me,
+        Channel::Online,
+        patient,
+        "Hello",
+        "A question about my results",
+        None,
+    )
+    .unwrap();
+    assert!(matches!(w.p.send(&message).await.unwrap(), Answer::Done(_)));
+    // Repeats are off for this patient: refused before the prescribing rules.
+    let order = OrderRequest::new(
+        me,
+        RequestChannel::Online,
+        patient,
+        vec![gp_core::MedicationId::new(&w.ids)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        w.p.order(&order)
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("ServiceNotEnabled")
+    );
+}
+
+#[tokio::test]
+async fn a_care_home_worker_orders_repeats_through_the_practice() {
+    let w = World::new().await;
+    let resident = w
+        .patient(NaiveDate::from_ymd_opt(1938, 9, 9).unwrap(), &Service::ALL)
+        .await;
+    let worker = w
+        .proxy(
+            resident,
+            LegalBasis::Consent {
+                seen_alone: SeenAlone::Yes,
+            },
+            &[Service::RepeatPrescriptions],
+        )
+        .await;
+    let item = repeat_item(&w.ids, resident, 0, None, monday_morning().date_naive());
+    w.p.repeats()
+        .put_item(Actor::System, Channel::Internal, &item)
+        .await
+        .unwrap();
+    let order = OrderRequest::new(
+        worker,
+        RequestChannel::Online,
+        resident,
+        vec![item.id],
+        None,
+    )
+    .unwrap();
+    let Answer::Done(ordered) = w.p.order(&order).await.unwrap() else {
+        panic!("refused")
+    };
+    assert_eq!(ordered.request.made_by, worker);
+    assert_eq!(
+        w.p.order(&order)
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("DuplicateRequest")
+    );
+    let msg = NewMessage::new(
+        worker,
+        Channel::Online,
+        resident,
+        "Hello",
+        "Can we talk?",
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        w.p.send(&msg).await.unwrap().refusal(),
+        Some(&Refused::Access(AccessRefusal::ProxyOutOfScope {
+            service: Service::Messages
+        }))
+    );
+}
