@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use gp_core::{
     bounded_text, Actor, AuditAction, AuditEvent, Channel, IdSource, MessageId, Outcome, PatientId,
-    Reason, StaffRole, SubjectKind,
+    Reason, SubjectKind,
 };
 use serde::{Deserialize, Serialize};
 
@@ -395,7 +395,9 @@ pub fn decide_inbox(
     changed(message, after, event)
 }
 
-/// Decides switching messaging on or off, by a GP or the practice manager.
+/// Decides switching messaging on or off, by a member of staff. Which
+/// members of staff may is the practice's access rule (in `gp-access`: the
+/// practice manager or a lead), asked first by `gp_online::Practice`.
 pub fn decide_settings(
     current: &SettingsFacts,
     actor: Actor,
@@ -413,13 +415,7 @@ pub fn decide_settings(
         action: "message.settings",
         message: None,
     };
-    if !matches!(
-        actor,
-        Actor::Staff {
-            role: StaffRole::Gp | StaffRole::PracticeManager,
-            ..
-        }
-    ) {
+    if !actor.is_staff() {
         return ctx.refuse(MessagingRefusal::RoleNotPermitted);
     }
     if !channel_allowed(&actor, channel) {

@@ -19,7 +19,7 @@
 //! | `ActorNotForPatient` | the patient or proxy writes about someone else |
 //! | `ChannelNotAllowed` | patients and proxies write online; staff work by telephone or at reception |
 //! | `StaffOnly` | marking read or handled by anyone but staff |
-//! | `RoleNotPermitted` | settings changed by anyone but a GP or the practice manager |
+//! | `RoleNotPermitted` | settings changed by anyone but staff (which staff: the access matrix in `gp-access`) |
 //! | `MessageNotFound` | no such message |
 //! | `AlreadyRead` | marking read a message already read |
 //! | `AlreadyHandled` | marking read or handled a message already handled |

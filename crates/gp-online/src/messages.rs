@@ -96,7 +96,8 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
         .and_then(stored)
     }
 
-    /// Switches messaging on or off (a GP or the practice manager).
+    /// Switches messaging on or off (staff; ask the access matrix first, as
+    /// `Practice::set_messaging_settings` does).
     pub async fn set_settings(
         &self,
         actor: Actor,

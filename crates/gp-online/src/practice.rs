@@ -235,6 +235,87 @@ where
     }
 }
 
+impl<S, C> Practice<S, C>
+where
+    S: BookingStore + PrescribingStore + MessageStore + AccessStore + 'static,
+    C: Clock + 'static,
+{
+    /// Changes the booking policy: only the practice manager or a lead for
+    /// online services (asked of the access records and audited with the
+    /// new values), then applied to this practice's appointments facade.
+    pub async fn set_booking_policy(
+        &mut self,
+        by: &By,
+        policy: BookingPolicy,
+    ) -> Result<Answer<(), Refused>, OnlineError> {
+        let values = [("booking_settings", format!("{:?}", policy.settings()))];
+        match self
+            .access
+            .authorize_settings_change(by, "booking", &values)
+            .await?
+        {
+            Answer::Refused(r) => Ok(Answer::Refused(Refused::Access(r))),
+            Answer::Done(()) => {
+                self.online.set_policy(policy);
+                Ok(Answer::Done(()))
+            }
+        }
+    }
+
+    /// Changes the prescribing settings: only the practice manager or a lead
+    /// (asked of the access records and audited), then decided and stored.
+    pub async fn set_prescribing_settings(
+        &self,
+        by: &By,
+        settings: &gp_prescribing::PrescribingSettings,
+    ) -> Result<Answer<gp_prescribing::PrescribingSettings, Refused>, OnlineError> {
+        let values = [("prescribing_settings", format!("{settings:?}"))];
+        if let Answer::Refused(r) = self
+            .access
+            .authorize_settings_change(by, "prescribing", &values)
+            .await?
+        {
+            return Ok(Answer::Refused(Refused::Access(r)));
+        }
+        Ok(
+            match self
+                .repeats
+                .set_settings(by.actor, by.channel, settings)
+                .await?
+            {
+                Answer::Done(s) => Answer::Done(s),
+                Answer::Refused(r) => Answer::Refused(Refused::Prescribing(OrderRefused {
+                    reason: r,
+                    lines: Vec::new(),
+                })),
+            },
+        )
+    }
+
+    /// Switches messaging on or off: only the practice manager or a lead
+    /// (asked of the access records and audited), then decided and stored.
+    pub async fn set_messaging_settings(
+        &self,
+        by: &By,
+        settings: &gp_messaging::MessagingSettings,
+    ) -> Result<Answer<gp_messaging::MessagingSettings, Refused>, OnlineError> {
+        let values = [("enabled", settings.enabled.to_string())];
+        if let Answer::Refused(r) = self
+            .access
+            .authorize_settings_change(by, "messaging", &values)
+            .await?
+        {
+            return Ok(Answer::Refused(Refused::Access(r)));
+        }
+        Ok(map(
+            self.messages
+                .set_settings(by.actor, by.channel, settings)
+                .await?,
+            Refused::Messaging,
+        ))
+    }
+}
+
 fn map<T, R>(answer: Answer<T, R>, f: impl FnOnce(R) -> Refused) -> Answer<T, Refused> {
     match answer {
         Answer::Done(t) => Answer::Done(t),

@@ -264,7 +264,8 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         })
     }
 
-    /// Changes the practice's prescribing settings (a GP or the practice manager).
+    /// Changes the practice's prescribing settings (staff; ask the access matrix
+    /// first, as `Practice::set_prescribing_settings` does).
     pub async fn set_settings(
         &self,
         actor: Actor,

@@ -354,3 +354,99 @@ async fn a_care_home_worker_orders_repeats_through_the_practice() {
         }))
     );
 }
+
+#[tokio::test]
+async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
+    let mut w = World::new().await;
+    let gp = StaffProfile {
+        staff: StaffId::new(&w.ids),
+        name: "Dr A".into(),
+        role: StaffRole::Gp,
+        competencies: Default::default(),
+        designations: Default::default(),
+    };
+    let lead = StaffProfile {
+        staff: StaffId::new(&w.ids),
+        name: "Lead".into(),
+        role: StaffRole::Receptionist,
+        competencies: Default::default(),
+        designations: [gp_access::Designation::LeadStaff].into_iter().collect(),
+    };
+    let manager_id = {
+        let all = AccessStore::all_staff(w.p.access().store().as_ref())
+            .await
+            .unwrap();
+        all[0].clone()
+    };
+    w.p.access().put_staff(&by(&manager_id), &gp).await.unwrap();
+    w.p.access()
+        .put_staff(&by(&manager_id), &lead)
+        .await
+        .unwrap();
+    let s = gp_prescribing::PrescribingSettings {
+        too_early_days: 10,
+        ..Default::default()
+    };
+    // A GP who is not a lead, and the receptionist: refused by the access matrix.
+    for who in [&gp, &w.desk] {
+        assert_eq!(
+            w.p.set_prescribing_settings(&by(who), &s)
+                .await
+                .unwrap()
+                .refusal(),
+            Some(&Refused::Access(AccessRefusal::LeadOrManagerOnly))
+        );
+    }
+    assert_eq!(
+        gp_prescribing::PrescribingStore::settings(w.p.access().store().as_ref())
+            .await
+            .unwrap()
+            .version,
+        0
+    );
+    // The lead (a receptionist) may, and the change is audited twice: the authorization with the values, and the change.
+    assert!(w
+        .p
+        .set_prescribing_settings(&by(&lead), &s)
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    let stored = gp_prescribing::PrescribingStore::settings(w.p.access().store().as_ref())
+        .await
+        .unwrap();
+    assert_eq!((stored.version, stored.settings.too_early_days), (1, 10));
+    let events = AccessStore::audit_events(w.p.access().store().as_ref())
+        .await
+        .unwrap();
+    let n = events.len();
+    assert_eq!(
+        events[n - 2].details.get("area").map(String::as_str),
+        Some("prescribing")
+    );
+    assert_eq!(events[n - 1].action.as_str(), "prescription.settings");
+    assert!(w
+        .p
+        .set_messaging_settings(
+            &by(&manager_id),
+            &gp_messaging::MessagingSettings { enabled: false }
+        )
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    assert_eq!(
+        w.p.set_booking_policy(&by(&gp), BookingPolicy::default())
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::LeadOrManagerOnly))
+    );
+    assert!(w
+        .p
+        .set_booking_policy(&by(&lead), BookingPolicy::default())
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+}

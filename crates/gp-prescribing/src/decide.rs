@@ -1108,8 +1108,11 @@ pub fn decide_restriction(
     ))
 }
 
-/// Decides new practice settings, by a GP or the practice manager. Settings
-/// out of range are an error and nothing is decided.
+/// Decides new practice settings, by a member of staff. Which members of
+/// staff may is the practice's access rule (in `gp-access`: the practice
+/// manager or a lead for online services), asked first by
+/// `gp_online::Practice`. Settings out of range are an error and nothing is
+/// decided.
 pub fn decide_settings(
     current: &SettingsFacts,
     actor: Actor,
@@ -1127,13 +1130,7 @@ pub fn decide_settings(
         patient: None,
         action: "prescription.settings",
     };
-    if !matches!(
-        actor,
-        Actor::Staff {
-            role: StaffRole::Gp | StaffRole::PracticeManager,
-            ..
-        }
-    ) {
+    if !actor.is_staff() {
         return Ok(ctx.refuse(PrescribingRefusal::RoleNotPermitted));
     }
     if !channel_allowed(&actor, channel) {

@@ -40,7 +40,7 @@
 //! | `ActorNotForPatient` | the patient or proxy acts for someone else |
 //! | `ChannelNotAllowed` | patients online only; staff by telephone or at reception |
 //! | `PrescriberOnly` | approve, reject, issue, review or change an item without a prescriber role |
-//! | `RoleNotPermitted` | settings (GP or practice manager) or restrictions (prescriber or practice manager) |
+//! | `RoleNotPermitted` | settings changed by anyone but staff (which staff: the access matrix), or a restriction by anyone but a prescriber or the practice manager |
 //! | `RequestNotFound` / `LineNotFound` | no such request for this patient, or no such item in it |
 //! | `LineNotRequested` | cancel, approve or reject a line that is no longer requested |
 //! | `LineNotApproved` | issue a line that is not approved |
