@@ -86,6 +86,47 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         .map(unit)
     }
 
+    /// The authorization question for a request that commits a change of
+    /// its own: a denial is recorded at once; an allowed answer's event is
+    /// handed back to be committed in the request's own transaction (a
+    /// proxy's first use of the day is committed here). Answers with the
+    /// patient's access record as read.
+    pub(crate) async fn gate(
+        &self,
+        by: &By,
+        patient: PatientId,
+        action: Action,
+        record_allowed: bool,
+    ) -> std::result::Result<Gate, OnlineError> {
+        for _ in 0..self.max_attempts {
+            let now = self.clock.now();
+            let facts = self.store.load(patient, staff_of(&by.actor)).await?;
+            match decide_authorization(&facts, by, action, now, self.ids.as_ref()) {
+                Decision::Refused(r) => {
+                    self.store.record_refusal(&r.event).await?;
+                    return Ok(Gate::Denied(r.reason));
+                }
+                Decision::Allowed(c) if c.change.record.is_some() => {
+                    match self.store.commit(&c).await {
+                        Ok(()) => return Ok(Gate::Allowed(Vec::new(), facts.record)),
+                        Err(CommitError::Conflict(_)) => continue,
+                        Err(CommitError::Store(e)) => return Err(e.into()),
+                        Err(other) => {
+                            return Err(gp_access::StoreError::Unavailable(other.to_string()).into())
+                        }
+                    }
+                }
+                Decision::Allowed(c) if record_allowed => {
+                    return Ok(Gate::Allowed(c.events, facts.record))
+                }
+                Decision::Allowed(_) => return Ok(Gate::Allowed(Vec::new(), facts.record)),
+            }
+        }
+        Err(OnlineError::Contention {
+            attempts: self.max_attempts,
+        })
+    }
+
     /// Asks, as an audited decision, whether `by` may change online-service
     /// settings (`area`: `booking`, `prescribing`, `messaging`, ...), with
     /// the new values recorded in the event. Only the practice manager or a
@@ -442,6 +483,15 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
             }),
         })
     }
+}
+
+/// What [`Access::gate`] found.
+#[allow(clippy::large_enum_variant)] // reason: a short-lived value, moved once
+pub(crate) enum Gate {
+    /// Allowed: these events to commit with the request, and the record read.
+    Allowed(Vec<gp_core::AuditEvent>, AccessRecord),
+    /// Denied (already recorded).
+    Denied(AccessRefusal),
 }
 
 fn unit<T>(a: Answer<T, AccessRefusal>) -> Answer<(), AccessRefusal> {

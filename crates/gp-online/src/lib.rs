@@ -59,7 +59,7 @@ use gp_booking::{
     Committable, Decision, PatientFacts, Refusal, RescheduleFacts, RescheduleRequest,
     SearchRequest, Slot, StoreError,
 };
-use gp_core::{Clock, IdSource, RandomIds};
+use gp_core::{AuditEvent, Clock, IdSource, RandomIds};
 use thiserror::Error;
 
 mod access;
@@ -204,7 +204,7 @@ impl<S: BookingStore, C: Clock> Online<S, C> {
             self.ids.as_ref(),
         ) {
             Ok(slots) => Ok(Answer::Done(slots)),
-            Err(refusal) => self.refused(*refusal).await,
+            Err(refusal) => self.refused(*refusal, &[]).await,
         }
     }
 
@@ -214,7 +214,19 @@ impl<S: BookingStore, C: Clock> Online<S, C> {
         request: &BookRequest,
         patient: &PatientFacts,
     ) -> Result<Answer<Booking>, OnlineError> {
-        self.run(|now| async move {
+        self.book_after(request, patient, &[]).await
+    }
+
+    /// Like [`Online::book`], with the events of decisions taken just before
+    /// it (such as an allowed authorization) committed in the booking's own
+    /// transaction, or recorded with its refusal: one write, not two.
+    pub async fn book_after(
+        &self,
+        request: &BookRequest,
+        patient: &PatientFacts,
+        earlier: &[AuditEvent],
+    ) -> Result<Answer<Booking>, OnlineError> {
+        self.run(earlier, |now| async move {
             let snap = self
                 .store
                 .load_book(request.slot, request.patient, now)
@@ -239,8 +251,18 @@ impl<S: BookingStore, C: Clock> Online<S, C> {
 
     /// Cancels a booking; answers with the booking as cancelled.
     pub async fn cancel(&self, request: &CancelRequest) -> Result<Answer<Booking>, OnlineError> {
+        self.cancel_after(request, &[]).await
+    }
+
+    /// Like [`Online::cancel`], with earlier events committed (or recorded)
+    /// together with the cancellation, as [`Online::book_after`] does.
+    pub async fn cancel_after(
+        &self,
+        request: &CancelRequest,
+        earlier: &[AuditEvent],
+    ) -> Result<Answer<Booking>, OnlineError> {
         let answer = self
-            .run(|now| async move {
+            .run(earlier, |now| async move {
                 let facts = self.store.load_cancel(request.booking).await?;
                 Ok(decide_cancel(
                     &self.policy,
@@ -271,7 +293,7 @@ impl<S: BookingStore, C: Clock> Online<S, C> {
         request: &RescheduleRequest,
         patient: &PatientFacts,
     ) -> Result<Answer<Booking>, OnlineError> {
-        self.run(|now| async move {
+        self.run(&[], |now| async move {
             let current = self.store.load_cancel(request.booking).await?;
             let snap = self
                 .store
@@ -298,23 +320,37 @@ impl<S: BookingStore, C: Clock> Online<S, C> {
         .and_then(booked)
     }
 
-    async fn refused<T>(&self, refusal: Refusal) -> Result<Answer<T>, OnlineError> {
+    async fn refused<T>(
+        &self,
+        refusal: Refusal,
+        earlier: &[AuditEvent],
+    ) -> Result<Answer<T>, OnlineError> {
+        for e in earlier {
+            self.store.record_refusal(e).await?;
+        }
         self.store.record_refusal(&refusal.event).await?;
         Ok(Answer::Refused(refusal.reason))
     }
 
     /// The commit pattern: load and decide, commit, and on conflict do it again.
-    async fn run<'a, F, Fut>(&'a self, decide: F) -> Result<Answer<Committable>, OnlineError>
+    async fn run<'a, F, Fut>(
+        &'a self,
+        earlier: &[AuditEvent],
+        decide: F,
+    ) -> Result<Answer<Committable>, OnlineError>
     where
         F: Fn(chrono::DateTime<chrono::Utc>) -> Fut,
         Fut: std::future::Future<Output = Result<Decision, StoreError>> + 'a,
     {
         for _ in 0..self.max_attempts {
             let now = self.clock.now();
-            let committable: Committable = match decide(now).await? {
-                Decision::Refused(refusal) => return self.refused(refusal).await,
+            let mut committable: Committable = match decide(now).await? {
+                Decision::Refused(refusal) => return self.refused(refusal, earlier).await,
                 Decision::Allowed(c) => c,
             };
+            if !earlier.is_empty() {
+                committable.events.splice(0..0, earlier.iter().cloned());
+            }
             match self.store.commit(&committable).await {
                 Ok(()) => return Ok(Answer::Done(committable)),
                 Err(CommitError::Conflict(_)) => continue,

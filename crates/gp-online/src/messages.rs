@@ -1,7 +1,7 @@
 //! The messages facade.
 
 use chrono::{DateTime, Utc};
-use gp_core::{Actor, Channel, Clock, IdSource, RandomIds};
+use gp_core::{Actor, AuditEvent, Channel, Clock, IdSource, RandomIds};
 use gp_messaging::{
     decide_inbox, decide_reply, decide_send, decide_settings, CommitError, Committable, Decision,
     InboxMove, Message, MessageAction, MessageStore, MessagingRefusal, MessagingSettings,
@@ -46,7 +46,18 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
         &self,
         message: &NewMessage,
     ) -> Result<Answer<Message, MessagingRefusal>, OnlineError> {
-        self.run(|now| async move {
+        self.send_after(message, &[]).await
+    }
+
+    /// Like [`Messages::send`], with the events of decisions taken just
+    /// before it (such as an allowed authorization) committed in the
+    /// message's own transaction, or recorded with its refusal.
+    pub async fn send_after(
+        &self,
+        message: &NewMessage,
+        earlier: &[AuditEvent],
+    ) -> Result<Answer<Message, MessagingRefusal>, OnlineError> {
+        self.run_after(earlier, |now| async move {
             let settings = self.store.settings().await?;
             Ok(decide_send(&settings, message, now, self.ids.as_ref()))
         })
@@ -131,15 +142,33 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
         F: Fn(DateTime<Utc>) -> Fut,
         Fut: std::future::Future<Output = Result<Decision, OnlineError>> + 'a,
     {
+        self.run_after(&[], decide).await
+    }
+
+    async fn run_after<'a, F, Fut>(
+        &'a self,
+        earlier: &[AuditEvent],
+        decide: F,
+    ) -> Result<Answer<Box<Committable>, MessagingRefusal>, OnlineError>
+    where
+        F: Fn(DateTime<Utc>) -> Fut,
+        Fut: std::future::Future<Output = Result<Decision, OnlineError>> + 'a,
+    {
         for _ in 0..self.max_attempts {
             let now = self.clock.now();
-            let committable = match decide(now).await? {
+            let mut committable = match decide(now).await? {
                 Decision::Refused(refusal) => {
+                    for e in earlier {
+                        self.store.record_refusal(e).await?;
+                    }
                     self.store.record_refusal(&refusal.event).await?;
                     return Ok(Answer::Refused(refusal.reason));
                 }
                 Decision::Allowed(c) => c,
             };
+            if !earlier.is_empty() {
+                committable.events.splice(0..0, earlier.iter().cloned());
+            }
             match self.store.commit(&committable).await {
                 Ok(()) => return Ok(Answer::Done(Box::new(committable))),
                 Err(CommitError::Conflict(_)) => continue,

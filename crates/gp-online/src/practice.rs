@@ -4,15 +4,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use gp_access::{AccessRefusal, AccessStore, Action, By};
+use gp_access::{AccessRecord, AccessRefusal, AccessStore, Action, By};
 use gp_booking::{
     BookRequest, Booking, BookingPolicy, BookingRefusal, BookingStore, CancelRequest,
     SearchRequest, Slot,
 };
-use gp_core::{Clock, PatientId, Reason};
+use gp_core::{AuditEvent, Clock, PatientId, Reason};
 use gp_messaging::{Message, MessageStore, MessagingRefusal, NewMessage};
 use gp_prescribing::{OrderRequest, PrescribingStore};
 
+use crate::access::Gate;
 use crate::{
     patient_facts, Access, Answer, Messages, Online, OnlineError, OrderRefused, Ordered,
     Prescriptions,
@@ -59,9 +60,11 @@ impl fmt::Display for Refused {
 /// (such as `gp_sqlite::SqliteStore`), with one clock.
 ///
 /// Each request from a patient, proxy or member of staff is first put to
-/// [`Access::authorize`] (audited, denials included); only if allowed is it
-/// decided and committed by the service's facade, with booking's patient
-/// facts taken from the access record. The service facades stay available
+/// the access rules (as [`Access::authorize`] would put it); a denial is
+/// recorded at once, and an allowed answer's event is committed in the same
+/// transaction as the request's own change (or recorded with its refusal),
+/// so an authorized booking costs one write. Booking's patient facts come
+/// from the access record read for the authorization. The service facades stay available
 /// for staff work that the access matrix does not cover.
 pub struct Practice<S, C> {
     access: Access<Arc<S>, Arc<C>>,
@@ -105,51 +108,62 @@ where
         &self.messages
     }
 
-    async fn allowed(
+    /// Asks the access records; `Err` is the refusal (already recorded).
+    async fn gate(
         &self,
         by: &By,
         patient: PatientId,
         action: Action,
-    ) -> Result<Option<Refused>, OnlineError> {
-        Ok(match self.access.authorize(by, patient, action).await? {
-            Answer::Done(()) => None,
-            Answer::Refused(r) => Some(Refused::Access(r)),
-        })
+        record_allowed: bool,
+    ) -> Result<Result<(Vec<AuditEvent>, AccessRecord), Refused>, OnlineError> {
+        Ok(
+            match self
+                .access
+                .gate(by, patient, action, record_allowed)
+                .await?
+            {
+                Gate::Allowed(events, record) => Ok((events, record)),
+                Gate::Denied(r) => Err(Refused::Access(r)),
+            },
+        )
     }
 
-    async fn facts(&self, patient: PatientId) -> Result<gp_booking::PatientFacts, OnlineError> {
-        let record = AccessStore::load(self.access.store().as_ref(), patient, None)
-            .await?
-            .record;
-        patient_facts(&record).ok_or_else(|| {
+    fn facts(record: &AccessRecord) -> Result<gp_booking::PatientFacts, OnlineError> {
+        patient_facts(record).ok_or_else(|| {
             gp_access::StoreError::Invalid(format!(
-                "patient {patient} has no online account after an allowed authorization"
+                "patient {} has no online account after an allowed authorization",
+                record.patient
             ))
             .into()
         })
     }
 
-    /// Free slots `by` may book for `patient`.
+    /// Free slots `by` may book for `patient`. Like the booking rules' own
+    /// search, only a denial is recorded (a search changes nothing).
     pub async fn search(
         &self,
         by: &By,
         patient: PatientId,
         query: gp_booking::SearchQuery,
     ) -> Result<Answer<Vec<Slot>, Refused>, OnlineError> {
-        if let Some(r) = self.allowed(by, patient, Action::BookAppointment).await? {
-            return Ok(Answer::Refused(r));
-        }
-        let facts = self.facts(patient).await?;
+        let record = match self
+            .gate(by, patient, Action::BookAppointment, false)
+            .await?
+        {
+            Ok((_, record)) => record,
+            Err(r) => return Ok(Answer::Refused(r)),
+        };
         let request = SearchRequest {
             actor: by.actor,
             channel: by.channel,
-            patient: Some(facts),
+            patient: Some(Self::facts(&record)?),
             query,
         };
         Ok(map(self.online.search(&request).await?, Refused::Booking))
     }
 
-    /// Books a slot for a patient, by the patient, a proxy or staff.
+    /// Books a slot for a patient, by the patient, a proxy or staff. The
+    /// authorization's event is committed with the booking.
     pub async fn book(
         &self,
         request: &BookRequest,
@@ -158,15 +172,16 @@ where
             actor: request.actor,
             channel: request.channel,
         };
-        if let Some(r) = self
-            .allowed(&by, request.patient, Action::BookAppointment)
+        let (events, record) = match self
+            .gate(&by, request.patient, Action::BookAppointment, true)
             .await?
         {
-            return Ok(Answer::Refused(r));
-        }
-        let facts = self.facts(request.patient).await?;
+            Ok(found) => found,
+            Err(r) => return Ok(Answer::Refused(r)),
+        };
+        let facts = Self::facts(&record)?;
         Ok(map(
-            self.online.book(request, &facts).await?,
+            self.online.book_after(request, &facts, &events).await?,
             Refused::Booking,
         ))
     }
@@ -186,13 +201,17 @@ where
             actor: request.actor,
             channel: request.channel,
         };
-        if let Some(r) = self
-            .allowed(&by, booking.patient, Action::CancelAppointment)
+        let events = match self
+            .gate(&by, booking.patient, Action::CancelAppointment, true)
             .await?
         {
-            return Ok(Answer::Refused(r));
-        }
-        Ok(map(self.online.cancel(request).await?, Refused::Booking))
+            Ok((events, _)) => events,
+            Err(r) => return Ok(Answer::Refused(r)),
+        };
+        Ok(map(
+            self.online.cancel_after(request, &events).await?,
+            Refused::Booking,
+        ))
     }
 
     /// Orders repeat items, by the patient, a proxy or staff.
@@ -204,14 +223,15 @@ where
             actor: request.actor,
             channel: request.channel.audit_channel(),
         };
-        if let Some(r) = self
-            .allowed(&by, request.patient, Action::OrderRepeats)
+        let events = match self
+            .gate(&by, request.patient, Action::OrderRepeats, true)
             .await?
         {
-            return Ok(Answer::Refused(r));
-        }
+            Ok((events, _)) => events,
+            Err(r) => return Ok(Answer::Refused(r)),
+        };
         Ok(map(
-            self.repeats.request(request).await?,
+            self.repeats.request_after(request, &events).await?,
             Refused::Prescribing,
         ))
     }
@@ -225,13 +245,17 @@ where
             actor: message.actor,
             channel: message.channel,
         };
-        if let Some(r) = self
-            .allowed(&by, message.patient, Action::SendMessage)
+        let events = match self
+            .gate(&by, message.patient, Action::SendMessage, true)
             .await?
         {
-            return Ok(Answer::Refused(r));
-        }
-        Ok(map(self.messages.send(message).await?, Refused::Messaging))
+            Ok((events, _)) => events,
+            Err(r) => return Ok(Answer::Refused(r)),
+        };
+        Ok(map(
+            self.messages.send_after(message, &events).await?,
+            Refused::Messaging,
+        ))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The repeat prescriptions facade.
 
 use chrono::{DateTime, Utc};
-use gp_core::{Actor, Channel, Clock, IdSource, PatientId, RandomIds};
+use gp_core::{Actor, AuditEvent, Channel, Clock, IdSource, PatientId, RandomIds};
 use gp_prescribing::{
     decide_approve, decide_cancel_line, decide_flag_not_taken, decide_issue, decide_put_item,
     decide_reject, decide_request, decide_restriction, decide_review, decide_settings, CommitError,
@@ -82,8 +82,19 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         &self,
         request: &OrderRequest,
     ) -> Result<Answer<Ordered, OrderRefused>, OnlineError> {
+        self.request_after(request, &[]).await
+    }
+
+    /// Like [`Prescriptions::request`], with the events of decisions taken
+    /// just before it (such as an allowed authorization) committed in the
+    /// request's own transaction, or recorded with its refusal.
+    pub async fn request_after(
+        &self,
+        request: &OrderRequest,
+        earlier: &[AuditEvent],
+    ) -> Result<Answer<Ordered, OrderRefused>, OnlineError> {
         let answer = self
-            .run(|now| async move {
+            .run_after(earlier, |now| async move {
                 let facts = self.store.load(request.patient).await?;
                 Ok(decide_request(&facts, request, now, self.ids.as_ref())?)
             })
@@ -297,15 +308,32 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         F: Fn(DateTime<Utc>) -> Fut,
         Fut: std::future::Future<Output = Result<Decision, OnlineError>> + 'a,
     {
+        self.run_after(&[], decide).await
+    }
+
+    async fn run_after<'a, F, Fut>(
+        &'a self,
+        earlier: &[AuditEvent],
+        decide: F,
+    ) -> Result<Attempt, OnlineError>
+    where
+        F: Fn(DateTime<Utc>) -> Fut,
+        Fut: std::future::Future<Output = Result<Decision, OnlineError>> + 'a,
+    {
         for _ in 0..self.max_attempts {
             let now = self.clock.now();
-            let committable: Committable = match decide(now).await? {
+            let mut committable: Committable = match decide(now).await? {
                 Decision::Refused(refusal) => {
-                    self.store.record_refusal(&refusal.events).await?;
+                    let mut events = earlier.to_vec();
+                    events.extend(refusal.events);
+                    self.store.record_refusal(&events).await?;
                     return Ok(Attempt::Refused(refusal.reason, refusal.lines));
                 }
                 Decision::Allowed(c) => c,
             };
+            if !earlier.is_empty() {
+                committable.events.splice(0..0, earlier.iter().cloned());
+            }
             match self.store.commit(&committable).await {
                 Ok(()) => return Ok(Attempt::Committed(Box::new(committable))),
                 Err(CommitError::Conflict(_)) => continue,

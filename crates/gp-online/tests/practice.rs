@@ -450,3 +450,54 @@ async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
         .refusal()
         .is_none());
 }
+
+#[tokio::test]
+async fn an_allowed_authorization_is_committed_with_the_change_it_allowed() {
+    let w = World::new().await;
+    let patient = w
+        .patient(NaiveDate::from_ymd_opt(1975, 5, 5).unwrap(), &Service::ALL)
+        .await;
+    let me = Actor::Patient { patient };
+    let slot = w.free_slot(me, patient).await;
+    let store = w.p.access().store().clone();
+    let before = AccessStore::audit_events(store.as_ref())
+        .await
+        .unwrap()
+        .len();
+    assert!(matches!(
+        w.p.book(&booking(me, patient, slot)).await.unwrap(),
+        Answer::Done(_)
+    ));
+    let events = AccessStore::audit_events(store.as_ref()).await.unwrap();
+    let new: Vec<_> = events[before..]
+        .iter()
+        .map(|e| (e.action.as_str(), e.outcome.is_allowed()))
+        .collect();
+    assert_eq!(
+        new,
+        vec![("access.authorize", true), ("appointment.book", true)]
+    );
+    // Refused by the booking rules: the authorization and the refusal are both recorded.
+    assert!(w
+        .p
+        .book(&booking(me, patient, slot))
+        .await
+        .unwrap()
+        .refusal()
+        .is_some());
+    let events = AccessStore::audit_events(store.as_ref()).await.unwrap();
+    let last: Vec<_> = events[events.len() - 2..]
+        .iter()
+        .map(|e| (e.action.as_str(), e.outcome.is_allowed()))
+        .collect();
+    assert_eq!(
+        last,
+        vec![("access.authorize", true), ("appointment.book", false)]
+    );
+    assert_eq!(
+        gp_audit::AuditStore::verify_all(store.as_ref())
+            .await
+            .unwrap(),
+        Ok(())
+    );
+}
