@@ -1,0 +1,308 @@
+//! An authorized booking through `Practice` (the access records asked first,
+//! the authorization's event committed with the booking) versus raw rusqlite
+//! doing the same reads and writes. Both sides run in the same process; the
+//! ratio is the figure.
+//!
+//! Run with `cargo bench --bench practice`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use criterion::Criterion;
+use gp_access::{
+    AccessChange, AccessRecord, AccessStore, Committable, IdentityVerification, PatientAccount,
+    RegistrationKind, Service, VerificationMethod,
+};
+use gp_booking::{BookRequest, BookingPolicy, BookingStore, Slot};
+use gp_core::{FixedClock, NhsNumber, OdsCode, PatientId, SequentialIds, StaffId};
+use gp_online::{Answer, Practice};
+use gp_sqlite::SqliteStore;
+use gp_testkit::fixtures::{monday_morning, small_schedule};
+use rusqlite::{params, Connection, TransactionBehavior};
+use sha2::{Digest, Sha256};
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join("gp-online-bench");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+}
+
+/// A patient's access record: registered, verified, every service on.
+fn record(patient: PatientId, staff: StaffId) -> AccessRecord {
+    let at = monday_morning() - chrono::Duration::days(30);
+    AccessRecord {
+        patient,
+        version: 0,
+        account: Some(PatientAccount {
+            patient,
+            nhs_number: NhsNumber::parse("9434765919").expect("valid"),
+            date_of_birth: NaiveDate::from_ymd_opt(1980, 1, 1).expect("date"),
+            registration: RegistrationKind::Regular,
+            practice: OdsCode::parse("A81001").expect("valid"),
+            registered_by: staff,
+            registered_at: at,
+            identity: Some(IdentityVerification {
+                method: VerificationMethod::DocumentsSeen,
+                verified_by: Some(staff),
+                at,
+            }),
+            services: Service::ALL.into_iter().collect(),
+            suspended: None,
+            linkage: None,
+        }),
+        grants: Vec::new(),
+        applications: Vec::new(),
+        concerns: Vec::new(),
+    }
+}
+
+struct Ours {
+    practice: Practice<SqliteStore, FixedClock>,
+    slots: Vec<Slot>,
+    patients: Vec<PatientId>,
+    next: usize,
+}
+
+impl Ours {
+    fn new(n: usize, rt: &tokio::runtime::Runtime) -> Self {
+        let ids = SequentialIds::new(1);
+        let (gp, schedule) = small_schedule(&ids, monday_morning(), n);
+        let store = Arc::new(SqliteStore::open(temp_db("practice")).expect("open"));
+        let staff = StaffId::new(&ids);
+        let patients: Vec<PatientId> = (0..n).map(|_| PatientId::new(&ids)).collect();
+        rt.block_on(async {
+            store.put_staff(&gp).await.expect("staff");
+            store.add_schedule(&schedule).await.expect("schedule");
+            for p in &patients {
+                let c = Committable {
+                    change: AccessChange {
+                        record: Some(record(*p, staff)),
+                        ..AccessChange::default()
+                    },
+                    events: Vec::new(),
+                    preconditions: Vec::new(),
+                    linkage: None,
+                    refusal: None,
+                };
+                AccessStore::commit(store.as_ref(), &c)
+                    .await
+                    .expect("record");
+            }
+        });
+        let practice = Practice::new(
+            store,
+            Arc::new(FixedClock::new(monday_morning())),
+            BookingPolicy::default(),
+        );
+        Self {
+            practice,
+            slots: schedule.slots,
+            patients,
+            next: 0,
+        }
+    }
+
+    fn book_one(&mut self, rt: &tokio::runtime::Runtime) {
+        let (patient, slot) = (self.patients[self.next], self.slots[self.next].id);
+        self.next += 1;
+        let request = BookRequest::patient_online(patient, slot);
+        let answer = rt.block_on(self.practice.book(&request)).expect("book");
+        assert!(
+            matches!(answer, Answer::Done(_)),
+            "refused: {:?}",
+            answer.refusal()
+        );
+    }
+}
+
+/// The baseline: one transaction reading the access record and the slot and
+/// holdings, inserting the booking and two chained events, moving the head.
+struct Raw {
+    conn: Connection,
+    next: usize,
+    n: usize,
+}
+
+impl Raw {
+    fn new(n: usize) -> Self {
+        let conn = Connection::open(temp_db("raw")).expect("open");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+             CREATE TABLE access_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, patient TEXT NOT NULL UNIQUE,
+                 version INTEGER NOT NULL, account TEXT UNIQUE, body TEXT NOT NULL);
+             CREATE TABLE slots (id TEXT PRIMARY KEY, start_at INTEGER NOT NULL);
+             CREATE TABLE bookings (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                 slot TEXT NOT NULL REFERENCES slots(id), patient TEXT NOT NULL, channel TEXT NOT NULL,
+                 cancelled INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
+             CREATE UNIQUE INDEX one_live ON bookings(slot) WHERE cancelled = 0;
+             CREATE INDEX live_by_patient ON bookings(patient) WHERE cancelled = 0;
+             CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+                 prev_hash BLOB NOT NULL, hash BLOB NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE audit_head (one INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL);
+             BEGIN;",
+        )
+        .expect("schema");
+        let staff = StaffId::from_uuid(gp_core::uuid::Uuid::from_u128(9));
+        for i in 0..n {
+            let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(i as u128 + 1));
+            let body = serde_json::to_string(&record(patient, staff)).expect("json");
+            conn.execute(
+                "INSERT INTO access_records (patient, version, body) VALUES (?1, 1, ?2)",
+                params![format!("patient-{i}"), body],
+            )
+            .expect("record");
+            conn.execute(
+                "INSERT INTO slots (id, start_at) VALUES (?1, ?2)",
+                params![format!("slot-{i}"), i as i64],
+            )
+            .expect("slot");
+        }
+        conn.execute_batch("COMMIT;").expect("commit");
+        Self { conn, next: 0, n }
+    }
+
+    fn chain(t: &rusqlite::Transaction<'_>, id: String, event: String) {
+        let (seq, prev): (i64, Vec<u8>) = t
+            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap_or((0, vec![0; 32]));
+        let mut h = Sha256::new();
+        h.update(&prev);
+        h.update(event.as_bytes());
+        let hash = h.finalize().to_vec();
+        t.execute(
+            "INSERT INTO audit_events (seq, id, prev_hash, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![seq + 1, id, prev, hash, event],
+        )
+        .expect("event");
+        t.execute(
+            "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2) ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            params![seq + 1, hash],
+        )
+        .expect("head");
+    }
+
+    fn book_one(&mut self) {
+        let i = self.next;
+        self.next += 1;
+        let (patient, slot) = (format!("patient-{i}"), format!("slot-{i}"));
+        let t = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("begin");
+        let body: String = t
+            .query_row(
+                "SELECT body FROM access_records WHERE patient = ?1",
+                [&patient],
+                |r| r.get(0),
+            )
+            .expect("record");
+        let record: AccessRecord = serde_json::from_str(&body).expect("decode");
+        assert!(record.account.is_some());
+        let taken: bool = t
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM bookings WHERE slot = ?1 AND cancelled = 0)",
+                [&slot],
+                |r| r.get(0),
+            )
+            .expect("check");
+        assert!(!taken);
+        let held: i64 = t
+            .query_row(
+                "SELECT count(*) FROM bookings WHERE patient = ?1 AND cancelled = 0",
+                [&patient],
+                |r| r.get(0),
+            )
+            .expect("holdings");
+        assert!(held < 2);
+        t.execute(
+            "INSERT INTO bookings (id, slot, patient, channel, body) VALUES (?1, ?2, ?3, 'Online', ?4)",
+            params![format!("booking-{i}"), slot, patient, format!(r#"{{"id":"booking-{i}"}}"#)],
+        )
+        .expect("booking");
+        Self::chain(
+            &t,
+            format!("auth-{i}"),
+            format!(r#"{{"action":"access.authorize","patient":"{patient}"}}"#),
+        );
+        Self::chain(
+            &t,
+            format!("book-{i}"),
+            format!(r#"{{"action":"appointment.book","slot":"{slot}"}}"#),
+        );
+        t.commit().expect("commit");
+    }
+}
+
+fn main() {
+    let runtime = rt();
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500))
+        .configure_from_args();
+    const N: usize = 3_000;
+    let mut ours = Ours::new(N, &runtime);
+    let mut raw = Raw::new(N);
+    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..300 {
+        let t = Instant::now();
+        ours.book_one(&runtime);
+        a += t.elapsed();
+        let t = Instant::now();
+        raw.book_one();
+        b += t.elapsed();
+    }
+    let t = Instant::now();
+    (0..300).for_each(|_| ours.book_one(&runtime));
+    let burst_ours = t.elapsed();
+    let t = Instant::now();
+    (0..300).for_each(|_| raw.book_one());
+    let burst_raw = t.elapsed();
+
+    let mut group = c.benchmark_group("authorized_booking");
+    group.bench_function("practice", |bench| {
+        bench.iter_custom(|iters| {
+            if ours.patients.len() - ours.next < iters as usize {
+                ours = Ours::new(N.max(iters as usize), &runtime);
+            }
+            let t = Instant::now();
+            (0..iters).for_each(|_| ours.book_one(&runtime));
+            t.elapsed()
+        })
+    });
+    group.bench_function("raw_rusqlite", |bench| {
+        bench.iter_custom(|iters| {
+            if raw.n - raw.next < iters as usize {
+                raw = Raw::new(N.max(iters as usize));
+            }
+            let t = Instant::now();
+            (0..iters).for_each(|_| raw.book_one());
+            t.elapsed()
+        })
+    });
+    group.finish();
+
+    println!();
+    println!(
+        "authorized booking, one at a time : practice {:?} / raw {:?} per booking = {:.2}x",
+        a / 300,
+        b / 300,
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+    println!(
+        "authorized booking, in bursts     : practice {:?} / raw {:?} per booking = {:.2}x",
+        burst_ours / 300,
+        burst_raw / 300,
+        burst_ours.as_secs_f64() / burst_raw.as_secs_f64()
+    );
+}
