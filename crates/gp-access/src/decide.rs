@@ -1160,6 +1160,12 @@ pub enum ReviewReason {
     ChildReachedReviewAge,
     /// The grant's review date has come.
     ReviewDateReached,
+    /// Parental access stops at 16 on this date (within the notice period):
+    /// tell the family, and record a new basis if access should continue.
+    SixteenSoon {
+        /// The 16th birthday.
+        on: NaiveDate,
+    },
     /// Parental access has stopped at 16; a new basis is needed to continue.
     ReachedSixteen,
 }
@@ -1176,9 +1182,17 @@ pub fn reviews_due(
         for g in r.grants.iter().filter(|g| g.revoked.is_none()) {
             let age = dob.map(|d| age_on(d, today));
             if g.basis == LegalBasis::ParentalResponsibility {
+                let sixteenth =
+                    dob.map(|d| gp_core::birthday_in(d, chrono::Datelike::year(&d) + 16));
+                let notice = Duration::days(i64::from(settings.sixteen_notice_days));
                 match age {
                     Some(a) if a >= 16 => {
                         out.push((g.clone(), ReviewReason::ReachedSixteen));
+                        continue;
+                    }
+                    Some(_) if sixteenth.is_some_and(|on| on - notice <= today) => {
+                        let on = sixteenth.unwrap_or(today);
+                        out.push((g.clone(), ReviewReason::SixteenSoon { on }));
                         continue;
                     }
                     Some(a) if a >= settings.parental_review_age && g.child_view.is_none() => {

@@ -15,6 +15,14 @@ pub struct AccessSettings {
     pub parental_review_age: u32,
     /// Years unused after which proxy access is listed for removal. Default 5 (1 to 10).
     pub unused_proxy_years: u32,
+    /// Days before a child's 16th birthday that parental access is listed
+    /// for review, so the family can be told before it stops. Default 28 (0 to 180).
+    #[serde(default = "default_sixteen_notice_days")]
+    pub sixteen_notice_days: u32,
+}
+
+fn default_sixteen_notice_days() -> u32 {
+    28
 }
 
 impl Default for AccessSettings {
@@ -24,6 +32,7 @@ impl Default for AccessSettings {
             max_failed_redemptions: 5,
             parental_review_age: 11,
             unused_proxy_years: 5,
+            sixteen_notice_days: default_sixteen_notice_days(),
         }
     }
 }
@@ -43,6 +52,9 @@ impl AccessSettings {
         }
         if !(1..=10).contains(&self.unused_proxy_years) {
             return bad("unused_proxy_years", self.unused_proxy_years);
+        }
+        if self.sixteen_notice_days > 180 {
+            return bad("sixteen_notice_days", self.sixteen_notice_days);
         }
         Ok(())
     }

@@ -1005,6 +1005,24 @@ fn parental_access_is_reviewed_at_11_and_stops_on_the_16th_birthday() {
         due.iter().map(|(_, r)| *r).collect::<Vec<_>>(),
         vec![ReviewReason::ChildReachedReviewAge]
     );
+    // Four weeks before the birthday it is listed, so the family can be told.
+    let soon = reviews_due(
+        std::slice::from_ref(&t.record),
+        &t.settings.settings,
+        date(2026, 5, 4),
+    );
+    assert_eq!(
+        soon[0].1,
+        ReviewReason::SixteenSoon {
+            on: date(2026, 6, 1)
+        }
+    );
+    let not_yet = reviews_due(
+        std::slice::from_ref(&t.record),
+        &t.settings.settings,
+        date(2026, 5, 3),
+    );
+    assert_eq!(not_yet[0].1, ReviewReason::ChildReachedReviewAge);
     t.now = at(2026, 5, 31, 22, 59);
     assert!(t
         .allow(t.as_proxy(parent), Action::BookAppointment)
