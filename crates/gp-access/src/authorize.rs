@@ -4,7 +4,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use gp_core::{age_on, local_date, Actor, Channel, StaffRole};
+use gp_core::{age_on, local_date, Actor, StaffRole};
 use serde::{Deserialize, Serialize};
 
 use crate::decide::AccessFacts;
@@ -185,16 +185,6 @@ pub fn staff_may(profile: &StaffProfile, action: Action) -> Result<(), AccessRef
             Err(AccessRefusal::CompetencyMissing { competency: c })
         }
         _ => Ok(()),
-    }
-}
-
-/// Whether this actor may act through this channel: patients and proxies
-/// online; staff by telephone or at reception; the system internally.
-pub fn channel_allowed(actor: &Actor, channel: Channel) -> bool {
-    match actor {
-        Actor::Patient { .. } | Actor::Proxy { .. } => channel == Channel::Online,
-        Actor::Staff { .. } => matches!(channel, Channel::Telephone | Channel::Reception),
-        _ => channel == Channel::Internal,
     }
 }
 

@@ -12,7 +12,7 @@ use gp_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::authorize::{authorize, channel_allowed, Action, Authorization};
+use crate::authorize::{authorize, Action, Authorization};
 use crate::error::AccessError;
 use crate::linkage;
 use crate::model::*;
@@ -212,7 +212,7 @@ impl Ctx<'_> {
 
     /// The channel check and the staff permission check, as a refusal.
     fn permit(&self, facts: &AccessFacts, action: Action) -> Result<(), Box<Decision>> {
-        if !channel_allowed(&self.by.actor, self.by.channel) {
+        if !self.by.actor.may_use(self.by.channel) {
             return Err(Box::new(self.refuse(AccessRefusal::ChannelNotAllowed)));
         }
         match authorize(facts, &self.by.actor, action, self.at) {
@@ -270,7 +270,7 @@ pub fn decide_authorization(
 ) -> Decision {
     let c = ctx(facts, *by, "access.authorize", at, ids);
     let detail = |e: AuditEvent| e.with_detail("action", action.name());
-    if !channel_allowed(&by.actor, by.channel) {
+    if !by.actor.may_use(by.channel) {
         let mut d = c.refuse(AccessRefusal::ChannelNotAllowed);
         if let Decision::Refused(r) = &mut d {
             r.event = detail(r.event.clone());

@@ -67,8 +67,7 @@ mod settings;
 mod store;
 
 pub use authorize::{
-    authorize, channel_allowed, permission, permission_table, staff_may, Action, Authorization,
-    Permission,
+    authorize, permission, permission_table, staff_may, Action, Authorization, Permission,
 };
 pub use decide::{
     decide_authorization, decide_child_view, decide_coercion_concern, decide_coercion_review,

@@ -364,23 +364,13 @@ fn check_actor(
     patient: Option<PatientId>,
     system_allowed: bool,
 ) -> Result<(), BookingRefusal> {
-    match actor {
-        Actor::Patient { .. } | Actor::Proxy { .. } => {
-            if channel != Channel::Online {
-                return Err(BookingRefusal::ChannelNotAllowed);
-            }
-            if patient.is_some() && actor.speaks_for() != patient {
-                return Err(BookingRefusal::ActorNotForPatient);
-            }
-            Ok(())
-        }
-        Actor::Staff { .. } => match channel {
-            Channel::Telephone | Channel::Reception => Ok(()),
-            _ => Err(BookingRefusal::ChannelNotAllowed),
-        },
-        Actor::System if system_allowed && channel == Channel::Internal => Ok(()),
-        _ => Err(BookingRefusal::ChannelNotAllowed),
+    if !actor.may_use(channel) || (*actor == Actor::System && !system_allowed) {
+        return Err(BookingRefusal::ChannelNotAllowed);
     }
+    if actor.speaks_for().is_some() && patient.is_some() && actor.speaks_for() != patient {
+        return Err(BookingRefusal::ActorNotForPatient);
+    }
+    Ok(())
 }
 
 /// The patient-level online rules (regular patients, minimum age, registration).

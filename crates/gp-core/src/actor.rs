@@ -101,6 +101,18 @@ impl Actor {
     pub fn is_staff(&self) -> bool {
         matches!(self, Actor::Staff { .. })
     }
+
+    /// Whether this actor may act through `channel`: patients and proxies
+    /// online only; staff by telephone or at reception; the system
+    /// internally. Every domain crate applies this one rule (and refuses
+    /// with its own `ChannelNotAllowed`).
+    pub fn may_use(&self, channel: Channel) -> bool {
+        match self {
+            Actor::Patient { .. } | Actor::Proxy { .. } => channel == Channel::Online,
+            Actor::Staff { .. } => matches!(channel, Channel::Telephone | Channel::Reception),
+            Actor::System => channel == Channel::Internal,
+        }
+    }
 }
 
 impl fmt::Display for Actor {

@@ -175,14 +175,6 @@ pub enum InboxMove {
     Handled,
 }
 
-fn channel_allowed(actor: &Actor, channel: Channel) -> bool {
-    match actor {
-        Actor::Patient { .. } | Actor::Proxy { .. } => channel == Channel::Online,
-        Actor::Staff { .. } => matches!(channel, Channel::Telephone | Channel::Reception),
-        _ => false,
-    }
-}
-
 struct Ctx<'a> {
     ids: &'a dyn IdSource,
     now: DateTime<Utc>,
@@ -239,7 +231,7 @@ pub fn decide_send(
         action: "message.send",
         message: Some(id),
     };
-    if message.actor.is_staff() || !channel_allowed(&message.actor, message.channel) {
+    if message.actor.is_staff() || !message.actor.may_use(message.channel) {
         return ctx.refuse(MessagingRefusal::ChannelNotAllowed);
     }
     if message.actor.speaks_for() != Some(message.patient) {
@@ -316,7 +308,7 @@ pub fn decide_reply(
         action: "message.reply",
         message: Some(action.message),
     };
-    if !channel_allowed(&action.actor, action.channel) {
+    if !action.actor.may_use(action.channel) {
         return Ok(ctx.refuse(MessagingRefusal::ChannelNotAllowed));
     }
     let Some(message) = message.filter(|m| m.id == action.message) else {
@@ -374,7 +366,7 @@ pub fn decide_inbox(
     let Actor::Staff { staff, .. } = action.actor else {
         return ctx.refuse(MessagingRefusal::StaffOnly);
     };
-    if !channel_allowed(&action.actor, action.channel) {
+    if !action.actor.may_use(action.channel) {
         return ctx.refuse(MessagingRefusal::ChannelNotAllowed);
     }
     let Some(message) = message.filter(|m| m.id == action.message) else {
@@ -418,7 +410,7 @@ pub fn decide_settings(
     if !actor.is_staff() {
         return ctx.refuse(MessagingRefusal::RoleNotPermitted);
     }
-    if !channel_allowed(&actor, channel) {
+    if !actor.may_use(channel) {
         return ctx.refuse(MessagingRefusal::ChannelNotAllowed);
     }
     Decision::Allowed(Committable {

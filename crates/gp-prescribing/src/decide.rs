@@ -303,16 +303,6 @@ pub enum ReviewOutcome {
     End(String),
 }
 
-/// Whether this actor may act through this channel: patients and proxies
-/// online only; staff by telephone or at reception; the system internally.
-fn channel_allowed(actor: &Actor, channel: Channel) -> bool {
-    match actor {
-        Actor::Patient { .. } | Actor::Proxy { .. } => channel == Channel::Online,
-        Actor::Staff { .. } => matches!(channel, Channel::Telephone | Channel::Reception),
-        _ => channel == Channel::Internal,
-    }
-}
-
 /// Whether this actor may act for this patient (staff and the system for anyone).
 fn acts_for(actor: &Actor, patient: PatientId) -> bool {
     actor.speaks_for().is_none_or(|p| p == patient)
@@ -690,7 +680,7 @@ fn line_checks<'r>(
         e.with_subject(SubjectKind::Request, action.request)
             .with_subject(SubjectKind::Medication, action.item)
     };
-    if !channel_allowed(&action.actor, action.channel) {
+    if !action.actor.may_use(action.channel) {
         return Err(Box::new(
             ctx.refuse_with(PrescribingRefusal::ChannelNotAllowed, subjects),
         ));
@@ -900,7 +890,7 @@ pub fn decide_flag_not_taken(
     let ctx = item_ctx(action, "prescription.flag_not_taken", now, ids);
     let record = &facts.record;
     let subject = |e: AuditEvent| e.with_subject(SubjectKind::Medication, action.item);
-    if matches!(action.actor, Actor::System) || !channel_allowed(&action.actor, action.channel) {
+    if matches!(action.actor, Actor::System) || !action.actor.may_use(action.channel) {
         return Ok(ctx.refuse_with(PrescribingRefusal::ChannelNotAllowed, subject));
     }
     if !acts_for(&action.actor, action.patient) || record.patient != action.patient {
@@ -949,7 +939,7 @@ pub fn decide_review(
     if !prescriber(&action.actor) {
         return Ok(ctx.refuse_with(PrescribingRefusal::PrescriberOnly, subject));
     }
-    if !channel_allowed(&action.actor, action.channel) {
+    if !action.actor.may_use(action.channel) {
         return Ok(ctx.refuse_with(PrescribingRefusal::ChannelNotAllowed, subject));
     }
     if record.patient != action.patient {
@@ -1011,7 +1001,7 @@ pub fn decide_put_item(
     if !(prescriber(&actor) || matches!(actor, Actor::System)) {
         return Ok(ctx.refuse_with(PrescribingRefusal::PrescriberOnly, subject));
     }
-    if !channel_allowed(&actor, channel) {
+    if !actor.may_use(channel) {
         return Ok(ctx.refuse_with(PrescribingRefusal::ChannelNotAllowed, subject));
     }
     if facts.record.patient != item.patient {
@@ -1074,7 +1064,7 @@ pub fn decide_restriction(
     if !may_restrict(role) {
         return Ok(ctx.refuse(PrescribingRefusal::RoleNotPermitted));
     }
-    if !channel_allowed(&actor, channel) {
+    if !actor.may_use(channel) {
         return Ok(ctx.refuse(PrescribingRefusal::ChannelNotAllowed));
     }
     let (change, event) = match checked {
@@ -1133,7 +1123,7 @@ pub fn decide_settings(
     if !actor.is_staff() {
         return Ok(ctx.refuse(PrescribingRefusal::RoleNotPermitted));
     }
-    if !channel_allowed(&actor, channel) {
+    if !actor.may_use(channel) {
         return Ok(ctx.refuse(PrescribingRefusal::ChannelNotAllowed));
     }
     let event = ctx
