@@ -8,7 +8,10 @@ use gp_access::{
 use gp_core::{AccountId, AuditEvent, PatientId, StaffId};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
-use crate::store::{append_events, corrupt, from_json, json, storage, SqliteStore};
+use crate::store::{
+    all_audit_events, append_events, corrupt, from_json, json, json_rows, put_versioned, storage,
+    versioned, SqliteStore,
+};
 
 type DbError = gp_booking::StoreError;
 
@@ -20,29 +23,12 @@ fn rx(e: DbError) -> StoreError {
     }
 }
 
-enum Fail {
-    Db(DbError),
-    Commit(CommitError),
-}
-
-impl From<DbError> for Fail {
-    fn from(e: DbError) -> Self {
-        Fail::Db(e)
-    }
-}
+type Fail = crate::store::Fail<CommitError>;
 
 fn settings(conn: &Connection) -> Result<SettingsFacts, DbError> {
-    let row: Option<(i64, String)> = conn
-        .prepare_cached("SELECT version, body FROM access_settings WHERE one = 1")
-        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-        .map_err(storage)?;
-    match row {
-        None => Ok(SettingsFacts::default()),
-        Some((version, body)) => Ok(SettingsFacts {
-            settings: from_json::<AccessSettings>(&body)?,
-            version: u64::try_from(version).map_err(corrupt)?,
-        }),
-    }
+    Ok(versioned::<AccessSettings>(conn, "access_settings")?
+        .map(|(version, settings)| SettingsFacts { settings, version })
+        .unwrap_or_default())
 }
 
 fn record(conn: &Connection, patient: PatientId) -> Result<AccessRecord, DbError> {
@@ -126,13 +112,7 @@ fn apply(conn: &Connection, decision: &Committable) -> Result<(), Fail> {
         .map_err(storage)?;
     }
     if let Some(s) = &change.settings {
-        conn.prepare_cached(
-            "INSERT INTO access_settings (one, version, body) VALUES (1, 1, ?1) \
-             ON CONFLICT (one) DO UPDATE SET version = version + 1, body = excluded.body",
-        )
-        .map_err(storage)?
-        .execute([json(s)?])
-        .map_err(storage)?;
+        put_versioned(conn, "access_settings", s)?;
     }
     append_events(conn, &decision.events)?;
     Ok(())
@@ -183,17 +163,9 @@ impl AccessStore for SqliteStore {
     }
 
     async fn all_staff(&self) -> Result<Vec<StaffProfile>, StoreError> {
-        self.call(|conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT body FROM staff_profiles ORDER BY seq")
-                .map_err(storage)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(storage)?;
-            rows.map(|r| from_json(&r.map_err(storage)?)).collect()
-        })
-        .await
-        .map_err(rx)
+        self.call(|conn| json_rows(conn, "SELECT body FROM staff_profiles ORDER BY seq", []))
+            .await
+            .map_err(rx)
     }
 
     async fn settings(&self) -> Result<SettingsFacts, StoreError> {
@@ -238,16 +210,6 @@ impl AccessStore for SqliteStore {
     }
 
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        self.call(|conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT body FROM audit_events ORDER BY seq")
-                .map_err(storage)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(storage)?;
-            rows.map(|r| from_json(&r.map_err(storage)?)).collect()
-        })
-        .await
-        .map_err(rx)
+        self.call(|conn| all_audit_events(conn)).await.map_err(rx)
     }
 }

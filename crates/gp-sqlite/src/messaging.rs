@@ -8,7 +8,10 @@ use gp_messaging::{
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::store::{append_events, corrupt, from_json, json, nanos, storage, SqliteStore};
+use crate::store::{
+    all_audit_events, append_events, corrupt, from_json, json, json_rows, nanos, put_versioned,
+    storage, versioned, SqliteStore,
+};
 
 type DbError = gp_booking::StoreError;
 
@@ -20,29 +23,12 @@ fn rx(e: DbError) -> StoreError {
     }
 }
 
-enum Fail {
-    Db(DbError),
-    Commit(CommitError),
-}
-
-impl From<DbError> for Fail {
-    fn from(e: DbError) -> Self {
-        Fail::Db(e)
-    }
-}
+type Fail = crate::store::Fail<CommitError>;
 
 fn settings(conn: &Connection) -> Result<SettingsFacts, DbError> {
-    let row: Option<(i64, String)> = conn
-        .prepare_cached("SELECT version, body FROM messaging_settings WHERE one = 1")
-        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-        .map_err(storage)?;
-    match row {
-        None => Ok(SettingsFacts::default()),
-        Some((version, body)) => Ok(SettingsFacts {
-            settings: from_json::<MessagingSettings>(&body)?,
-            version: u64::try_from(version).map_err(corrupt)?,
-        }),
-    }
+    Ok(versioned::<MessagingSettings>(conn, "messaging_settings")?
+        .map(|(version, settings)| SettingsFacts { settings, version })
+        .unwrap_or_default())
 }
 
 fn message(conn: &Connection, id: MessageId) -> Result<Option<Message>, DbError> {
@@ -54,13 +40,7 @@ fn message(conn: &Connection, id: MessageId) -> Result<Option<Message>, DbError>
 }
 
 fn messages(conn: &Connection, sql: &str, param: Option<String>) -> Result<Vec<Message>, DbError> {
-    let mut stmt = conn.prepare_cached(sql).map_err(storage)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(param.iter()), |r| {
-            r.get::<_, String>(0)
-        })
-        .map_err(storage)?;
-    rows.map(|r| from_json(&r.map_err(storage)?)).collect()
+    json_rows(conn, sql, rusqlite::params_from_iter(param.iter()))
 }
 
 fn holds(conn: &Connection, p: &Precondition) -> Result<bool, DbError> {
@@ -94,13 +74,7 @@ fn apply(conn: &Connection, decision: &Committable) -> Result<(), Fail> {
         .map_err(storage)?;
     }
     if let Some(s) = &decision.change.settings {
-        conn.prepare_cached(
-            "INSERT INTO messaging_settings (one, version, body) VALUES (1, 1, ?1) \
-             ON CONFLICT (one) DO UPDATE SET version = version + 1, body = excluded.body",
-        )
-        .map_err(storage)?
-        .execute([json(s)?])
-        .map_err(storage)?;
+        put_versioned(conn, "messaging_settings", s)?;
     }
     Ok(())
 }
@@ -166,16 +140,6 @@ impl MessageStore for SqliteStore {
     }
 
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        self.call(|conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT body FROM audit_events ORDER BY seq")
-                .map_err(storage)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(storage)?;
-            rows.map(|r| from_json(&r.map_err(storage)?)).collect()
-        })
-        .await
-        .map_err(rx)
+        self.call(|conn| all_audit_events(conn)).await.map_err(rx)
     }
 }

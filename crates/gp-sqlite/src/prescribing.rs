@@ -9,7 +9,10 @@ use gp_prescribing::{
 };
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
-use crate::store::{append_events, corrupt, exists, from_json, json, nanos, storage, SqliteStore};
+use crate::store::{
+    all_audit_events, append_events, corrupt, exists, from_json, json, json_rows, nanos,
+    put_versioned, storage, versioned, SqliteStore,
+};
 
 type DbError = gp_booking::StoreError;
 
@@ -23,17 +26,7 @@ fn rx(e: DbError) -> StoreError {
     }
 }
 
-/// Why a write transaction stopped (and rolled back).
-enum Fail {
-    Db(DbError),
-    Commit(CommitError),
-}
-
-impl From<DbError> for Fail {
-    fn from(e: DbError) -> Self {
-        Fail::Db(e)
-    }
-}
+type Fail = crate::store::Fail<CommitError>;
 
 impl From<CommitError> for Fail {
     fn from(e: CommitError) -> Self {
@@ -55,17 +48,11 @@ fn commit_error(f: Fail) -> CommitError {
 }
 
 fn settings(conn: &Connection) -> Result<SettingsFacts, DbError> {
-    let row: Option<(i64, String)> = conn
-        .prepare_cached("SELECT version, body FROM prescribing_settings WHERE one = 1")
-        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-        .map_err(storage)?;
-    match row {
-        None => Ok(SettingsFacts::default()),
-        Some((version, body)) => Ok(SettingsFacts {
-            settings: from_json::<PrescribingSettings>(&body)?,
-            version: u64::try_from(version).map_err(corrupt)?,
-        }),
-    }
+    Ok(
+        versioned::<PrescribingSettings>(conn, "prescribing_settings")?
+            .map(|(version, settings)| SettingsFacts { settings, version })
+            .unwrap_or_default(),
+    )
 }
 
 fn bodies<T: serde::de::DeserializeOwned>(
@@ -73,13 +60,7 @@ fn bodies<T: serde::de::DeserializeOwned>(
     sql: &str,
     param: Option<&str>,
 ) -> Result<Vec<T>, DbError> {
-    let mut stmt = conn.prepare_cached(sql).map_err(storage)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(param.iter()), |r| {
-            r.get::<_, String>(0)
-        })
-        .map_err(storage)?;
-    rows.map(|r| from_json(&r.map_err(storage)?)).collect()
+    json_rows(conn, sql, rusqlite::params_from_iter(param.iter()))
 }
 
 fn record(conn: &Connection, patient: PatientId) -> Result<PatientRecord, DbError> {
@@ -241,14 +222,7 @@ fn put_request(conn: &Connection, request: &RepeatRequest) -> Result<(), Fail> {
 
 fn apply(conn: &Connection, change: &PrescribingChange) -> Result<(), Fail> {
     if let Some(s) = &change.settings {
-        conn.prepare_cached(
-            "INSERT INTO prescribing_settings (one, version, body) VALUES (1, 1, ?1) \
-             ON CONFLICT (one) DO UPDATE SET version = version + 1, body = excluded.body",
-        )
-        .and_then(|mut st| {
-            st.execute([json(s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?])
-        })
-        .map_err(storage)?;
+        put_versioned(conn, "prescribing_settings", s)?;
     }
     let Some(patient) = change.patient else {
         if change.items.is_empty() && change.requests.is_empty() && change.restriction.is_none() {
@@ -376,8 +350,6 @@ impl PrescribingStore for SqliteStore {
     }
 
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        self.call(|conn| bodies(conn, "SELECT body FROM audit_events ORDER BY seq", None))
-            .await
-            .map_err(rx)
+        self.call(|conn| all_audit_events(conn)).await.map_err(rx)
     }
 }

@@ -234,6 +234,70 @@ impl SqliteStore {
     }
 }
 
+/// Why a write transaction of a domain port stopped (and rolled back): a
+/// database failure, or the domain's own commit error (a conflict, an
+/// invalid change).
+pub(crate) enum Fail<C> {
+    /// The database failed.
+    Db(StoreError),
+    /// The domain's commit error.
+    Commit(C),
+}
+
+impl<C> From<StoreError> for Fail<C> {
+    fn from(e: StoreError) -> Self {
+        Fail::Db(e)
+    }
+}
+
+/// The JSON bodies a query returns (one text column), decoded.
+pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(storage)?;
+    let rows = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(storage)?;
+    rows.map(|r| from_json(&r.map_err(storage)?)).collect()
+}
+
+/// Every audit event, oldest first.
+pub(crate) fn all_audit_events(conn: &Connection) -> Result<Vec<AuditEvent>, StoreError> {
+    json_rows(conn, "SELECT body FROM audit_events ORDER BY seq", [])
+}
+
+/// A settings row (`one`, `version`, `body`) of `table`: its version and
+/// value, or `None` if never stored.
+pub(crate) fn versioned<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+) -> Result<Option<(u64, T)>, StoreError> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached(&format!("SELECT version, body FROM {table} WHERE one = 1"))
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(storage)?;
+    row.map(|(v, body)| Ok((u64::try_from(v).map_err(corrupt)?, from_json(&body)?)))
+        .transpose()
+}
+
+/// Stores a settings row of `table`, moving its version on by one.
+pub(crate) fn put_versioned<T: serde::Serialize>(
+    conn: &Connection,
+    table: &str,
+    value: &T,
+) -> Result<(), StoreError> {
+    let body = json(value)?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table} (one, version, body) VALUES (1, 1, ?1) \
+         ON CONFLICT (one) DO UPDATE SET version = version + 1, body = excluded.body"
+    ))
+    .and_then(|mut st| st.execute([body]))
+    .map_err(storage)?;
+    Ok(())
+}
+
 /// Answers a `SELECT EXISTS (...)` query with one parameter.
 pub(crate) fn exists(conn: &Connection, sql: &str, param: &str) -> Result<bool, StoreError> {
     conn.prepare_cached(sql)
@@ -741,15 +805,6 @@ impl BookingStore for SqliteStore {
     }
 
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        self.call(|conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT body FROM audit_events ORDER BY seq")
-                .map_err(storage)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(storage)?;
-            rows.map(|r| from_json(&r.map_err(storage)?)).collect()
-        })
-        .await
+        self.call(|conn| all_audit_events(conn)).await
     }
 }
