@@ -21,9 +21,7 @@ mod common;
 use common::{race, rt};
 
 fn temp_db(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gp-online-access");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+    common::temp_db("gp-online-access", name)
 }
 
 fn facade(path: &PathBuf, seed: u64) -> Access<SqliteStore, FixedClock> {

@@ -66,10 +66,10 @@ fn child(path: &Path) -> ! {
     }
 }
 
+mod common;
+
 fn temp_db() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gp-online-crash");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("crash-{}.db", gp_core::uuid::Uuid::new_v4()))
+    common::temp_db("gp-online-crash", "crash")
 }
 
 fn event_count(path: &Path) -> i64 {

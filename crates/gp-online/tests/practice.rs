@@ -21,10 +21,10 @@ use gp_prescribing::{OrderRequest, RequestChannel};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, practice, repeat_item};
 
+mod common;
+
 fn temp_db(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gp-online-practice");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+    common::temp_db("gp-online-practice", name)
 }
 
 struct World {

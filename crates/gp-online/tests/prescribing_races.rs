@@ -17,9 +17,7 @@ use common::{race, rt};
 type Facade = Prescriptions<SqliteStore, FixedClock>;
 
 fn temp_db(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gp-online-races");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+    common::temp_db("gp-online-races", name)
 }
 
 /// A file with one patient holding `items` repeat items (never issued, so

@@ -22,9 +22,7 @@ const EVENTS: &str = "SELECT count(*) FROM audit_events";
 type Facade = Online<SqliteStore, FixedClock>;
 
 fn temp_db(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gp-online-races");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+    common::temp_db("gp-online-races", name)
 }
 
 /// A file with `slots` free routine slots, and `connections` facades on it.

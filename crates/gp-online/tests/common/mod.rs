@@ -128,3 +128,11 @@ pub fn done<T>(answers: &[gp_online::Answer<T>]) -> usize {
         .filter(|a| matches!(a, gp_online::Answer::Done(_)))
         .count()
 }
+
+/// A fresh database path under Cargo's temporary folder for integration
+/// tests, in the folder `group`.
+pub fn temp_db(group: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(group);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+}
