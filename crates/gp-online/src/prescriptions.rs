@@ -6,8 +6,8 @@ use gp_prescribing::{
     decide_approve, decide_cancel_line, decide_flag_not_taken, decide_issue, decide_put_item,
     decide_reject, decide_request, decide_restriction, decide_review, decide_settings, CommitError,
     Committable, Decision, ItemAction, LineAction, LineRefusal, OrderRequest, OrderingRestriction,
-    PrescribingRefusal, PrescribingSettings, PrescribingStore, RepeatItem, RepeatRequest,
-    RestrictionScope, ReviewOutcome,
+    PrescribingFacts, PrescribingRefusal, PrescribingSettings, PrescribingStore, RepeatItem,
+    RepeatRequest, RestrictionScope, ReviewOutcome,
 };
 
 use crate::{Answer, OnlineError};
@@ -122,9 +122,8 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         action: &LineAction,
     ) -> Result<Answer<RepeatRequest, PrescribingRefusal>, OnlineError> {
         let answer = self
-            .run(|now| async move {
-                let facts = self.store.load(action.patient).await?;
-                Ok(decide_cancel_line(&facts, action, now, self.ids.as_ref()))
+            .on_patient(action.patient, |facts, now| {
+                Ok(decide_cancel_line(facts, action, now, self.ids.as_ref()))
             })
             .await?;
         first_request(answer)
@@ -136,9 +135,8 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         action: &LineAction,
     ) -> Result<Answer<RepeatRequest, PrescribingRefusal>, OnlineError> {
         let answer = self
-            .run(|now| async move {
-                let facts = self.store.load(action.patient).await?;
-                Ok(decide_approve(&facts, action, now, self.ids.as_ref()))
+            .on_patient(action.patient, |facts, now| {
+                Ok(decide_approve(facts, action, now, self.ids.as_ref()))
             })
             .await?;
         first_request(answer)
@@ -151,10 +149,9 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         reason: &str,
     ) -> Result<Answer<RepeatRequest, PrescribingRefusal>, OnlineError> {
         let answer = self
-            .run(|now| async move {
-                let facts = self.store.load(action.patient).await?;
+            .on_patient(action.patient, |facts, now| {
                 Ok(decide_reject(
-                    &facts,
+                    facts,
                     action,
                     reason,
                     now,
@@ -171,9 +168,8 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         action: &LineAction,
     ) -> Result<Answer<RepeatRequest, PrescribingRefusal>, OnlineError> {
         let answer = self
-            .run(|now| async move {
-                let facts = self.store.load(action.patient).await?;
-                Ok(decide_issue(&facts, action, now, self.ids.as_ref()))
+            .on_patient(action.patient, |facts, now| {
+                Ok(decide_issue(facts, action, now, self.ids.as_ref()))
             })
             .await?;
         first_request(answer)
@@ -186,10 +182,9 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         note: Option<&str>,
     ) -> Result<Answer<RepeatItem, PrescribingRefusal>, OnlineError> {
         let answer = self
-            .run(|now| async move {
-                let facts = self.store.load(action.patient).await?;
+            .on_patient(action.patient, |facts, now| {
                 Ok(decide_flag_not_taken(
-                    &facts,
+                    facts,
                     action,
                     note,
                     now,
@@ -207,10 +202,9 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         outcome: &ReviewOutcome,
     ) -> Result<Answer<RepeatItem, PrescribingRefusal>, OnlineError> {
         let answer = self
-            .run(|now| async move {
-                let facts = self.store.load(action.patient).await?;
+            .on_patient(action.patient, |facts, now| {
                 Ok(decide_review(
-                    &facts,
+                    facts,
                     action,
                     outcome,
                     now,
@@ -230,10 +224,9 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         item: &RepeatItem,
     ) -> Result<Answer<RepeatItem, PrescribingRefusal>, OnlineError> {
         let answer = self
-            .run(|now| async move {
-                let facts = self.store.load(item.patient).await?;
+            .on_patient(item.patient, |facts, now| {
                 Ok(decide_put_item(
-                    &facts,
+                    facts,
                     actor,
                     channel,
                     item,
@@ -254,10 +247,9 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         restriction: Option<(RestrictionScope, &str)>,
     ) -> Result<Answer<Option<OrderingRestriction>, PrescribingRefusal>, OnlineError> {
         let answer = self
-            .run(|now| async move {
-                let facts = self.store.load(patient).await?;
+            .on_patient(patient, |facts, now| {
                 Ok(decide_restriction(
-                    &facts,
+                    facts,
                     actor,
                     channel,
                     restriction,
@@ -300,6 +292,20 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
             Attempt::Refused(r, _) => Answer::Refused(r),
             Attempt::Committed(_) => Answer::Done(settings.clone()),
         })
+    }
+
+    /// The commit pattern for a decision about one patient: load their
+    /// facts, decide, commit, and on conflict do it again.
+    async fn on_patient<F>(&self, patient: PatientId, decide: F) -> Result<Attempt, OnlineError>
+    where
+        F: Fn(&PrescribingFacts, DateTime<Utc>) -> Result<Decision, OnlineError>,
+    {
+        let decide = &decide;
+        self.run(|now| async move {
+            let facts = self.store.load(patient).await?;
+            decide(&facts, now)
+        })
+        .await
     }
 
     /// The commit pattern: load and decide, commit, and on conflict do it again.
