@@ -9,7 +9,6 @@
 //! ours, so each booking pays for waking it. "In bursts" runs 300 of ours back
 //! to back, then 300 raw, as during the morning rush.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
@@ -22,19 +21,9 @@ use gp_online::{Answer, Online};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{adult, monday_morning, practice, small_schedule};
 use rusqlite::{params, Connection, TransactionBehavior};
-use sha2::{Digest, Sha256};
 
-fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join("gp-online-bench");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime")
-}
+mod common;
+use common::{chain, paired, rt, temp_db, AUDIT_TABLES};
 
 /// Our side: a facade on a fresh file with `n` free slots.
 struct Ours {
@@ -101,11 +90,10 @@ impl Raw {
                  cancelled INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
              CREATE UNIQUE INDEX one_live ON bookings(slot) WHERE cancelled = 0;
              CREATE INDEX live_by_patient ON bookings(patient) WHERE cancelled = 0;
-             CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-                 prev_hash BLOB NOT NULL, hash BLOB NOT NULL, body TEXT NOT NULL);
-             CREATE TABLE audit_head (one INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL);",
+             ",
         )
         .expect("schema");
+        conn.execute_batch(AUDIT_TABLES).expect("audit tables");
         let ids = SequentialIds::new(1);
         let (_, schedule) = small_schedule(&ids, monday_morning(), n);
         let mut slots = Vec::with_capacity(n);
@@ -161,26 +149,8 @@ impl Raw {
             params![format!("booking-{n}"), slot, patient, body],
         )
         .expect("insert booking");
-        let (seq, prev): (i64, Vec<u8>) = t
-            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap_or((0, vec![0; 32]));
         let event = format!(r#"{{"id":"event-{n}","action":"appointment.book","slot":"{slot}"}}"#);
-        let mut h = Sha256::new();
-        h.update(&prev);
-        h.update(event.as_bytes());
-        let hash = h.finalize().to_vec();
-        t.execute(
-            "INSERT INTO audit_events (seq, id, prev_hash, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![seq + 1, format!("event-{n}"), prev, hash, event],
-        )
-        .expect("insert event");
-        t.execute(
-            "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2) ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            params![seq + 1, hash],
-        )
-        .expect("head");
+        chain(&t, format!("event-{n}"), event);
         t.commit().expect("commit");
     }
 }
@@ -262,20 +232,6 @@ fn raw_search(conn: &Connection) -> usize {
         })
         .expect("query");
     rows.count()
-}
-
-/// Times `iters` rounds of each side, alternating, and returns (ours, raw).
-fn paired(iters: u32, mut ours: impl FnMut(), mut raw: impl FnMut()) -> (Duration, Duration) {
-    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
-    for _ in 0..iters {
-        let t = Instant::now();
-        ours();
-        a += t.elapsed();
-        let t = Instant::now();
-        raw();
-        b += t.elapsed();
-    }
-    (a, b)
 }
 
 fn main() {

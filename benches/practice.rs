@@ -5,7 +5,6 @@
 //!
 //! Run with `cargo bench --bench practice`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,19 +20,9 @@ use gp_online::{Answer, Practice};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, small_schedule};
 use rusqlite::{params, Connection, TransactionBehavior};
-use sha2::{Digest, Sha256};
 
-fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join("gp-online-bench");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime")
-}
+mod common;
+use common::{bursts, chain, paired, report, rt, temp_db, AUDIT_TABLES};
 
 /// A patient's access record: registered, verified, every service on.
 fn record(patient: PatientId, staff: StaffId) -> AccessRecord {
@@ -134,6 +123,7 @@ struct Raw {
 impl Raw {
     fn new(n: usize) -> Self {
         let conn = Connection::open(temp_db("raw")).expect("open");
+        conn.execute_batch(AUDIT_TABLES).expect("audit tables");
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
              CREATE TABLE access_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, patient TEXT NOT NULL UNIQUE,
@@ -144,9 +134,6 @@ impl Raw {
                  cancelled INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
              CREATE UNIQUE INDEX one_live ON bookings(slot) WHERE cancelled = 0;
              CREATE INDEX live_by_patient ON bookings(patient) WHERE cancelled = 0;
-             CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-                 prev_hash BLOB NOT NULL, hash BLOB NOT NULL, body TEXT NOT NULL);
-             CREATE TABLE audit_head (one INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL);
              BEGIN;",
         )
         .expect("schema");
@@ -167,28 +154,6 @@ impl Raw {
         }
         conn.execute_batch("COMMIT;").expect("commit");
         Self { conn, next: 0, n }
-    }
-
-    fn chain(t: &rusqlite::Transaction<'_>, id: String, event: String) {
-        let (seq, prev): (i64, Vec<u8>) = t
-            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap_or((0, vec![0; 32]));
-        let mut h = Sha256::new();
-        h.update(&prev);
-        h.update(event.as_bytes());
-        let hash = h.finalize().to_vec();
-        t.execute(
-            "INSERT INTO audit_events (seq, id, prev_hash, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![seq + 1, id, prev, hash, event],
-        )
-        .expect("event");
-        t.execute(
-            "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2) ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            params![seq + 1, hash],
-        )
-        .expect("head");
     }
 
     fn book_one(&mut self) {
@@ -229,12 +194,12 @@ impl Raw {
             params![format!("booking-{i}"), slot, patient, format!(r#"{{"id":"booking-{i}"}}"#)],
         )
         .expect("booking");
-        Self::chain(
+        chain(
             &t,
             format!("auth-{i}"),
             format!(r#"{{"action":"access.authorize","patient":"{patient}"}}"#),
         );
-        Self::chain(
+        chain(
             &t,
             format!("book-{i}"),
             format!(r#"{{"action":"appointment.book","slot":"{slot}"}}"#),
@@ -253,21 +218,8 @@ fn main() {
     const N: usize = 3_000;
     let mut ours = Ours::new(N, &runtime);
     let mut raw = Raw::new(N);
-    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
-    for _ in 0..300 {
-        let t = Instant::now();
-        ours.book_one(&runtime);
-        a += t.elapsed();
-        let t = Instant::now();
-        raw.book_one();
-        b += t.elapsed();
-    }
-    let t = Instant::now();
-    (0..300).for_each(|_| ours.book_one(&runtime));
-    let burst_ours = t.elapsed();
-    let t = Instant::now();
-    (0..300).for_each(|_| raw.book_one());
-    let burst_raw = t.elapsed();
+    let one = paired(300, || ours.book_one(&runtime), || raw.book_one());
+    let burst = bursts(300, || ours.book_one(&runtime), || raw.book_one());
 
     let mut group = c.benchmark_group("authorized_booking");
     group.bench_function("practice", |bench| {
@@ -293,16 +245,6 @@ fn main() {
     group.finish();
 
     println!();
-    println!(
-        "authorized booking, one at a time : practice {:?} / raw {:?} per booking = {:.2}x",
-        a / 300,
-        b / 300,
-        a.as_secs_f64() / b.as_secs_f64()
-    );
-    println!(
-        "authorized booking, in bursts     : practice {:?} / raw {:?} per booking = {:.2}x",
-        burst_ours / 300,
-        burst_raw / 300,
-        burst_ours.as_secs_f64() / burst_raw.as_secs_f64()
-    );
+    report("authorized booking, one at a time", 300, one, "booking");
+    report("authorized booking, in bursts    ", 300, burst, "booking");
 }

@@ -8,7 +8,6 @@
 //! every request goes through. "One at a time" alternates one of ours with one
 //! raw; "in bursts" runs 300 of ours back to back, then 300 raw.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
@@ -18,19 +17,9 @@ use gp_prescribing::{decide_put_item, Decision, OrderRequest, PrescribingStore, 
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, repeat_item};
 use rusqlite::{params, Connection, TransactionBehavior};
-use sha2::{Digest, Sha256};
 
-fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join("gp-online-bench");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime")
-}
+mod common;
+use common::{bursts, chain, paired, report, rt, temp_db, AUDIT_TABLES};
 
 /// Our side: a facade on a fresh file with `n` patients, two items each.
 struct Ours {
@@ -103,6 +92,7 @@ struct Raw {
 impl Raw {
     fn new(n: usize) -> Self {
         let conn = Connection::open(temp_db("raw")).expect("open");
+        conn.execute_batch(AUDIT_TABLES).expect("audit tables");
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
              CREATE TABLE prescribing_settings (one INTEGER PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
@@ -117,9 +107,6 @@ impl Raw {
              CREATE TABLE request_lines (request TEXT NOT NULL REFERENCES repeat_requests(id),
                  item TEXT NOT NULL REFERENCES repeat_items(id), open INTEGER NOT NULL, PRIMARY KEY (request, item));
              CREATE UNIQUE INDEX one_open ON request_lines(item) WHERE open = 1;
-             CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-                 prev_hash BLOB NOT NULL, hash BLOB NOT NULL, body TEXT NOT NULL);
-             CREATE TABLE audit_head (one INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL);
              BEGIN;",
         )
         .expect("schema");
@@ -209,28 +196,10 @@ impl Raw {
             params![patient, version + 1],
         )
         .expect("version");
-        let (seq, prev): (i64, Vec<u8>) = t
-            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap_or((0, vec![0; 32]));
         let event = format!(
             r#"{{"id":"event-{i}","action":"prescription.request","request":"{request}"}}"#
         );
-        let mut h = Sha256::new();
-        h.update(&prev);
-        h.update(event.as_bytes());
-        let hash = h.finalize().to_vec();
-        t.execute(
-            "INSERT INTO audit_events (seq, id, prev_hash, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![seq + 1, format!("event-{i}"), prev, hash, event],
-        )
-        .expect("event");
-        t.execute(
-            "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2) ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            params![seq + 1, hash],
-        )
-        .expect("head");
+        chain(&t, format!("event-{i}"), event);
         t.commit().expect("commit");
     }
 }
@@ -246,21 +215,8 @@ fn main() {
     let mut ours = Ours::new(N, &runtime);
     let mut raw = Raw::new(N);
 
-    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
-    for _ in 0..300 {
-        let t = Instant::now();
-        ours.order_one(&runtime);
-        a += t.elapsed();
-        let t = Instant::now();
-        raw.order_one();
-        b += t.elapsed();
-    }
-    let t = Instant::now();
-    (0..300).for_each(|_| ours.order_one(&runtime));
-    let burst_ours = t.elapsed();
-    let t = Instant::now();
-    (0..300).for_each(|_| raw.order_one());
-    let burst_raw = t.elapsed();
+    let one = paired(300, || ours.order_one(&runtime), || raw.order_one());
+    let burst = bursts(300, || ours.order_one(&runtime), || raw.order_one());
 
     let mut group = c.benchmark_group("repeat_request_and_audit");
     group.bench_function("gp_sqlite", |bench| {
@@ -286,16 +242,11 @@ fn main() {
     group.finish();
 
     println!();
-    println!(
-        "repeat request + audit, one at a time : gp-sqlite {:?} / raw {:?} per request = {:.2}x",
-        a / 300,
-        b / 300,
-        a.as_secs_f64() / b.as_secs_f64()
-    );
-    println!(
-        "repeat request + audit, in bursts     : gp-sqlite {:?} / raw {:?} per request = {:.2}x",
-        burst_ours / 300,
-        burst_raw / 300,
-        burst_ours.as_secs_f64() / burst_raw.as_secs_f64()
+    report("repeat request + audit, one at a time", 300, one, "request");
+    report(
+        "repeat request + audit, in bursts    ",
+        300,
+        burst,
+        "request",
     );
 }

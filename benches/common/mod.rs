@@ -1,0 +1,87 @@
+//! What the benchmarks share: temporary databases, a runtime, the raw
+//! baseline's audit chain, and paired timing of our side against the raw one.
+#![allow(dead_code)] // reason: each benchmark uses a different part
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rusqlite::{params, Transaction};
+use sha2::{Digest, Sha256};
+
+/// A fresh database path under the system's temporary folder.
+pub fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join("gp-online-bench");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(format!("{name}-{}.db", gp_core::uuid::Uuid::new_v4()))
+}
+
+/// A single-threaded runtime.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+}
+
+/// The raw baseline's audit tables: the chain and its head, as gp-sqlite keeps them.
+pub const AUDIT_TABLES: &str =
+    "CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+     prev_hash BLOB NOT NULL, hash BLOB NOT NULL, body TEXT NOT NULL);
+ CREATE TABLE audit_head (one INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL);";
+
+/// The raw baseline's audit append: read the head, hash the event onto it
+/// with SHA-256, insert it and move the head.
+pub fn chain(t: &Transaction<'_>, id: String, event: String) {
+    let (seq, prev): (i64, Vec<u8>) = t
+        .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap_or((0, vec![0; 32]));
+    let mut h = Sha256::new();
+    h.update(&prev);
+    h.update(event.as_bytes());
+    let hash = h.finalize().to_vec();
+    t.execute(
+        "INSERT INTO audit_events (seq, id, prev_hash, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![seq + 1, id, prev, hash, event],
+    )
+    .expect("event");
+    t.execute(
+        "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2) ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![seq + 1, hash],
+    )
+    .expect("head");
+}
+
+/// Times `iters` rounds of each side, alternating, and returns (ours, raw).
+pub fn paired(iters: u32, mut ours: impl FnMut(), mut raw: impl FnMut()) -> (Duration, Duration) {
+    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..iters {
+        let t = Instant::now();
+        ours();
+        a += t.elapsed();
+        let t = Instant::now();
+        raw();
+        b += t.elapsed();
+    }
+    (a, b)
+}
+
+/// Times `n` of ours back to back, then `n` raw, and returns (ours, raw).
+pub fn bursts(n: u32, mut ours: impl FnMut(), mut raw: impl FnMut()) -> (Duration, Duration) {
+    let t = Instant::now();
+    (0..n).for_each(|_| ours());
+    let a = t.elapsed();
+    let t = Instant::now();
+    (0..n).for_each(|_| raw());
+    (a, t.elapsed())
+}
+
+/// Prints one line of figures: per-operation times and their ratio.
+pub fn report(label: &str, n: u32, (ours, raw): (Duration, Duration), unit: &str) {
+    println!(
+        "{label}: ours {:?} / raw {:?} per {unit} = {:.2}x",
+        ours / n,
+        raw / n,
+        ours.as_secs_f64() / raw.as_secs_f64()
+    );
+}
