@@ -90,4 +90,4 @@ pub use schedule::{
     DeliveryMode, Period, PracticeSlotType, Reservation, Schedule, Session, SessionTemplate, Slot,
     SlotAvailability, SlotType, StaffMember,
 };
-pub use store::{BookSnapshot, BookingStore};
+pub use store::{BookDecider, BookSnapshot, BookingStore};

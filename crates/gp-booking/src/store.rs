@@ -19,6 +19,11 @@ pub struct BookSnapshot {
     pub holdings: Vec<Holding>,
 }
 
+/// A booking decision handed to the store, to run on the facts it loads.
+/// It is pure (the domain's `decide_book` with the request, the policy and
+/// the time captured), so a store may run it inside its write transaction.
+pub type BookDecider = Box<dyn FnOnce(BookSnapshot) -> crate::Decision + Send>;
+
 /// Storage for the schedule, bookings and their audit events.
 ///
 /// Implementations: [`crate::MemoryBookingStore`] here, the SQLite adapter in
@@ -85,6 +90,41 @@ pub trait BookingStore: Send + Sync {
     /// Applies an allowed decision with its events if its preconditions hold.
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError>;
 
+    /// Loads the facts for booking `slot` for `patient` (holdings from
+    /// `since`), runs `decide` on them, and commits the allowed change with
+    /// `earlier` events and the decision's own, or appends `earlier` and the
+    /// refusal's event; answers with the decision taken.
+    ///
+    /// The default does this in steps (`load_book`, then `commit` under the
+    /// decision's preconditions) and may return `Conflict`, after which the
+    /// caller decides again. A store may instead run it all in one write
+    /// transaction, where no conflict can arise (gp-sqlite does: one trip to
+    /// the database instead of two).
+    async fn book_in_one_step(
+        &self,
+        slot: SlotId,
+        patient: PatientId,
+        since: DateTime<Utc>,
+        earlier: Vec<AuditEvent>,
+        decide: BookDecider,
+    ) -> Result<crate::Decision, CommitError> {
+        let snapshot = self.load_book(slot, patient, since).await?;
+        let mut decision = decide(snapshot);
+        match &mut decision {
+            crate::Decision::Allowed(c) => {
+                c.events.splice(0..0, earlier);
+                self.commit(c).await?;
+            }
+            crate::Decision::Refused(r) => {
+                for e in &earlier {
+                    self.record_refusal(e).await?;
+                }
+                self.record_refusal(&r.event).await?;
+            }
+        }
+        Ok(decision)
+    }
+
     /// Appends the audit event of a refusal.
     async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError>;
 
@@ -127,6 +167,18 @@ impl<T: BookingStore + ?Sized> BookingStore for std::sync::Arc<T> {
     }
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
         (**self).commit(decision).await
+    }
+    async fn book_in_one_step(
+        &self,
+        slot: SlotId,
+        patient: PatientId,
+        since: DateTime<Utc>,
+        earlier: Vec<AuditEvent>,
+        decide: BookDecider,
+    ) -> Result<crate::Decision, CommitError> {
+        (**self)
+            .book_in_one_step(slot, patient, since, earlier, decide)
+            .await
     }
     async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
         (**self).record_refusal(event).await

@@ -144,7 +144,7 @@ pub enum OnlineError {
 pub struct Online<S, C> {
     store: S,
     clock: C,
-    ids: Box<dyn IdSource>,
+    ids: std::sync::Arc<dyn IdSource>,
     policy: BookingPolicy,
     max_attempts: u32,
 }
@@ -160,7 +160,7 @@ impl<S: BookingStore, C: Clock> Online<S, C> {
         Self {
             store,
             clock,
-            ids,
+            ids: ids.into(),
             policy,
             max_attempts: 16,
         }
@@ -226,27 +226,45 @@ impl<S: BookingStore, C: Clock> Online<S, C> {
         patient: &PatientFacts,
         earlier: &[AuditEvent],
     ) -> Result<Answer<Booking>, OnlineError> {
-        self.run(earlier, |now| async move {
-            let snap = self
+        for _ in 0..self.max_attempts {
+            let now = self.clock.now();
+            let (policy, request_owned, facts, ids) = (
+                self.policy.clone(),
+                request.clone(),
+                *patient,
+                self.ids.clone(),
+            );
+            // The decision is pure: the store may run it inside its write
+            // transaction (gp-sqlite does), so loading, deciding and
+            // committing take one trip to the database.
+            let decide: gp_booking::BookDecider = Box::new(move |snap| {
+                let facts = BookFacts {
+                    slot: snap.slot,
+                    patient: facts,
+                    holdings: snap.holdings,
+                    holdings_since: now,
+                };
+                decide_book(&policy, &facts, &request_owned, now, ids.as_ref())
+            });
+            match self
                 .store
-                .load_book(request.slot, request.patient, now)
-                .await?;
-            let facts = BookFacts {
-                slot: snap.slot,
-                patient: *patient,
-                holdings: snap.holdings,
-                holdings_since: now,
-            };
-            Ok(decide_book(
-                &self.policy,
-                &facts,
-                request,
-                now,
-                self.ids.as_ref(),
-            ))
+                .book_in_one_step(request.slot, request.patient, now, earlier.to_vec(), decide)
+                .await
+            {
+                Ok(Decision::Allowed(c)) => return booked(Answer::Done(c)),
+                Ok(Decision::Refused(r)) => return Ok(Answer::Refused(r.reason)),
+                Err(CommitError::Conflict(_)) => continue,
+                Err(CommitError::Store(e)) => return Err(e.into()),
+                Err(other) => {
+                    return Err(OnlineError::Store(StoreError::Unavailable(
+                        other.to_string(),
+                    )))
+                }
+            }
+        }
+        Err(OnlineError::Contention {
+            attempts: self.max_attempts,
         })
-        .await
-        .and_then(booked)
     }
 
     /// Cancels a booking; answers with the booking as cancelled.

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gp_audit::{AuditError, AuditStore, ChainRecord, Hash};
 use gp_booking::{
-    BookSnapshot, Booking, BookingChange, BookingStore, CancelFacts, CommitError, Committable,
-    Holding, Period, Precondition, Schedule, SearchQuery, Slot, SlotState, StaffMember, StoreError,
+    BookDecider, BookSnapshot, Booking, BookingChange, BookingStore, CancelFacts, CommitError,
+    Committable, Decision, Holding, Period, Precondition, Schedule, SearchQuery, Slot, SlotState,
+    StaffMember, StoreError,
 };
 use gp_core::{AuditEvent, BookingId, Channel, PatientId, SlotId};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -522,6 +523,25 @@ fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Corrupt("an audit hash is not 32 bytes".into()))
 }
 
+/// Applies a booking change (its preconditions already checked).
+fn apply_booking_change(t: &Connection, change: &BookingChange) -> Result<(), CommitError> {
+    match change {
+        BookingChange::Book(b) => insert_booking(t, b),
+        BookingChange::Cancel {
+            booking,
+            cancellation,
+        } => cancel_booking(t, *booking, cancellation),
+        BookingChange::Reschedule {
+            cancel,
+            cancellation,
+            book,
+        } => {
+            cancel_booking(t, *cancel, cancellation)?;
+            insert_booking(t, book)
+        }
+    }
+}
+
 /// Appends `events` to the chain after the current head, and moves the head.
 pub(crate) fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<(), StoreError> {
     if events.is_empty() {
@@ -777,23 +797,44 @@ impl BookingStore for SqliteStore {
                     return Err(CommitError::Conflict(p.clone()));
                 }
             }
-            match &decision.change {
-                BookingChange::Book(b) => insert_booking(t, b)?,
-                BookingChange::Cancel {
-                    booking,
-                    cancellation,
-                } => cancel_booking(t, *booking, cancellation)?,
-                BookingChange::Reschedule {
-                    cancel,
-                    cancellation,
-                    book,
-                } => {
-                    cancel_booking(t, *cancel, cancellation)?;
-                    insert_booking(t, book)?;
-                }
-            }
+            apply_booking_change(t, &decision.change)?;
             append_events(t, &decision.events)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn book_in_one_step(
+        &self,
+        slot: SlotId,
+        patient: PatientId,
+        since: DateTime<Utc>,
+        earlier: Vec<AuditEvent>,
+        decide: BookDecider,
+    ) -> Result<Decision, CommitError> {
+        let since = nanos(since)?;
+        // Load, decide and write in one write transaction on the database
+        // thread: the facts cannot change between them, so the decision's
+        // preconditions hold by construction.
+        self.write(move |t| {
+            let snapshot = BookSnapshot {
+                slot: slot_state(t, &slot.to_string())?,
+                holdings: holdings(t, &patient.to_string(), since)?,
+            };
+            let mut decision = decide(snapshot);
+            match &mut decision {
+                Decision::Allowed(c) => {
+                    c.events.splice(0..0, earlier);
+                    apply_booking_change(t, &c.change)?;
+                    append_events(t, &c.events)?;
+                }
+                Decision::Refused(r) => {
+                    let mut events = earlier;
+                    events.push(r.event.clone());
+                    append_events(t, &events)?;
+                }
+            }
+            Ok(decision)
         })
         .await
     }

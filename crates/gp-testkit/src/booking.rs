@@ -28,6 +28,7 @@ pub const CHECKS: &[&str] = &[
     "reschedule_is_all_or_nothing",
     "booking_a_missing_slot_is_an_error_and_writes_nothing",
     "refusals_are_recorded_alone",
+    "book_in_one_step_commits_or_records_with_earlier_events",
     "bookings_for_patient_include_cancelled_in_booking_order",
 ];
 
@@ -531,6 +532,74 @@ pub async fn refusals_are_recorded_alone<S: BookingStore>(store: S) {
     assert!(matches!(&events[1].outcome, Outcome::Refused(code) if code.as_str() == "SlotTaken"));
 }
 
+/// `book_in_one_step` loads, decides and commits (or records the refusal),
+/// with the earlier events first, and the answer is the decision taken.
+pub async fn book_in_one_step_commits_or_records_with_earlier_events<S: BookingStore>(store: S) {
+    let w = World::stored(1, &store).await;
+    let (a, b) = (adult(&w.ids), adult(&w.ids));
+    let earlier = |p: &PatientFacts| {
+        gp_core::AuditEvent::new(
+            &w.ids,
+            w.now,
+            Actor::Patient { patient: p.patient },
+            Channel::Online,
+            Some(p.patient),
+            gp_core::AuditAction::known("access.authorize"),
+            Outcome::Allowed,
+        )
+    };
+    let decider = |p: PatientFacts| -> gp_booking::BookDecider {
+        let (policy, request, now) = (w.policy.clone(), w.request(&p, w.slot(0)), w.now);
+        let ids = SequentialIds::new(0xB00C + u64::from(p.patient.as_uuid().as_u128() as u16));
+        Box::new(move |snap| {
+            let facts = BookFacts {
+                slot: snap.slot,
+                patient: p,
+                holdings: snap.holdings,
+                holdings_since: now,
+            };
+            decide_book(&policy, &facts, &request, now, &ids)
+        })
+    };
+    let first = earlier(&a);
+    let d = store
+        .book_in_one_step(w.slot(0), a.patient, w.now, vec![first.clone()], decider(a))
+        .await
+        .expect("book in one step");
+    let Decision::Allowed(c) = d else {
+        panic!("a free slot was refused")
+    };
+    assert_eq!(c.events[0], first, "the earlier event comes first");
+    let state = store.slot(w.slot(0)).await.expect("slot").expect("stored");
+    assert_eq!(
+        state.live_booking,
+        Some(booked(&c).id),
+        "the booking is committed"
+    );
+    let second = earlier(&b);
+    let d = store
+        .book_in_one_step(
+            w.slot(0),
+            b.patient,
+            w.now,
+            vec![second.clone()],
+            decider(b),
+        )
+        .await
+        .expect("book in one step");
+    let Decision::Refused(r) = d else {
+        panic!("a taken slot was allowed")
+    };
+    let events = store.audit_events().await.expect("events");
+    assert_eq!(events.len(), 4);
+    assert_eq!(&events[..2], &c.events[..]);
+    assert_eq!(events[2], second);
+    assert_eq!(
+        events[3], r.event,
+        "the refusal is recorded after the earlier event"
+    );
+}
+
 /// `bookings_for_patient` lists live and cancelled bookings in the order they were made.
 pub async fn bookings_for_patient_include_cancelled_in_booking_order<S: BookingStore>(store: S) {
     let w = World::stored(3, &store).await;
@@ -581,6 +650,7 @@ macro_rules! booking_store_conformance {
             reschedule_is_all_or_nothing,
             booking_a_missing_slot_is_an_error_and_writes_nothing,
             refusals_are_recorded_alone,
+            book_in_one_step_commits_or_records_with_earlier_events,
             bookings_for_patient_include_cancelled_in_booking_order
         );
     };
