@@ -70,7 +70,7 @@ mod prescriptions;
 pub use access::{patient_facts, Access};
 pub use messages::Messages;
 pub use practice::{Practice, Refused};
-pub use prescriptions::{OrderRefused, Ordered, Prescriptions};
+pub use prescriptions::{OrderRefused, Ordered, PrescriberMove, Prescriptions};
 
 /// The answer to a request: done, or refused by the practice's rules with a
 /// reason (a [`BookingRefusal`] unless said otherwise).

@@ -11,12 +11,12 @@ use gp_booking::{
 };
 use gp_core::{AuditEvent, Clock, PatientId, Reason};
 use gp_messaging::{Message, MessageStore, MessagingRefusal, NewMessage};
-use gp_prescribing::{OrderRequest, PrescribingStore};
+use gp_prescribing::{LineAction, OrderRequest, PrescribingStore, RepeatRequest};
 
 use crate::access::Gate;
 use crate::{
     patient_facts, Access, Answer, Messages, Online, OnlineError, OrderRefused, Ordered,
-    Prescriptions,
+    PrescriberMove, Prescriptions,
 };
 
 /// Why a request through [`Practice`] was refused: by the access rules
@@ -234,6 +234,41 @@ where
             self.repeats.request_after(request, &events).await?,
             Refused::Prescribing,
         ))
+    }
+
+    /// A prescriber approves, rejects or issues one line of a request. The
+    /// access records must show the prescriber's role and their recorded
+    /// prescribing competency (`ApprovePrescription`); the system confirming
+    /// an electronic issue goes to [`Prescriptions::issue`] directly.
+    pub async fn prescriber_move(
+        &self,
+        action: &LineAction,
+        kind: &PrescriberMove,
+    ) -> Result<Answer<RepeatRequest, Refused>, OnlineError> {
+        let by = By {
+            actor: action.actor,
+            channel: action.channel,
+        };
+        let events = match self
+            .gate(&by, action.patient, Action::ApprovePrescription, true)
+            .await?
+        {
+            Ok((events, _)) => events,
+            Err(r) => return Ok(Answer::Refused(r)),
+        };
+        Ok(
+            match self
+                .repeats
+                .prescriber_move_after(action, kind, &events)
+                .await?
+            {
+                Answer::Done(r) => Answer::Done(r),
+                Answer::Refused(reason) => Answer::Refused(Refused::Prescribing(OrderRefused {
+                    reason,
+                    lines: Vec::new(),
+                })),
+            },
+        )
     }
 
     /// Sends a message to the practice, by the patient or a proxy.

@@ -300,12 +300,49 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
     where
         F: Fn(&PrescribingFacts, DateTime<Utc>) -> Result<Decision, OnlineError>,
     {
+        self.on_patient_after(patient, &[], decide).await
+    }
+
+    /// Like `on_patient`, with earlier events (an authorization) committed
+    /// or recorded together with the decision.
+    async fn on_patient_after<F>(
+        &self,
+        patient: PatientId,
+        earlier: &[AuditEvent],
+        decide: F,
+    ) -> Result<Attempt, OnlineError>
+    where
+        F: Fn(&PrescribingFacts, DateTime<Utc>) -> Result<Decision, OnlineError>,
+    {
         let decide = &decide;
-        self.run(|now| async move {
+        self.run_after(earlier, |now| async move {
             let facts = self.store.load(patient).await?;
             decide(&facts, now)
         })
         .await
+    }
+
+    /// A prescriber's move of one line (approve, reject with a reason, or
+    /// issue), with earlier events committed or recorded together with it.
+    pub(crate) async fn prescriber_move_after(
+        &self,
+        action: &LineAction,
+        kind: &PrescriberMove,
+        earlier: &[AuditEvent],
+    ) -> Result<Answer<RepeatRequest, PrescribingRefusal>, OnlineError> {
+        let answer = self
+            .on_patient_after(action.patient, earlier, |facts, now| {
+                let ids = self.ids.as_ref();
+                Ok(match kind {
+                    PrescriberMove::Approve => decide_approve(facts, action, now, ids),
+                    PrescriberMove::Reject(reason) => {
+                        decide_reject(facts, action, reason, now, ids)?
+                    }
+                    PrescriberMove::Issue => decide_issue(facts, action, now, ids),
+                })
+            })
+            .await?;
+        first_request(answer)
     }
 
     /// The commit pattern: load and decide, commit, and on conflict do it again.
@@ -353,6 +390,17 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
             attempts: self.max_attempts,
         })
     }
+}
+
+/// What a prescriber does to a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrescriberMove {
+    /// Approve it.
+    Approve,
+    /// Reject it, with a reason the patient will read.
+    Reject(String),
+    /// Issue it.
+    Issue,
 }
 
 enum Attempt {

@@ -501,3 +501,103 @@ async fn an_allowed_authorization_is_committed_with_the_change_it_allowed() {
         Ok(())
     );
 }
+
+#[tokio::test]
+async fn only_prescribers_recorded_as_trained_approve_through_the_practice() {
+    let w = World::new().await;
+    let patient = w
+        .patient(NaiveDate::from_ymd_opt(1960, 6, 6).unwrap(), &Service::ALL)
+        .await;
+    let me = Actor::Patient { patient };
+    let item = repeat_item(&w.ids, patient, 0, None, monday_morning().date_naive());
+    w.p.repeats()
+        .put_item(Actor::System, Channel::Internal, &item)
+        .await
+        .unwrap();
+    let order =
+        OrderRequest::new(me, RequestChannel::Online, patient, vec![item.id], None).unwrap();
+    let Answer::Done(ordered) = w.p.order(&order).await.unwrap() else {
+        panic!("refused")
+    };
+    let manager = AccessStore::all_staff(w.p.access().store().as_ref())
+        .await
+        .unwrap()[0]
+        .clone();
+    let untrained = StaffProfile {
+        staff: StaffId::new(&w.ids),
+        name: "Dr B".into(),
+        role: StaffRole::Gp,
+        competencies: Default::default(),
+        designations: Default::default(),
+    };
+    let trained = StaffProfile {
+        staff: StaffId::new(&w.ids),
+        name: "Dr C".into(),
+        role: StaffRole::Gp,
+        competencies: [Competency::Prescribing].into_iter().collect(),
+        designations: Default::default(),
+    };
+    w.p.access()
+        .put_staff(&by(&manager), &untrained)
+        .await
+        .unwrap();
+    w.p.access()
+        .put_staff(&by(&manager), &trained)
+        .await
+        .unwrap();
+    let line = |s: &StaffProfile| gp_prescribing::LineAction {
+        actor: by(s).actor,
+        channel: Channel::Reception,
+        patient,
+        request: ordered.request.id,
+        item: item.id,
+    };
+    let approve = gp_online::PrescriberMove::Approve;
+    assert_eq!(
+        w.p.prescriber_move(&line(&untrained), &approve)
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::CompetencyMissing {
+            competency: Competency::Prescribing
+        }))
+    );
+    assert_eq!(
+        w.p.prescriber_move(&line(&w.desk), &approve)
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::RoleNotPermitted))
+    );
+    let Answer::Done(approved) =
+        w.p.prescriber_move(&line(&trained), &approve)
+            .await
+            .unwrap()
+    else {
+        panic!("refused")
+    };
+    assert_eq!(
+        approved.lines[0].state.status(),
+        gp_prescribing::LineStatus::Approved
+    );
+    // Approving again: the prescribing rules answer.
+    assert_eq!(
+        w.p.prescriber_move(&line(&trained), &approve)
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("LineNotRequested")
+    );
+    let Answer::Done(issued) =
+        w.p.prescriber_move(&line(&trained), &gp_online::PrescriberMove::Issue)
+            .await
+            .unwrap()
+    else {
+        panic!("refused")
+    };
+    assert_eq!(
+        issued.lines[0].state.status(),
+        gp_prescribing::LineStatus::Issued
+    );
+}
