@@ -784,11 +784,7 @@ pub fn decide_revoke_proxy(
     let c = ctx(facts, *by, "proxy.revoke", at, ids);
     permit!(c, facts, Action::RevokeProxy);
     let mut record = facts.record.clone();
-    let Some(grant) = record
-        .grants
-        .iter_mut()
-        .find(|g| g.proxy == proxy && g.revoked.is_none())
-    else {
+    let Some(grant) = record.active_grant_mut(proxy) else {
         return Ok(c.refuse(AccessRefusal::NoProxyAccess));
     };
     grant.revoked = Some(Revocation {
@@ -828,11 +824,7 @@ pub fn decide_proxy_suspension(
     );
     permit!(c, facts, Action::SuspendAccess);
     let mut record = facts.record.clone();
-    let Some(grant) = record
-        .grants
-        .iter_mut()
-        .find(|g| g.proxy == proxy && g.revoked.is_none())
-    else {
+    let Some(grant) = record.active_grant_mut(proxy) else {
         return Ok(c.refuse(AccessRefusal::NoProxyAccess));
     };
     let mut event = c
@@ -885,11 +877,7 @@ pub fn decide_new_basis(
     let today = local_date(at);
     let mut record = facts.record.clone();
     let dob = record.account.as_ref().map(|a| a.date_of_birth);
-    let Some(grant) = record
-        .grants
-        .iter_mut()
-        .find(|g| g.proxy == proxy && g.revoked.is_none())
-    else {
+    let Some(grant) = record.active_grant_mut(proxy) else {
         return Ok(c.refuse(AccessRefusal::NoProxyAccess));
     };
     if *basis == LegalBasis::ParentalResponsibility && dob.is_some_and(|d| age_on(d, today) >= 16) {
@@ -924,11 +912,7 @@ pub fn decide_child_view(
         return Ok(c.refuse(AccessRefusal::RoleNotPermitted));
     };
     let mut record = facts.record.clone();
-    let Some(grant) = record
-        .grants
-        .iter_mut()
-        .find(|g| g.proxy == proxy && g.revoked.is_none())
-    else {
+    let Some(grant) = record.active_grant_mut(proxy) else {
         return Ok(c.refuse(AccessRefusal::NoProxyAccess));
     };
     grant.child_view = Some(ChildView {

@@ -443,6 +443,13 @@ impl AccessRecord {
         self.grants.iter().find(|g| g.proxy == proxy)
     }
 
+    /// The grant to `proxy` that has not been revoked, to change it.
+    pub fn active_grant_mut(&mut self, proxy: ProxyId) -> Option<&mut ProxyGrant> {
+        self.grants
+            .iter_mut()
+            .find(|g| g.proxy == proxy && g.revoked.is_none())
+    }
+
     /// Open coercion concerns.
     pub fn open_concerns(&self) -> impl Iterator<Item = &CoercionConcern> {
         self.concerns.iter().filter(|c| c.is_open())

@@ -134,12 +134,8 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         &self,
         action: &LineAction,
     ) -> Result<Answer<RepeatRequest, PrescribingRefusal>, OnlineError> {
-        let answer = self
-            .on_patient(action.patient, |facts, now| {
-                Ok(decide_approve(facts, action, now, self.ids.as_ref()))
-            })
-            .await?;
-        first_request(answer)
+        self.prescriber_move_after(action, &PrescriberMove::Approve, &[])
+            .await
     }
 
     /// Rejects one line with a reason the patient will read (prescribers only).
@@ -148,18 +144,8 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         action: &LineAction,
         reason: &str,
     ) -> Result<Answer<RepeatRequest, PrescribingRefusal>, OnlineError> {
-        let answer = self
-            .on_patient(action.patient, |facts, now| {
-                Ok(decide_reject(
-                    facts,
-                    action,
-                    reason,
-                    now,
-                    self.ids.as_ref(),
-                )?)
-            })
-            .await?;
-        first_request(answer)
+        self.prescriber_move_after(action, &PrescriberMove::Reject(reason.to_owned()), &[])
+            .await
     }
 
     /// Issues an approved line (a prescriber, or the system confirming an electronic issue).
@@ -167,12 +153,8 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         &self,
         action: &LineAction,
     ) -> Result<Answer<RepeatRequest, PrescribingRefusal>, OnlineError> {
-        let answer = self
-            .on_patient(action.patient, |facts, now| {
-                Ok(decide_issue(facts, action, now, self.ids.as_ref()))
-            })
-            .await?;
-        first_request(answer)
+        self.prescriber_move_after(action, &PrescriberMove::Issue, &[])
+            .await
     }
 
     /// Flags an item the patient no longer takes, for a clinician to review.
