@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use gp_booking::{
-    BookRequest, BookingPolicy, BookingStore, PatientFacts, Schedule, SearchQuery, SearchRequest,
-    Slot,
+    BookRequest, BookingStore, PatientFacts, Schedule, SearchQuery, SearchRequest, Slot,
 };
 use gp_core::{Actor, Channel, FixedClock, SequentialIds};
-use gp_online::{Answer, Online};
+use gp_online::unchecked::Appointments;
+use gp_online::Answer;
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{adult, monday_morning, practice, small_schedule};
 use rusqlite::{params, Connection, TransactionBehavior};
@@ -27,7 +27,7 @@ use common::{chain, paired, rt, temp_db, AUDIT_TABLES};
 
 /// Our side: a facade on a fresh file with `n` free slots.
 struct Ours {
-    online: Online<SqliteStore, FixedClock>,
+    online: Appointments<SqliteStore, FixedClock>,
     slots: Vec<Slot>,
     ids: SequentialIds,
     next: usize,
@@ -42,11 +42,7 @@ impl Ours {
             store.put_staff(&gp).await.expect("staff");
             store.add_schedule(&schedule).await.expect("schedule");
         });
-        let online = Online::new(
-            store,
-            FixedClock::new(monday_morning()),
-            BookingPolicy::default(),
-        );
+        let online = Appointments::new(store, FixedClock::new(monday_morning()));
         Self {
             online,
             slots: schedule.slots,
@@ -156,7 +152,11 @@ impl Raw {
 }
 
 /// A store holding ~30,000 slots: fifteen copies of the six-week practice.
-fn big_practice() -> (Online<SqliteStore, FixedClock>, Connection, PatientFacts) {
+fn big_practice() -> (
+    Appointments<SqliteStore, FixedClock>,
+    Connection,
+    PatientFacts,
+) {
     let ids = SequentialIds::new(2);
     let path = temp_db("search");
     let store = SqliteStore::open(&path).expect("open");
@@ -178,11 +178,7 @@ fn big_practice() -> (Online<SqliteStore, FixedClock>, Connection, PatientFacts)
         }
     });
     println!("search benchmark: {total} slots over six weeks");
-    let online = Online::new(
-        store,
-        FixedClock::new(monday_morning()),
-        BookingPolicy::default(),
-    );
+    let online = Appointments::new(store, FixedClock::new(monday_morning()));
     (
         online,
         Connection::open(&path).expect("raw connection"),

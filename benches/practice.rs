@@ -14,12 +14,12 @@ use gp_access::{
     AccessChange, AccessRecord, AccessStore, Committable, IdentityVerification, PatientAccount,
     RegistrationKind, Service, VerificationMethod,
 };
-use gp_booking::{BookRequest, BookingPolicy, BookingStore, Slot};
+use gp_booking::{BookRequest, BookingStore, Slot};
 use gp_core::{FixedClock, NhsNumber, OdsCode, PatientId, SequentialIds, StaffId};
 use gp_online::{Answer, Practice};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, small_schedule};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 mod common;
 use common::{bursts, chain, paired, report, rt, temp_db, AUDIT_TABLES};
@@ -78,19 +78,13 @@ impl Ours {
                     },
                     events: Vec::new(),
                     preconditions: Vec::new(),
-                    linkage: None,
-                    refusal: None,
                 };
                 AccessStore::commit(store.as_ref(), &c)
                     .await
                     .expect("record");
             }
         });
-        let practice = Practice::new(
-            store,
-            Arc::new(FixedClock::new(monday_morning())),
-            BookingPolicy::default(),
-        );
+        let practice = Practice::new(store, Arc::new(FixedClock::new(monday_morning())));
         Self {
             practice,
             slots: schedule.slots,
@@ -128,6 +122,8 @@ impl Raw {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
              CREATE TABLE access_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, patient TEXT NOT NULL UNIQUE,
                  version INTEGER NOT NULL, account TEXT UNIQUE, body TEXT NOT NULL);
+             CREATE TABLE patient_list (patient TEXT PRIMARY KEY, nhs_number TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+             CREATE TABLE booking_settings (one INTEGER PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
              CREATE TABLE slots (id TEXT PRIMARY KEY, start_at INTEGER NOT NULL);
              CREATE TABLE bookings (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
                  slot TEXT NOT NULL REFERENCES slots(id), patient TEXT NOT NULL, channel TEXT NOT NULL,
@@ -173,6 +169,23 @@ impl Raw {
             .expect("record");
         let record: AccessRecord = serde_json::from_str(&body).expect("decode");
         assert!(record.account.is_some());
+        // The patient's entry on the practice's list, and the stored policy.
+        let listed: Option<String> = t
+            .query_row(
+                "SELECT body FROM patient_list WHERE patient = ?1",
+                [&patient],
+                |r| r.get(0),
+            )
+            .optional()
+            .expect("list");
+        assert!(listed.is_none());
+        let policy: Option<String> = t
+            .query_row("SELECT body FROM booking_settings WHERE one = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .expect("policy");
+        assert!(policy.is_none());
         let taken: bool = t
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM bookings WHERE slot = ?1 AND cancelled = 0)",

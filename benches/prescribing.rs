@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use gp_core::{Actor, Channel, FixedClock, MedicationId, PatientId, SequentialIds};
-use gp_online::{Answer, Prescriptions};
+use gp_online::unchecked::Prescriptions;
+use gp_online::Answer;
 use gp_prescribing::{decide_put_item, Decision, OrderRequest, PrescribingStore, RequestChannel};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, repeat_item};

@@ -1,27 +1,38 @@
 //! A practice sets its online booking policy; patients, a parent and a
-//! receptionist search, book and cancel, and every refusal says why.
+//! receptionist search, book and cancel through `Practice`, and every
+//! refusal says why.
 //!
 //! Run with `cargo run --example booking_policy`.
 
-use chrono::{Duration, NaiveTime};
+use std::cell::Cell;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate, NaiveTime};
+use gp_access::{
+    ApplicationVerdict, By, Competency, IdentityVerification, LegalBasis, ListedPatient,
+    PatientList, ProxyApplicationInput, Registration, RegistrationKind, Service, StaffProfile,
+    VerificationMethod,
+};
 use gp_booking::{
     BookRequest, Booking, BookingPolicy, BookingSettings, BookingStore, CancelRequest,
-    CancellationReason, OnlineRegistration, OverrideReason, PatientFacts, Registration,
-    ReleaseSchedule, SearchQuery, SearchRequest, Slot, SlotAvailability, SlotType,
+    CancellationReason, OverrideReason, ReleaseSchedule, SearchQuery, Slot, SlotAvailability,
+    SlotType,
 };
 use gp_core::{
-    local_date, to_local, Actor, Channel, Clock, FixedClock, ProxyId, Reason, SequentialIds,
-    StaffRole,
+    local_date, to_local, Actor, Channel, Clock, FixedClock, OdsCode, PatientId, ProxyId,
+    SequentialIds, StaffId, StaffRole,
 };
-use gp_online::{Answer, Online};
+use gp_online::{Answer, Practice, Refused};
 use gp_sqlite::SqliteStore;
-use gp_testkit::fixtures::{adult, monday_morning, patient, practice};
+use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture};
+
+type Error = Box<dyn std::error::Error>;
 
 fn when(slot: &Slot) -> String {
     to_local(slot.start()).format("%a %-d %b %H:%M").to_string()
 }
 
-fn show(what: &str, answer: &Answer<Booking>, slots: &[Slot]) {
+fn show(what: &str, answer: &Answer<Booking, Refused>, slots: &[Slot]) {
     match answer {
         Answer::Done(b) => {
             let slot = slots
@@ -31,28 +42,42 @@ fn show(what: &str, answer: &Answer<Booking>, slots: &[Slot]) {
                 .unwrap_or_default();
             println!("  BOOKED   {what}: {slot}");
         }
-        Answer::Refused(r) => println!("  REFUSED  {what}: {} ({})", r, r.code()),
+        Answer::Refused(r) => println!("  REFUSED  {what}: {r} ({})", r.code()),
     }
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Error> {
     let ids = SequentialIds::new(2026);
-    let clock = FixedClock::new(monday_morning());
+    let clock = Arc::new(FixedClock::new(monday_morning()));
     let today = local_date(clock.now());
 
-    // The practice: two GPs, a nurse, an HCA, six weeks of sessions.
-    let fixture = practice(&ids, today);
-    // An embedded SQLite database (in memory here; `SqliteStore::open(path)` for a file).
-    let store = SqliteStore::open_in_memory()?;
+    // The practice: two GPs, a nurse, an HCA, six weeks of sessions, in an
+    // embedded SQLite database (in memory here; `SqliteStore::open(path)`
+    // for a file). Every request goes through `practice`.
+    let fixture = practice_fixture(&ids, today);
+    let store = Arc::new(SqliteStore::open_in_memory()?);
     for member in fixture.staff() {
         store.put_staff(&member).await?;
     }
     store.add_schedule(&fixture.schedule).await?;
     let slots = fixture.schedule.slots.clone();
+    let practice = Practice::new(store.clone(), clock.clone());
+
+    // The staff records: the practice manager, and a receptionist trained
+    // to check identity and decide proxy applications.
+    let manager = StaffProfile::new(StaffId::new(&ids), "Pat Morgan", StaffRole::PracticeManager);
+    let desk_profile =
+        StaffProfile::new(fixture.receptionist.id, "Jo Reid", StaffRole::Receptionist)
+            .with_competencies([Competency::VerifyIdentity, Competency::ProxyApplications]);
+    practice.first_manager(&manager).await?;
+    let as_manager = By::staff(&manager, Channel::Reception);
+    practice.put_staff(&as_manager, &desk_profile).await?;
+    let desk = By::staff(&desk_profile, Channel::Reception);
 
     // The practice's rules: the defaults, with ringfenced slots released at
-    // 07:00 one day ahead and a limit of two appointments at a time.
+    // 07:00 one day ahead. Only the manager or a lead may change them, and
+    // the change is stored and audited with the authorization.
     let policy = BookingPolicy::new(BookingSettings {
         ringfence_release: ReleaseSchedule {
             days_ahead: 1,
@@ -60,39 +85,85 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         ..BookingSettings::default()
     })?;
-    println!("Practice policy (every setting has a default; see README):");
-    let s = policy.settings();
+    if let Answer::Refused(r) = practice.set_booking_policy(&desk, &policy).await? {
+        println!(
+            "The receptionist tries to change the policy: {r} ({})\n",
+            r.code()
+        );
+    }
+    let stored = practice
+        .set_booking_policy(&as_manager, &policy)
+        .await?
+        .done()
+        .ok_or("the manager may change the policy")?;
+    println!(
+        "Practice policy, version {} (every setting has a default; see README):",
+        stored.version
+    );
+    let s = stored.policy.settings();
     println!("  online roles: {:?}", s.online_roles);
     println!(
         "  minimum age online: {:?}; holding limit: {:?}",
         s.minimum_online_age, s.holding_limit
     );
     println!(
-        "  search window: {} days; online cancellation cut-off: {} minutes\n",
-        s.online_search_window_days, s.online_cancellation_cutoff_minutes
+        "  search window: {} days; booking horizon: {} days; online cancellation cut-off: {} minutes\n",
+        s.online_search_window_days, s.online_booking_horizon_days, s.online_cancellation_cutoff_minutes
     );
-    let online = Online::with_ids(store, clock, policy, Box::new(SequentialIds::new(7)));
 
-    let alice = adult(&ids);
-    let me = Actor::Patient {
-        patient: alice.patient,
+    // Patients on the practice's list; some registered for online services.
+    let nth = Cell::new(0);
+    let list = |dob: NaiveDate, kind: RegistrationKind| {
+        let (store, patient, n) = (&store, PatientId::new(&ids), nth.replace(nth.get() + 1));
+        async move {
+            let entry = ListedPatient::new(patient, nhs_number(n), dob, kind, today)?;
+            store.put_listed_patient(&entry).await?;
+            Ok::<_, Error>((patient, entry))
+        }
     };
-    let now = online.clock().now();
+    let online = |dob: NaiveDate, kind: RegistrationKind| {
+        let (practice, desk) = (&practice, &desk);
+        let listed = list(dob, kind);
+        async move {
+            let (patient, entry) = listed.await?;
+            let registration = Registration {
+                nhs_number: entry.nhs_number(),
+                date_of_birth: dob,
+                registration: kind,
+                practice: OdsCode::parse("A81001")?,
+            };
+            practice.register(desk, patient, &registration).await?;
+            practice
+                .verify_identity(desk, patient, VerificationMethod::DocumentsSeen)
+                .await?;
+            practice
+                .set_services(desk, patient, &Service::ALL.into_iter().collect())
+                .await?;
+            Ok::<_, Error>(patient)
+        }
+    };
+    let adult = NaiveDate::from_ymd_opt(1984, 3, 9).ok_or("date")?;
+    let alice = online(adult, RegistrationKind::Regular).await?;
+    let bob = online(adult, RegistrationKind::Regular).await?;
+    let teen = online(today - Duration::days(15 * 365), RegistrationKind::Regular).await?;
+    let visitor = online(adult, RegistrationKind::Temporary).await?;
+    let (carol, _) = list(adult, RegistrationKind::Regular).await?;
+
+    let now = clock.now();
     println!(
         "It is {} at the practice.\n",
         to_local(now).format("%H:%M on %A %-d %B %Y")
     );
 
     // 1. Alice searches the next 7 days for GP appointments.
+    let as_alice = By::patient_online(alice);
     let mut query = SearchQuery::between(now, now + Duration::days(7));
     query.role = Some(StaffRole::Gp);
-    let search = SearchRequest {
-        actor: me,
-        channel: Channel::Online,
-        patient: Some(alice),
-        query,
-    };
-    let found = online.search(&search).await?.done().unwrap_or_default();
+    let found = practice
+        .search(&as_alice, alice, query)
+        .await?
+        .done()
+        .unwrap_or_default();
     let hidden = slots
         .iter()
         .filter(|s| s.start() < now + Duration::days(7) && s.role == StaffRole::Gp)
@@ -109,10 +180,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 2. She books the first two and tries a third.
     println!("\nAlice books:");
-    let book = |p: &PatientFacts, actor: Actor, channel: Channel, slot: &Slot| BookRequest {
-        actor,
-        channel,
-        patient: p.patient,
+    let book = |patient: PatientId, by: &By, slot: &Slot| BookRequest {
+        actor: by.actor,
+        channel: by.channel,
+        patient,
         slot: slot.id,
         description: None,
         comment: None,
@@ -121,24 +192,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for slot in found.iter().take(3) {
         show(
             "online",
-            &online
-                .book(&book(&alice, me, Channel::Online, slot), &alice)
-                .await?,
+            &practice.book(&book(alice, &as_alice, slot)).await?,
             &slots,
         );
     }
 
     // 3. Refusals, each with its reason.
     println!("\nRefusals:");
-    let bob = adult(&ids);
-    let bob_actor = Actor::Patient {
-        patient: bob.patient,
-    };
+    let as_bob = By::patient_online(bob);
     show(
         "Bob takes Alice's slot",
-        &online
-            .book(&book(&bob, bob_actor, Channel::Online, &found[0]), &bob)
-            .await?,
+        &practice.book(&book(bob, &as_bob, &found[0])).await?,
         &slots,
     );
     let urgent = fixture
@@ -146,9 +210,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no urgent slot")?;
     show(
         "Bob picks an urgent slot online",
-        &online
-            .book(&book(&bob, bob_actor, Channel::Online, urgent), &bob)
-            .await?,
+        &practice.book(&book(bob, &as_bob, urgent)).await?,
         &slots,
     );
     let triage = fixture
@@ -156,9 +218,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no triage slot")?;
     show(
         "Bob picks a triage call-back slot",
-        &online
-            .book(&book(&bob, bob_actor, Channel::Online, triage), &bob)
-            .await?,
+        &practice.book(&book(bob, &as_bob, triage)).await?,
         &slots,
     );
     let ringfenced = fixture
@@ -166,102 +226,126 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no ringfenced slot")?;
     show(
         "Bob picks a ringfenced Friday slot",
-        &online
-            .book(&book(&bob, bob_actor, Channel::Online, ringfenced), &bob)
-            .await?,
+        &practice.book(&book(bob, &as_bob, ringfenced)).await?,
         &slots,
     );
-    let teen = patient(
-        &ids,
-        today - Duration::days(15 * 365),
-        Registration::Regular,
-        OnlineRegistration::Registered,
+    let far = fixture
+        .first_slot(|s| {
+            s.slot_type == SlotType::RoutineGp
+                && s.availability == SlotAvailability::Open
+                && s.start() > now + Duration::days(35)
+        })
+        .ok_or("no slot five weeks ahead")?;
+    show(
+        "Bob picks a slot five weeks ahead",
+        &practice.book(&book(bob, &as_bob, far)).await?,
+        &slots,
     );
-    let teen_actor = Actor::Patient {
-        patient: teen.patient,
-    };
     show(
         "A 14-year-old books for themselves",
-        &online
-            .book(&book(&teen, teen_actor, Channel::Online, &found[5]), &teen)
+        &practice
+            .book(&book(teen, &By::patient_online(teen), &found[5]))
             .await?,
         &slots,
     );
-    let parent = Actor::Proxy {
-        proxy: ProxyId::new(&ids),
-        for_patient: teen.patient,
+    // A parent applies for proxy access at the desk, then books for the teenager.
+    let parent = ProxyId::new(&ids);
+    let application = ProxyApplicationInput {
+        applicant: parent,
+        applicant_name: "Alex (parent)".into(),
+        applicant_identity: Some(IdentityVerification {
+            method: VerificationMethod::DocumentsSeen,
+            verified_by: Some(desk_profile.staff),
+            at: now,
+        }),
+        patient_identity_checked: true,
+        basis: LegalBasis::ParentalResponsibility,
+        scopes: [Service::Appointments].into_iter().collect(),
+        care_home: None,
     };
+    let grant = ApplicationVerdict::Grant {
+        start: today,
+        end: None,
+        review: None,
+    };
+    practice
+        .proxy_application(&desk, teen, &application, &grant)
+        .await?;
     show(
         "Their parent books for them as proxy",
-        &online
-            .book(&book(&teen, parent, Channel::Online, &found[5]), &teen)
+        &practice
+            .book(&book(teen, &By::proxy_online(parent, teen), &found[5]))
             .await?,
         &slots,
     );
-    let visitor = patient(
-        &ids,
-        today - Duration::days(40 * 365),
-        Registration::Temporary,
-        OnlineRegistration::Registered,
-    );
-    let visitor_actor = Actor::Patient {
-        patient: visitor.patient,
-    };
     show(
         "A temporary resident books online",
-        &online
-            .book(
-                &book(&visitor, visitor_actor, Channel::Online, &found[6]),
-                &visitor,
-            )
+        &practice
+            .book(&book(visitor, &By::patient_online(visitor), &found[6]))
+            .await?,
+        &slots,
+    );
+    show(
+        "Carol (no online account) books online",
+        &practice
+            .book(&book(carol, &By::patient_online(carol), &found[7]))
             .await?,
         &slots,
     );
 
-    // 4. The receptionist books by telephone: urgent slots are open to staff,
-    //    and the holding limit can be overridden with a recorded reason.
+    // 4. The receptionist books by telephone, for patients with or without
+    //    an online account: urgent slots are open to staff, and the holding
+    //    limit can be overridden with a recorded reason.
     println!("\nReception (telephone):");
-    let reception = Actor::Staff {
-        staff: fixture.receptionist.id,
-        role: StaffRole::Receptionist,
+    let phone = By {
+        actor: desk.actor,
+        channel: Channel::Telephone,
     };
     show(
         "urgent slot for Bob",
-        &online
-            .book(&book(&bob, reception, Channel::Telephone, urgent), &bob)
-            .await?,
+        &practice.book(&book(bob, &phone, urgent)).await?,
+        &slots,
+    );
+    show(
+        "routine slot for Carol, who has no online account",
+        &practice.book(&book(carol, &phone, &found[7])).await?,
         &slots,
     );
     show(
         "a third appointment for Alice",
-        &online
-            .book(
-                &book(&alice, reception, Channel::Telephone, &found[8]),
-                &alice,
-            )
-            .await?,
+        &practice.book(&book(alice, &phone, &found[8])).await?,
         &slots,
     );
-    let mut with_reason = book(&alice, reception, Channel::Telephone, &found[8]);
+    let mut with_reason = book(alice, &phone, &found[8]);
     with_reason.holding_limit_override = Some(OverrideReason::parse(
         "Needs a dressing change and a review",
     )?);
     show(
         "the same, with an override reason",
-        &online.book(&with_reason, &alice).await?,
+        &practice.book(&with_reason).await?,
+        &slots,
+    );
+    let stranger = PatientId::new(&ids);
+    show(
+        "someone not on the practice's list",
+        &practice.book(&book(stranger, &phone, &found[9])).await?,
         &slots,
     );
 
     // 5. Alice cancels one online; the slot is free again for everyone.
     println!("\nCancellation:");
-    let mine = online.store().bookings_for_patient(alice.patient).await?;
+    let mine = practice
+        .appointments(&as_alice, alice)
+        .await?
+        .done()
+        .unwrap_or_default();
     let cancel = CancelRequest {
-        actor: me,
+        actor: as_alice.actor,
         channel: Channel::Online,
         booking: mine[0].id,
         reason: CancellationReason::parse("Feeling better")?,
     };
-    match online.cancel(&cancel).await? {
+    match practice.cancel(&cancel).await? {
         Answer::Done(b) => println!(
             "  CANCELLED online: slot {} is free again",
             slots
@@ -274,26 +358,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     show(
         "Bob books the freed slot",
-        &online
-            .book(&book(&bob, bob_actor, Channel::Online, &found[0]), &bob)
-            .await?,
+        &practice.book(&book(bob, &as_bob, &found[0])).await?,
         &slots,
     );
 
     // 6. The audit trail holds every decision, allowed or refused.
-    let events = online.store().audit_events().await?;
+    let events = BookingStore::audit_events(store.as_ref()).await?;
     let refused = events.iter().filter(|e| !e.outcome.is_allowed()).count();
     println!(
         "\nAudit trail: {} events ({} allowed, {refused} refused), for example:",
         events.len(),
         events.len() - refused
     );
-    for e in events.iter().filter(|e| !e.outcome.is_allowed()).take(2) {
+    for e in events.iter().filter(|e| !e.outcome.is_allowed()).take(3) {
+        let who = match e.actor {
+            Actor::Patient { .. } => "a patient".to_owned(),
+            Actor::Staff { role, .. } => format!("a {role}"),
+            other => other.to_string(),
+        };
         println!(
-            "  {} {} by {} via {}: {}",
+            "  {} {} by {who} via {}: {}",
             to_local(e.at).format("%H:%M:%S"),
             e.action,
-            e.actor,
             e.channel,
             e.outcome
         );

@@ -10,22 +10,22 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use gp_access::{
-    AccessRefusal, AccessStore, Action, ApplicationVerdict, By, CareHome, Competency,
-    ConcernOutcome, Designation, IdentityVerification, LegalBasis, ProxyApplicationInput,
+    AccessStore, Action, ApplicationVerdict, By, CareHome, Competency, ConcernOutcome, Designation,
+    IdentityVerification, LegalBasis, ListedPatient, PatientList, ProxyApplicationInput,
     Registration, RegistrationKind, SeenAlone, Service, StaffProfile, VerificationMethod,
 };
 use gp_audit::AuditStore;
-use gp_booking::{BookRequest, BookingPolicy, BookingStore, SearchQuery};
+use gp_booking::{BookRequest, BookingStore, SearchQuery};
 use gp_core::{
-    local_date, to_local, Actor, Channel, Clock, FixedClock, NhsNumber, OdsCode, PatientId,
-    ProxyId, Reason, SequentialIds, StaffId, StaffRole,
+    local_date, to_local, Actor, Channel, Clock, FixedClock, OdsCode, PatientId, ProxyId,
+    SequentialIds, StaffId, StaffRole,
 };
-use gp_online::{Answer, Practice};
+use gp_online::{Answer, Practice, Refused};
 use gp_prescribing::{OrderRequest, RequestChannel};
 use gp_sqlite::SqliteStore;
-use gp_testkit::fixtures::{monday_morning, practice as practice_fixture, repeat_item};
+use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture, repeat_item};
 
-fn say<T>(what: &str, answer: &Answer<T, AccessRefusal>) {
+fn say<T>(what: &str, answer: &Answer<T, Refused>) {
     match answer {
         Answer::Done(_) => println!("  ALLOWED  {what}"),
         Answer::Refused(r) => println!("  DENIED   {what}: {r} ({})", r.code()),
@@ -65,8 +65,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(SqliteStore::open_in_memory()?);
     // Every request through `practice` is first authorized by the access
     // records (and audited), then decided by the service's rules.
-    let practice = Practice::new(store.clone(), clock.clone(), BookingPolicy::default());
-    let access = practice.access();
+    let practice = Practice::new(store.clone(), clock.clone());
+    let access = &practice;
     let practice_code = OdsCode::parse("A81001")?;
 
     // The practice: its manager records the staff, their training and the leads.
@@ -104,13 +104,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     store.add_schedule(&fixture.schedule).await?;
 
-    // Registers a patient for online services, verifies them and switches everything on.
+    // A patient on the practice's list (the supplier's own register),
+    // registered for online services, verified, with everything switched on.
+    let next_nhs = std::cell::Cell::new(0);
     let register = |dob: NaiveDate| {
-        let (access, desk, code) = (&access, &desk, practice_code.clone());
+        let (access, desk, code, store) = (&access, &desk, practice_code.clone(), &store);
         let patient = PatientId::new(&ids);
+        let nhs = nhs_number(next_nhs.replace(next_nhs.get() + 1));
+        let today = local_date(clock.now());
         async move {
+            let listed = ListedPatient::new(patient, nhs, dob, RegistrationKind::Regular, today)?;
+            store.put_listed_patient(&listed).await?;
             let reg = Registration {
-                nhs_number: NhsNumber::parse("943 476 5919")?,
+                nhs_number: nhs,
                 date_of_birth: dob,
                 registration: RegistrationKind::Regular,
                 practice: code,
@@ -192,8 +198,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Answer::Refused(r) => println!("  REFUSED  {r} ({})", r.code()),
         }
     }
-    for (grant, why) in access.reviews_due().await? {
-        println!("  REVIEW   {}'s access to Mia: {why:?}", grant.proxy_name);
+    if let Answer::Done(due) = access.reviews_due(&by(&desk)).await? {
+        for (grant, why) in due {
+            println!("  REVIEW   {}'s access to Mia: {why:?}", grant.proxy_name);
+        }
     }
 
     // 2. A care-home worker orders repeats for a resident.
@@ -220,10 +228,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?,
     );
     let item = repeat_item(&ids, edith, 1, None, local_date(clock.now()));
-    practice
-        .repeats()
-        .put_item(Actor::System, Channel::Internal, &item)
-        .await?;
+    // The supplier's system copies the medicine from the clinical record.
+    let system = By {
+        actor: Actor::System,
+        channel: Channel::Internal,
+    };
+    practice.put_item(&system, &item).await?;
     let as_worker = By {
         actor: Actor::Proxy {
             proxy: worker,
@@ -356,8 +366,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .authorize(&as_parent, mia, Action::BookAppointment)
             .await?,
     );
-    for (grant, why) in access.reviews_due().await? {
-        println!("  REVIEW   {}'s access: {why:?}", grant.proxy_name);
+    if let Answer::Done(due) = access.reviews_due(&by(&desk)).await? {
+        for (grant, why) in due {
+            println!("  REVIEW   {}'s access: {why:?}", grant.proxy_name);
+        }
     }
     say(
         "Mia agrees; the GP records her consent as the new basis",
@@ -380,7 +392,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // The audit trail: every decision, allowed or denied, chained.
-    let events = AccessStore::audit_events(access.store()).await?;
+    let events = AccessStore::audit_events(store.as_ref()).await?;
     let denied = events.iter().filter(|e| !e.outcome.is_allowed()).count();
     println!(
         "\nAudit trail: {} events ({denied} denied or refused); chain verified: {}",

@@ -9,38 +9,81 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use gp_access::{
+    By, Competency, ListedPatient, PatientList, Registration, RegistrationKind, Service,
+    StaffProfile, VerificationMethod,
+};
 use gp_audit::AuditStore;
 use gp_core::{
-    local_date, to_local, Actor, Channel, Clock, FixedClock, PatientId, Reason, SequentialIds,
-    StaffId, StaffRole,
+    local_date, to_local, Actor, Channel, Clock, FixedClock, OdsCode, PatientId, Reason,
+    SequentialIds, StaffId, StaffRole,
 };
-use gp_messaging::{MessageLink, MessageStore, NewMessage};
-use gp_online::{Answer, Messages, Prescriptions};
+use gp_messaging::{MessageLink, NewMessage};
+use gp_online::{Answer, Practice, PrescriberMove};
 use gp_prescribing::{
     ItemAction, LineAction, OrderRequest, PrescribingStore, RepeatItem, RequestChannel,
 };
 use gp_sqlite::SqliteStore;
-use gp_testkit::fixtures::{monday_morning, repeat_item};
+use gp_testkit::fixtures::{monday_morning, nhs_number, repeat_item};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ids = SequentialIds::new(2026);
     let clock = Arc::new(FixedClock::new(monday_morning()));
     let today = local_date(clock.now());
-    // One embedded SQLite database serves prescriptions, messages and the audit trail.
+    // One embedded SQLite database serves the whole practice and its audit
+    // trail; every request goes through `practice`, authorized first.
     let store = Arc::new(SqliteStore::open_in_memory()?);
-    let repeats = Prescriptions::new(store.clone(), clock.clone());
-    let messages = Messages::new(store.clone(), clock.clone());
+    let practice = Practice::new(store.clone(), clock.clone());
 
+    // The staff: the practice manager records a GP prescriber and a receptionist.
+    let manager = StaffProfile::new(StaffId::new(&ids), "Pat Morgan", StaffRole::PracticeManager);
+    let gp_profile = StaffProfile::new(StaffId::new(&ids), "Dr Patel", StaffRole::Gp)
+        .with_competencies([Competency::Prescribing]);
+    let desk_profile = StaffProfile::new(StaffId::new(&ids), "Jo Reid", StaffRole::Receptionist)
+        .with_competencies([Competency::VerifyIdentity]);
+    practice.first_manager(&manager).await?;
+    practice
+        .put_staff(&By::staff(&manager, Channel::Reception), &gp_profile)
+        .await?;
+    practice
+        .put_staff(&By::staff(&manager, Channel::Reception), &desk_profile)
+        .await?;
+    let gp_desk = By::staff(&gp_profile, Channel::Reception);
+    let desk = By::staff(&desk_profile, Channel::Reception);
+    let gp = gp_desk.actor;
+    let receptionist = desk.actor;
+
+    // The patient: on the practice's list, registered for online services.
     let patient = PatientId::new(&ids);
-    let me = Actor::Patient { patient };
-    let gp = Actor::Staff {
-        staff: StaffId::new(&ids),
-        role: StaffRole::Gp,
+    let dob = chrono::NaiveDate::from_ymd_opt(1962, 4, 2).ok_or("date")?;
+    let nhs = nhs_number(1);
+    store
+        .put_listed_patient(&ListedPatient::new(
+            patient,
+            nhs,
+            dob,
+            RegistrationKind::Regular,
+            today,
+        )?)
+        .await?;
+    let registration = Registration {
+        nhs_number: nhs,
+        date_of_birth: dob,
+        registration: RegistrationKind::Regular,
+        practice: OdsCode::parse("A81001")?,
     };
-    let receptionist = Actor::Staff {
-        staff: StaffId::new(&ids),
-        role: StaffRole::Receptionist,
+    practice.register(&desk, patient, &registration).await?;
+    practice
+        .verify_identity(&desk, patient, VerificationMethod::DocumentsSeen)
+        .await?;
+    practice
+        .set_services(&desk, patient, &Service::ALL.into_iter().collect())
+        .await?;
+    let me = Actor::Patient { patient };
+    let system = By {
+        actor: Actor::System,
+        channel: Channel::Internal,
     };
 
     // The clinical system copies the patient's repeat list. (The medicine
@@ -54,9 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         repeat_item(&ids, patient, 3, issued(27), today), // sertraline
     ];
     for item in &list {
-        repeats
-            .put_item(Actor::System, Channel::Internal, item)
-            .await?;
+        practice.put_item(&system, item).await?;
     }
     let name = |id| {
         list.iter()
@@ -87,7 +128,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![list[0].id, list[1].id],
         Some("Please send to the pharmacy on the High Street."),
     )?;
-    let online_request = match repeats.request(&order).await? {
+    let online_request = match practice.order(&order).await? {
         Answer::Done(ordered) => {
             for line in &ordered.request.lines {
                 println!("  ORDERED  {}", name(line.item));
@@ -102,18 +143,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             ordered.request
         }
-        Answer::Refused(r) => return Err(format!("unexpected refusal: {}", r.reason).into()),
+        Answer::Refused(r) => return Err(format!("unexpected refusal: {r}").into()),
     };
 
     // The same item again, while the first order is open.
     let again = OrderRequest::new(me, RequestChannel::Online, patient, vec![list[0].id], None)?;
-    if let Answer::Refused(r) = repeats.request(&again).await? {
-        println!(
-            "  REFUSED  {} again: {} ({})",
-            name(list[0].id),
-            r.reason,
-            r.reason.code()
-        );
+    if let Answer::Refused(r) = practice.order(&again).await? {
+        println!("  REFUSED  {} again: {r} ({})", name(list[0].id), r.code());
     }
 
     // 2. Later that morning a receptionist takes a telephone request for paracetamol.
@@ -126,15 +162,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![list[2].id],
         None,
     )?;
-    let phone_request = repeats
-        .request(&phone)
+    let phone_request = practice
+        .order(&phone)
         .await?
         .done()
         .ok_or("the telephone request was refused")?
         .request;
     println!("  QUEUED   {} (telephone)", name(list[2].id));
 
-    let queue = repeats.store().queue().await?;
+    let queue = practice
+        .prescription_queue(&desk)
+        .await?
+        .done()
+        .ok_or("the queue was refused")?;
     println!("\nThe practice's queue has {} requests:", queue.len());
     for r in &queue {
         let items: Vec<_> = r.lines.iter().map(|l| name(l.item)).collect();
@@ -160,15 +200,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         request: request.id,
         item: request.lines[0].item,
     };
-    if let Answer::Refused(r) = repeats
-        .approve(&line(receptionist, &online_request))
+    if let Answer::Refused(r) = practice
+        .prescriber_move(
+            &line(receptionist, &online_request),
+            &PrescriberMove::Approve,
+        )
         .await?
     {
         println!("  REFUSED  receptionist approves: {r} ({})", r.code());
     }
     for request in [&online_request, &phone_request] {
-        repeats.approve(&line(gp, request)).await?;
-        let issued = repeats.issue(&line(gp, request)).await?;
+        practice
+            .prescriber_move(&line(gp, request), &PrescriberMove::Approve)
+            .await?;
+        let issued = practice
+            .prescriber_move(&line(gp, request), &PrescriberMove::Issue)
+            .await?;
         if let Answer::Done(r) = issued {
             println!(
                 "  ISSUED   {} (approved and issued by the GP)",
@@ -181,7 +228,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         channel: Channel::Online,
         ..line(me, &online_request)
     };
-    if let Answer::Refused(r) = repeats.cancel_line(&cancel).await? {
+    if let Answer::Refused(r) = practice.cancel_line(&cancel).await? {
         println!(
             "  REFUSED  patient cancels an issued item: {r} ({})",
             r.code()
@@ -197,7 +244,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         patient,
         item: list[3].id,
     };
-    repeats
+    practice
         .flag_not_taken(&flag, Some("Stopped by the hospital in May."))
         .await?;
     let note = NewMessage::new(
@@ -208,8 +255,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "The hospital stopped my sertraline; I have flagged it on my list.",
         Some(MessageLink::Medication(list[3].id)),
     )?;
-    messages.send(&note).await?;
-    for item in repeats.store().review_list().await? {
+    practice.send(&note).await?;
+    let review = practice
+        .review_list(&gp_desk)
+        .await?
+        .done()
+        .unwrap_or_default();
+    for item in review {
         let flag = item.not_taken.clone().ok_or("flag missing")?;
         let by = if flag.by == me {
             "the patient".to_owned()
@@ -223,7 +275,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             flag.note.unwrap_or_default()
         );
     }
-    for m in messages.store().inbox().await? {
+    for m in practice.inbox(&desk).await?.done().unwrap_or_default() {
         println!("  INBOX    [{}] {}: {}", m.state, m.subject, m.body);
     }
 

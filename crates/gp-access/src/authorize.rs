@@ -18,10 +18,20 @@ pub enum Action {
     BookAppointment,
     /// Cancel an appointment.
     CancelAppointment,
+    /// Move an appointment to another slot (cancel and book together).
+    RescheduleAppointment,
+    /// See a patient's appointments.
+    ViewAppointments,
     /// Order (or enter) a repeat prescription request.
     OrderRepeats,
+    /// Cancel a line of a repeat request, or flag an item as no longer taken.
+    ManageOwnRepeats,
+    /// See a patient's repeat medicines and requests.
+    ViewRepeats,
     /// Send a message (or reply to one).
     SendMessage,
+    /// See a patient's messages.
+    ViewMessages,
     /// Register a patient for online services.
     RegisterPatient,
     /// Record an identity verification (documents seen, vouching).
@@ -43,8 +53,20 @@ pub enum Action {
     RecordCoercionConcern,
     /// Review a coercion concern and record its outcome.
     ReviewCoercionConcern,
-    /// Approve or reject a repeat prescription.
+    /// Approve or reject a line of a repeat prescription request.
     ApprovePrescription,
+    /// Issue an approved line (a prescriber, or the system confirming an
+    /// electronic issue).
+    IssuePrescription,
+    /// Put a medicine on a patient's repeat list, or review one flagged as no longer taken.
+    ManageRepeatList,
+    /// Turn online ordering off (or back on) for one patient.
+    RestrictOrdering,
+    /// Work the staff inbox: read it, mark messages read or handled.
+    HandleMessages,
+    /// Read the practice's work lists: the prescription queue, the review
+    /// list, proxy access due for review or unused.
+    ViewWorkLists,
     /// Change online-service settings (booking policy, prescribing, messaging, access).
     ChangeOnlineSettings,
     /// Record staff competencies and designations.
@@ -53,11 +75,16 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the permission matrix.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 27] = [
         Action::BookAppointment,
         Action::CancelAppointment,
+        Action::RescheduleAppointment,
+        Action::ViewAppointments,
         Action::OrderRepeats,
+        Action::ManageOwnRepeats,
+        Action::ViewRepeats,
         Action::SendMessage,
+        Action::ViewMessages,
         Action::RegisterPatient,
         Action::VerifyIdentity,
         Action::IssueLinkageKey,
@@ -69,6 +96,11 @@ impl Action {
         Action::RecordCoercionConcern,
         Action::ReviewCoercionConcern,
         Action::ApprovePrescription,
+        Action::IssuePrescription,
+        Action::ManageRepeatList,
+        Action::RestrictOrdering,
+        Action::HandleMessages,
+        Action::ViewWorkLists,
         Action::ChangeOnlineSettings,
         Action::ManageStaff,
     ];
@@ -76,11 +108,26 @@ impl Action {
     /// The online service the action uses, for actions patients and proxies take.
     pub fn service(self) -> Option<Service> {
         match self {
-            Action::BookAppointment | Action::CancelAppointment => Some(Service::Appointments),
-            Action::OrderRepeats => Some(Service::RepeatPrescriptions),
-            Action::SendMessage => Some(Service::Messages),
+            Action::BookAppointment
+            | Action::CancelAppointment
+            | Action::RescheduleAppointment
+            | Action::ViewAppointments => Some(Service::Appointments),
+            Action::OrderRepeats | Action::ManageOwnRepeats | Action::ViewRepeats => {
+                Some(Service::RepeatPrescriptions)
+            }
+            Action::SendMessage | Action::ViewMessages => Some(Service::Messages),
             _ => None,
         }
+    }
+
+    /// Whether the action is about one patient's care (their appointments,
+    /// medicines or messages), so that the patient must be the practice's.
+    pub fn concerns_patient(self) -> bool {
+        self.service().is_some()
+            || matches!(
+                self,
+                Action::ManageRepeatList | Action::RestrictOrdering | Action::IssuePrescription
+            )
     }
 
     /// A name for the audit trail (`book_appointment`).
@@ -88,8 +135,13 @@ impl Action {
         match self {
             Action::BookAppointment => "book_appointment",
             Action::CancelAppointment => "cancel_appointment",
+            Action::RescheduleAppointment => "reschedule_appointment",
+            Action::ViewAppointments => "view_appointments",
             Action::OrderRepeats => "order_repeats",
+            Action::ManageOwnRepeats => "manage_own_repeats",
+            Action::ViewRepeats => "view_repeats",
             Action::SendMessage => "send_message",
+            Action::ViewMessages => "view_messages",
             Action::RegisterPatient => "register_patient",
             Action::VerifyIdentity => "verify_identity",
             Action::IssueLinkageKey => "issue_linkage_key",
@@ -101,6 +153,11 @@ impl Action {
             Action::RecordCoercionConcern => "record_coercion_concern",
             Action::ReviewCoercionConcern => "review_coercion_concern",
             Action::ApprovePrescription => "approve_prescription",
+            Action::IssuePrescription => "issue_prescription",
+            Action::ManageRepeatList => "manage_repeat_list",
+            Action::RestrictOrdering => "restrict_ordering",
+            Action::HandleMessages => "handle_messages",
+            Action::ViewWorkLists => "view_work_lists",
             Action::ChangeOnlineSettings => "change_online_settings",
             Action::ManageStaff => "manage_staff",
         }
@@ -133,6 +190,16 @@ use StaffRole::{
 const EVERYONE: &[StaffRole] = &[Gp, Nurse, Hca, Pharmacist, Rx, Pm];
 const DESK: &[StaffRole] = &[Gp, Nurse, Rx, Pm];
 
+/// What the system (the supplier's own back end, acting for nobody) may do:
+/// cancel appointments internally (a session cancelled), copy medicines from
+/// the clinical record onto a repeat list, and confirm an electronic issue.
+pub fn system_may(action: Action) -> bool {
+    matches!(
+        action,
+        Action::CancelAppointment | Action::ManageRepeatList | Action::IssuePrescription
+    )
+}
+
 /// The staff permission matrix (also a table in the crate documentation).
 pub fn permission(action: Action) -> Permission {
     let p = |roles, competency| Permission {
@@ -143,8 +210,15 @@ pub fn permission(action: Action) -> Permission {
     match action {
         Action::BookAppointment
         | Action::CancelAppointment
+        | Action::RescheduleAppointment
+        | Action::ViewAppointments
         | Action::OrderRepeats
-        | Action::SendMessage => p(EVERYONE, None),
+        | Action::ManageOwnRepeats
+        | Action::ViewRepeats
+        | Action::SendMessage
+        | Action::ViewMessages
+        | Action::HandleMessages
+        | Action::ViewWorkLists => p(EVERYONE, None),
         Action::RegisterPatient
         | Action::IssueLinkageKey
         | Action::ManageServices
@@ -155,7 +229,10 @@ pub fn permission(action: Action) -> Permission {
         Action::DecideBestInterestProxy => p(&[Gp], Some(Competency::ProxyApplications)),
         Action::RecordCoercionConcern => p(EVERYONE, Some(Competency::RecogniseCoercion)),
         Action::ReviewCoercionConcern => p(&[Gp, Nurse], Some(Competency::RecogniseCoercion)),
-        Action::ApprovePrescription => p(&[Gp, Nurse, Pharmacist], Some(Competency::Prescribing)),
+        Action::ApprovePrescription | Action::IssuePrescription | Action::ManageRepeatList => {
+            p(StaffRole::PRESCRIBERS, Some(Competency::Prescribing))
+        }
+        Action::RestrictOrdering => p(&[Gp, Nurse, Pharmacist, Pm], None),
         Action::ChangeOnlineSettings | Action::ManageStaff => Permission {
             roles: &[],
             competency: None,
@@ -218,8 +295,10 @@ impl Authorization {
 ///   date) unless a new basis is recorded, and a competent child's refusal
 ///   stops it.
 /// - **Staff**: recorded in the access records, and allowed by the
-///   [`permission`] matrix (role, competency, lead designation).
-/// - **The system**: never, through this question.
+///   [`permission`] matrix (role, competency, lead designation); for an
+///   action about one patient's care, the patient is on the practice's list
+///   ([`AccessFacts::listed`]) or has an online account.
+/// - **The system**: only what [`system_may`] names, for a patient of the practice.
 pub fn authorize(
     facts: &AccessFacts,
     actor: &Actor,
@@ -242,6 +321,10 @@ fn check(
     let today = local_date(at);
     match *actor {
         Actor::Patient { patient } => {
+            // Staff work is refused as such, whoever's record it names.
+            if action.service().is_none() && action != Action::RevokeProxy {
+                return Err(AccessRefusal::RoleNotPermitted);
+            }
             if patient != record.patient {
                 return Err(AccessRefusal::ActorNotForPatient);
             }
@@ -268,10 +351,10 @@ fn check(
             Ok(())
         }
         Actor::Proxy { proxy, for_patient } => {
+            let service = action.service().ok_or(AccessRefusal::RoleNotPermitted)?;
             if for_patient != record.patient {
                 return Err(AccessRefusal::ActorNotForPatient);
             }
-            let service = action.service().ok_or(AccessRefusal::RoleNotPermitted)?;
             let account = record
                 .account
                 .as_ref()
@@ -317,10 +400,22 @@ fn check(
                 .as_ref()
                 .filter(|p| p.staff == staff)
                 .ok_or(AccessRefusal::UnknownStaff)?;
-            staff_may(profile, action)
+            staff_may(profile, action)?;
+            practice_patient(facts, action)
         }
+        Actor::System if system_may(action) => practice_patient(facts, action),
         _ => Err(AccessRefusal::RoleNotPermitted),
     }
+}
+
+/// Staff (and the system) serve any patient on the practice's list, with or
+/// without an online account; a patient who is neither is no patient of the
+/// practice.
+fn practice_patient(facts: &AccessFacts, action: Action) -> Result<(), AccessRefusal> {
+    if action.concerns_patient() && facts.record.account.is_none() && facts.listed.is_none() {
+        return Err(AccessRefusal::PatientNotListed);
+    }
+    Ok(())
 }
 
 /// The permission matrix as a Markdown table (the crate documentation's table

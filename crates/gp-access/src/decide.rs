@@ -16,6 +16,7 @@ use crate::authorize::{authorize, Action, Authorization};
 use crate::error::AccessError;
 use crate::linkage;
 use crate::model::*;
+use crate::patient_list::ListedPatient;
 use crate::refusal::AccessRefusal;
 use crate::settings::AccessSettings;
 
@@ -41,6 +42,10 @@ pub struct AccessFacts {
     pub record: AccessRecord,
     /// The acting staff member, if the actor is staff and is recorded.
     pub staff: Option<StaffProfile>,
+    /// The patient's entry on the practice's list, if they are on it. The
+    /// list is a port of its own ([`crate::PatientList`]): an
+    /// [`crate::AccessStore`] leaves this `None` and the facade fills it in.
+    pub listed: Option<ListedPatient>,
 }
 
 /// A fact a decision relied on, checked by the store inside its write transaction.
@@ -80,6 +85,12 @@ pub struct AccessChange {
     pub staff: Option<StaffProfile>,
     /// New settings.
     pub settings: Option<AccessSettings>,
+    /// Linkage details to show once, after the commit, for a key just
+    /// issued. Never stored: only the key's salted hash is (in `record`).
+    pub linkage: Option<LinkageDetails>,
+    /// Set when the change records a refusal (a failed linkage attempt
+    /// counts towards the lock): commit it, then answer with this refusal.
+    pub refused: Option<AccessRefusal>,
 }
 
 /// Linkage details to hand to the patient once. Never stored: only the key's
@@ -107,48 +118,22 @@ impl fmt::Debug for LinkageDetails {
     }
 }
 
-/// An allowed decision: the change, its audit event and preconditions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Committable {
-    /// What to change.
-    pub change: AccessChange,
-    /// The events to append in the same transaction.
-    pub events: Vec<AuditEvent>,
-    /// What must still hold at commit.
-    pub preconditions: Vec<Precondition>,
-    /// Linkage details to show once (after the commit), for a key just issued.
-    pub linkage: Option<LinkageDetails>,
-    /// Set when the change records a refusal (a failed linkage attempt is
-    /// counted): commit it, then answer with this refusal.
-    pub refusal: Option<AccessRefusal>,
-}
+/// An allowed access decision: the change, its audit event and preconditions.
+pub type Committable = gp_core::Committable<AccessChange, Precondition>;
 
-/// A refused decision: the reason and the event recording it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// Why.
-    pub reason: AccessRefusal,
-    /// The audit event.
-    pub event: AuditEvent,
-}
+/// A refused access decision: the reason and the event recording it.
+pub type Refusal = gp_core::Refusal<AccessRefusal>;
 
-/// What an access decision came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(clippy::large_enum_variant)] // reason: decisions are short-lived values, boxing buys nothing
-pub enum Decision {
-    /// Commit this.
-    Allowed(Committable),
-    /// Record this.
-    Refused(Refusal),
-}
+/// What an access decision came to. A failed linkage attempt is allowed
+/// (it is a change: the attempt counts) with [`AccessChange::refused`] set.
+pub type Decision = gp_core::Decision<AccessChange, Precondition, AccessRefusal>;
 
-impl Decision {
-    /// The refusal reason, if refused (or if the change records a refusal).
-    pub fn refusal(&self) -> Option<&AccessRefusal> {
-        match self {
-            Decision::Allowed(c) => c.refusal.as_ref(),
-            Decision::Refused(r) => Some(&r.reason),
-        }
+/// The refusal an access decision answers with: a refused decision's
+/// reason, or the refusal an allowed change records.
+pub fn refusal_of(decision: &Decision) -> Option<&AccessRefusal> {
+    match decision {
+        Decision::Allowed(c) => c.change.refused.as_ref(),
+        Decision::Refused(r) => Some(&r.reason),
     }
 }
 
@@ -159,6 +144,38 @@ pub struct By {
     pub actor: Actor,
     /// How.
     pub channel: Channel,
+}
+
+impl By {
+    /// A member of staff, as their profile records them, through `channel`.
+    pub fn staff(profile: &StaffProfile, channel: Channel) -> Self {
+        Self {
+            actor: Actor::Staff {
+                staff: profile.staff,
+                role: profile.role,
+            },
+            channel,
+        }
+    }
+
+    /// A patient acting for themselves online.
+    pub fn patient_online(patient: PatientId) -> Self {
+        Self {
+            actor: Actor::Patient { patient },
+            channel: Channel::Online,
+        }
+    }
+
+    /// A proxy acting online for `patient`.
+    pub fn proxy_online(proxy: ProxyId, patient: PatientId) -> Self {
+        Self {
+            actor: Actor::Proxy {
+                proxy,
+                for_patient: patient,
+            },
+            channel: Channel::Online,
+        }
+    }
 }
 
 struct Ctx<'a> {
@@ -187,10 +204,10 @@ impl Ctx<'_> {
     }
 
     fn refuse(&self, reason: AccessRefusal) -> Decision {
-        Decision::Refused(Refusal {
-            event: self.event(Outcome::Refused(reason.reason_code())),
-            reason,
-        })
+        {
+            let event = self.event(Outcome::Refused(reason.reason_code()));
+            Decision::Refused(Refusal::new(reason, event))
+        }
     }
 
     /// Commits `record` (already changed) with an allowed event.
@@ -205,8 +222,6 @@ impl Ctx<'_> {
                 patient: facts.record.patient,
                 version: facts.record.version,
             }],
-            linkage: None,
-            refusal: None,
         })
     }
 
@@ -273,15 +288,15 @@ pub fn decide_authorization(
     if !by.actor.may_use(by.channel) {
         let mut d = c.refuse(AccessRefusal::ChannelNotAllowed);
         if let Decision::Refused(r) = &mut d {
-            r.event = detail(r.event.clone());
+            r.events = r.events.drain(..).map(detail).collect();
         }
         return d;
     }
     match authorize(facts, &by.actor, action, at) {
-        Authorization::Denied(reason) => Decision::Refused(Refusal {
-            event: detail(c.event(Outcome::Refused(reason.reason_code()))),
-            reason,
-        }),
+        Authorization::Denied(reason) => {
+            let event = detail(c.event(Outcome::Refused(reason.reason_code())));
+            Decision::Refused(Refusal::new(reason, event))
+        }
         Authorization::Allowed => {
             let event = detail(c.event(Outcome::Allowed));
             let mut record = facts.record.clone();
@@ -309,8 +324,6 @@ pub fn decide_authorization(
                 change,
                 events: vec![event],
                 preconditions,
-                linkage: None,
-                refusal: None,
             })
         }
     }
@@ -526,7 +539,7 @@ pub fn decide_issue_linkage(
         .with_detail("expires_at", expires_at.to_rfc3339());
     let mut d = c.commit(facts, record, event);
     if let Decision::Allowed(commit) = &mut d {
-        commit.linkage = Some(details);
+        commit.change.linkage = Some(details);
     }
     Ok(d)
 }
@@ -560,10 +573,10 @@ pub fn decide_redeem_linkage(
     };
     let subject = |e: AuditEvent| e.with_subject(SubjectKind::Account, account);
     if linkage.locked_at.is_some() {
-        return Decision::Refused(Refusal {
-            event: subject(c.event(Outcome::Refused(AccessRefusal::LinkageLocked.reason_code()))),
-            reason: AccessRefusal::LinkageLocked,
-        });
+        return Decision::Refused(Refusal::new(
+            AccessRefusal::LinkageLocked,
+            subject(c.event(Outcome::Refused(AccessRefusal::LinkageLocked.reason_code()))),
+        ));
     }
     let matched = linkage.keys.iter().position(|k| {
         // Every key is hashed and compared, matching or not.
@@ -595,7 +608,7 @@ pub fn decide_redeem_linkage(
                 .with_detail("failed_attempts", linkage.failed_attempts.to_string());
             let mut d = c.commit(facts, record, event);
             if let Decision::Allowed(commit) = &mut d {
-                commit.refusal = Some(reason);
+                commit.change.refused = Some(reason);
             }
             d
         }
@@ -727,10 +740,8 @@ pub fn decide_proxy_application(
             None
         };
         if let Some(reason) = refusal {
-            return Ok(Decision::Refused(Refusal {
-                event: subject(c.event(Outcome::Refused(reason.reason_code()))),
-                reason,
-            }));
+            let event = subject(c.event(Outcome::Refused(reason.reason_code())));
+            return Ok(Decision::Refused(Refusal::new(reason, event)));
         }
         let grant = ProxyGrant {
             proxy: input.applicant,
@@ -1051,8 +1062,6 @@ pub fn decide_put_staff(
         },
         events: vec![event],
         preconditions: Vec::new(),
-        linkage: None,
-        refusal: None,
     }))
 }
 
@@ -1091,8 +1100,6 @@ pub fn decide_first_manager(
             .event(Outcome::Allowed)
             .with_subject(SubjectKind::Staff, profile.staff)],
         preconditions: Vec::new(),
-        linkage: None,
-        refusal: None,
     }))
 }
 
@@ -1132,8 +1139,6 @@ pub fn decide_settings(
         preconditions: vec![Precondition::SettingsUnchanged {
             version: facts.settings.version,
         }],
-        linkage: None,
-        refusal: None,
     }))
 }
 

@@ -29,15 +29,23 @@
 //! A member of staff may take an action if their recorded role is marked
 //! `yes` and they are recorded with the competency named; "lead" means a
 //! member of staff designated lead GP or lead for online services.
-//! Patients may take the first four actions for themselves (and end a
-//! proxy's access to them); proxies the first four, within their scopes.
+//! Patients may take the actions on their own appointments, repeats and
+//! messages (the first nine) for themselves, and end a proxy's access to
+//! them; proxies the same nine, within their scopes. Every other action is
+//! staff work. The system (the supplier's back end) may only cancel
+//! appointments, copy medicines onto a repeat list and confirm an issue.
 //!
 //! | action | GP | nurse | HCA | pharmacist | receptionist | practice manager | needs |
 //! |---|---|---|---|---|---|---|---|
 //! | `book_appointment` | yes | yes | yes | yes | yes | yes | - |
 //! | `cancel_appointment` | yes | yes | yes | yes | yes | yes | - |
+//! | `reschedule_appointment` | yes | yes | yes | yes | yes | yes | - |
+//! | `view_appointments` | yes | yes | yes | yes | yes | yes | - |
 //! | `order_repeats` | yes | yes | yes | yes | yes | yes | - |
+//! | `manage_own_repeats` | yes | yes | yes | yes | yes | yes | - |
+//! | `view_repeats` | yes | yes | yes | yes | yes | yes | - |
 //! | `send_message` | yes | yes | yes | yes | yes | yes | - |
+//! | `view_messages` | yes | yes | yes | yes | yes | yes | - |
 //! | `register_patient` | yes | yes | - | - | yes | yes | - |
 //! | `verify_identity` | yes | yes | - | - | yes | yes | competency `VerifyIdentity` |
 //! | `issue_linkage_key` | yes | yes | - | - | yes | yes | - |
@@ -49,6 +57,11 @@
 //! | `record_coercion_concern` | yes | yes | yes | yes | yes | yes | competency `RecogniseCoercion` |
 //! | `review_coercion_concern` | yes | yes | - | - | - | - | competency `RecogniseCoercion` |
 //! | `approve_prescription` | yes | yes | - | yes | - | - | competency `Prescribing` |
+//! | `issue_prescription` | yes | yes | - | yes | - | - | competency `Prescribing` |
+//! | `manage_repeat_list` | yes | yes | - | yes | - | - | competency `Prescribing` |
+//! | `restrict_ordering` | yes | yes | - | yes | - | yes | - |
+//! | `handle_messages` | yes | yes | yes | yes | yes | yes | - |
+//! | `view_work_lists` | yes | yes | yes | yes | yes | yes | - |
 //! | `change_online_settings` | lead | lead | lead | lead | lead | yes | the practice manager or a lead for online services |
 //! | `manage_staff` | lead | lead | lead | lead | lead | yes | the practice manager or a lead for online services |
 //!
@@ -62,19 +75,21 @@ mod error;
 mod linkage;
 mod memory;
 mod model;
+mod patient_list;
 mod refusal;
 mod settings;
 mod store;
 
 pub use authorize::{
-    authorize, permission, permission_table, staff_may, Action, Authorization, Permission,
+    authorize, permission, permission_table, staff_may, system_may, Action, Authorization,
+    Permission,
 };
 pub use decide::{
     decide_authorization, decide_child_view, decide_coercion_concern, decide_coercion_review,
     decide_first_manager, decide_issue_linkage, decide_new_basis, decide_proxy_application,
     decide_proxy_suspension, decide_put_staff, decide_redeem_linkage, decide_register,
     decide_revoke_proxy, decide_services, decide_settings, decide_suspension,
-    decide_verify_identity, reviews_due, unused_proxies, AccessChange, AccessFacts,
+    decide_verify_identity, refusal_of, reviews_due, unused_proxies, AccessChange, AccessFacts,
     ApplicationVerdict, By, Committable, Decision, LinkageDetails, Precondition,
     ProxyApplicationInput, Refusal, Registration, ReviewReason, SettingsFacts, MAX_TEXT,
 };
@@ -82,6 +97,7 @@ pub use error::{AccessError, CommitError, StoreError};
 pub use linkage::KEY_LENGTH;
 pub use memory::MemoryAccessStore;
 pub use model::*;
+pub use patient_list::{ListError, ListedPatient, MemoryPatientList, PatientList, MAX_AGE_YEARS};
 pub use refusal::AccessRefusal;
 pub use settings::AccessSettings;
 pub use store::AccessStore;

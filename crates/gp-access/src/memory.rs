@@ -62,6 +62,7 @@ impl AccessStore for MemoryAccessStore {
             settings: state.settings.clone(),
             record: state.record(patient),
             staff: staff.and_then(|s| state.staff.get(&s).cloned()),
+            listed: None,
         })
     }
 
@@ -149,8 +150,8 @@ impl AccessStore for MemoryAccessStore {
         Ok(())
     }
 
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.lock().events.push(event.clone());
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        self.lock().events.extend(events.iter().cloned());
         Ok(())
     }
 

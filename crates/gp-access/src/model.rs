@@ -408,6 +408,34 @@ pub struct StaffProfile {
     pub designations: BTreeSet<Designation>,
 }
 
+impl StaffProfile {
+    /// A member of staff in a role, with no competencies or designations yet.
+    pub fn new(staff: StaffId, name: impl Into<String>, role: StaffRole) -> Self {
+        Self {
+            staff,
+            name: name.into(),
+            role,
+            competencies: BTreeSet::new(),
+            designations: BTreeSet::new(),
+        }
+    }
+
+    /// The same profile with these competencies recorded.
+    pub fn with_competencies(mut self, competencies: impl IntoIterator<Item = Competency>) -> Self {
+        self.competencies.extend(competencies);
+        self
+    }
+
+    /// The same profile with these designations recorded.
+    pub fn with_designations(
+        mut self,
+        designations: impl IntoIterator<Item = Designation>,
+    ) -> Self {
+        self.designations.extend(designations);
+        self
+    }
+}
+
 /// Everything recorded about one patient's online access, as of one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRecord {

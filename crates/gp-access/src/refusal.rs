@@ -59,6 +59,8 @@ pub enum AccessRefusal {
     LeadOrManagerOnly,
     /// The member of staff is not recorded in the access records.
     UnknownStaff,
+    /// The patient is not on the practice's list (and has no online account).
+    PatientNotListed,
     /// The linkage details do not match (the same answer whatever part is wrong).
     LinkageKeyInvalid,
     /// The linkage key has expired; the practice can issue a new one.
@@ -107,6 +109,7 @@ impl Reason for AccessRefusal {
             CompetencyMissing { .. } => "CompetencyMissing",
             LeadOrManagerOnly => "LeadOrManagerOnly",
             UnknownStaff => "UnknownStaff",
+            PatientNotListed => "PatientNotListed",
             LinkageKeyInvalid => "LinkageKeyInvalid",
             LinkageKeyExpired => "LinkageKeyExpired",
             LinkageKeyUsed => "LinkageKeyUsed",
@@ -145,6 +148,7 @@ impl fmt::Display for AccessRefusal {
             CompetencyMissing { competency } => write!(f, "You are not recorded as trained for this ({competency:?})."),
             LeadOrManagerOnly => f.write_str("Only the practice manager or a lead for online services may do this."),
             UnknownStaff => f.write_str("This member of staff is not recorded for online services."),
+            PatientNotListed => f.write_str("This patient is not on the practice's list."),
             LinkageKeyInvalid => f.write_str("Those linkage details do not match; please check them and try again."),
             LinkageKeyExpired => f.write_str("The linkage key has expired; the practice can issue a new one."),
             LinkageKeyUsed => f.write_str("The linkage key has been used already; the practice can issue a new one."),

@@ -173,6 +173,7 @@ fn build(c: &Case) -> (AccessFacts, ProxyId, DateTime<Utc>) {
             settings: SettingsFacts::default(),
             record,
             staff: None,
+            listed: None,
         },
         proxy,
         now,

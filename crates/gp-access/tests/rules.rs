@@ -94,6 +94,7 @@ impl T {
             settings: self.settings.clone(),
             record: self.record.clone(),
             staff: Some(staff.clone()),
+            listed: None,
         }
     }
 
@@ -102,6 +103,7 @@ impl T {
             settings: self.settings.clone(),
             record: self.record.clone(),
             staff: None,
+            listed: None,
         }
     }
 
@@ -143,10 +145,14 @@ impl T {
     fn refused(&self, d: Result<Decision, AccessError>) -> AccessRefusal {
         match d.unwrap() {
             Decision::Refused(r) => {
-                assert_eq!(r.event.outcome, Outcome::Refused(r.reason.reason_code()));
+                assert_eq!(r.events.len(), 1, "one event records the refusal");
+                assert_eq!(
+                    r.events[0].outcome,
+                    Outcome::Refused(r.reason.reason_code())
+                );
                 r.reason
             }
-            Decision::Allowed(c) => match c.refusal {
+            Decision::Allowed(c) => match c.change.refused {
                 Some(r) => r,
                 None => panic!("expected a refusal"),
             },
@@ -472,7 +478,7 @@ fn linkage_keys_work_once_expire_and_lock_after_failures() {
         &t.ids,
         &t.random,
     ));
-    let details = c.linkage.clone().unwrap();
+    let details = c.change.linkage.clone().unwrap();
     assert_eq!(details.expires_at, t.now + Duration::days(14));
     assert_eq!(details.practice.as_str(), "A81001");
     let stored = serde_json::to_string(&t.record).unwrap();
@@ -535,7 +541,7 @@ fn linkage_keys_work_once_expire_and_lock_after_failures() {
         &t.ids,
         &t.random,
     ));
-    let second = c.linkage.unwrap();
+    let second = c.change.linkage.unwrap();
     assert_eq!(second.account, details.account, "the account id stays");
     assert_eq!(
         t.refused(Ok(redeem(&t, &second.key, t.now + Duration::days(14)))),
@@ -548,7 +554,7 @@ fn linkage_keys_work_once_expire_and_lock_after_failures() {
         &t.ids,
         &t.random,
     ));
-    let third = c.linkage.unwrap();
+    let third = c.change.linkage.unwrap();
     assert_eq!(
         t.refused(Ok(redeem(&t, &second.key, t.now))),
         AccessRefusal::LinkageKeyExpired,
@@ -563,7 +569,7 @@ fn linkage_keys_work_once_expire_and_lock_after_failures() {
         &t.ids,
         &t.random,
     ));
-    let fourth = c.linkage.unwrap();
+    let fourth = c.change.linkage.unwrap();
     for n in 1..=5 {
         let d = redeem(&t, "0000-0000-0000-0000", t.now);
         let expected = if n < 5 {
@@ -586,7 +592,7 @@ fn linkage_keys_work_once_expire_and_lock_after_failures() {
         &t.ids,
         &t.random,
     ));
-    t.apply(Ok(redeem(&t, &c.linkage.unwrap().key, t.now)));
+    t.apply(Ok(redeem(&t, &c.change.linkage.unwrap().key, t.now)));
 }
 
 #[test]
@@ -603,7 +609,7 @@ fn linkage_key_lifetime_and_lock_threshold_follow_the_settings() {
         &t.ids,
         &t.random,
     ));
-    let d = c.linkage.unwrap();
+    let d = c.change.linkage.unwrap();
     assert_eq!(d.expires_at, t.now + Duration::days(3));
     let wrong = decide_redeem_linkage(&t.plain(), d.account, &d.practice, "nope", t.now, &t.ids);
     assert_eq!(
@@ -1518,9 +1524,12 @@ fn authorizations_are_audited_and_a_proxys_use_is_noted_once_a_day() {
     else {
         panic!()
     };
-    assert_eq!(r.event.outcome, Outcome::Refused(r.reason.reason_code()));
     assert_eq!(
-        r.event.details.get("action").map(String::as_str),
+        r.events[0].outcome,
+        Outcome::Refused(r.reason.reason_code())
+    );
+    assert_eq!(
+        r.events[0].details.get("action").map(String::as_str),
         Some("issue_linkage_key")
     );
     let phone = By {
@@ -1655,6 +1664,7 @@ fn every_reason_code_is_distinct_and_readable() {
         },
         LeadOrManagerOnly,
         UnknownStaff,
+        PatientNotListed,
         LinkageKeyInvalid,
         LinkageKeyExpired,
         LinkageKeyUsed,

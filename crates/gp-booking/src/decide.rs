@@ -221,10 +221,27 @@ pub struct RescheduleFacts {
     pub new: BookFacts,
 }
 
+/// The practice's booking policy as stored, with its version.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PolicyFacts {
+    /// The policy.
+    pub policy: BookingPolicy,
+    /// Its version: 0 until first stored, then one more for each change.
+    pub version: u64,
+}
+
 /// A fact a decision relied on, which the store checks inside its write
 /// transaction before applying the change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Precondition {
+    /// The booking policy is still at this version.
+    PolicyUnchanged {
+        /// The version the decision saw.
+        version: u64,
+    },
+    /// The patient's access record is still at the version the action was
+    /// authorized on (checked by a store that keeps the access records too).
+    Authorized(gp_core::AccessGuard),
     /// The slot exists and has no live booking.
     SlotFree(SlotId),
     /// The booking exists and is not cancelled.
@@ -248,6 +265,8 @@ impl fmt::Display for Precondition {
             Precondition::HoldingsUnchanged { patient, .. } => {
                 write!(f, "patient {patient}'s appointments changed")
             }
+            Precondition::PolicyUnchanged { .. } => f.write_str("the booking policy changed"),
+            Precondition::Authorized(guard) => guard.fmt(f),
         }
     }
 }
@@ -264,6 +283,8 @@ pub enum BookingChange {
         /// The cancellation.
         cancellation: Cancellation,
     },
+    /// Store a new booking policy.
+    Policy(BookingPolicy),
     /// Cancel one booking and store another, together.
     Reschedule {
         /// The booking cancelled.
@@ -275,46 +296,15 @@ pub enum BookingChange {
     },
 }
 
-/// An allowed decision: the change, its audit events and the preconditions
-/// under which it may be committed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Committable {
-    /// What to change.
-    pub change: BookingChange,
-    /// The events to append in the same transaction.
-    pub events: Vec<AuditEvent>,
-    /// What must still hold at commit.
-    pub preconditions: Vec<Precondition>,
-}
+/// An allowed booking decision: the change, its audit events and the
+/// preconditions under which it may be committed.
+pub type Committable = gp_core::Committable<BookingChange, Precondition>;
 
-/// A refused decision: the reason and the event recording it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// Why.
-    pub reason: BookingRefusal,
-    /// The audit event (outcome `Refused(reason code)`).
-    pub event: AuditEvent,
-}
+/// A refused booking decision: the reason and the event recording it.
+pub type Refusal = gp_core::Refusal<BookingRefusal>;
 
-/// What a booking, cancellation or reschedule decision came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(clippy::large_enum_variant)] // reason: decisions are short-lived values, boxing buys nothing
-pub enum Decision {
-    /// Allowed: commit this.
-    Allowed(Committable),
-    /// Refused: record this.
-    Refused(Refusal),
-}
-
-impl Decision {
-    /// The refusal reason, if refused.
-    pub fn refusal(&self) -> Option<&BookingRefusal> {
-        match self {
-            Decision::Allowed(_) => None,
-            Decision::Refused(r) => Some(&r.reason),
-        }
-    }
-}
+/// What a booking, cancellation, reschedule or policy decision came to.
+pub type Decision = gp_core::Decision<BookingChange, Precondition, BookingRefusal>;
 
 struct Ctx<'a> {
     ids: &'a dyn IdSource,
@@ -347,7 +337,7 @@ impl Ctx<'_> {
         for (kind, id) in subjects {
             event = event.with_subject(*kind, *id);
         }
-        Refusal { reason, event }
+        Refusal::new(reason, event)
     }
 }
 
@@ -418,6 +408,11 @@ pub fn online_slot_refusal(
     let s = policy.settings();
     if slot.start() <= now {
         return Some(BookingRefusal::SlotInPast);
+    }
+    let horizon_days = s.online_booking_horizon_days;
+    let last_day = local_date(now).checked_add_days(chrono::Days::new(u64::from(horizon_days)));
+    if last_day.is_none_or(|last| local_date(slot.start()) > last) {
+        return Some(BookingRefusal::BeyondBookingHorizon { horizon_days });
     }
     if slot.reserved_for.is_some() {
         return Some(BookingRefusal::ReservedForTriage);
@@ -894,5 +889,48 @@ pub fn decide_reschedule(
             Precondition::SlotFree(request.new_slot),
             holdings_precondition(&facts.new),
         ],
+    })
+}
+
+/// Audit action of a booking policy change.
+pub const ACTION_POLICY: &str = "appointment.policy";
+
+/// Decides a new booking policy, by a member of staff. Which members of
+/// staff may is the practice's access rule (in `gp-access`: the practice
+/// manager or a lead); this crate's floor is staff only. The event records
+/// the new settings; the change commits only while the stored policy is
+/// still the one the decision saw.
+pub fn decide_policy(
+    current: &PolicyFacts,
+    actor: Actor,
+    channel: Channel,
+    policy: &BookingPolicy,
+    now: DateTime<Utc>,
+    ids: &dyn IdSource,
+) -> Decision {
+    let ctx = Ctx {
+        ids,
+        now,
+        actor,
+        channel,
+        patient: None,
+        action: ACTION_POLICY,
+    };
+    if !actor.may_use(channel) {
+        return Decision::Refused(ctx.refuse(BookingRefusal::ChannelNotAllowed, &[]));
+    }
+    if !matches!(actor, Actor::Staff { .. }) {
+        return Decision::Refused(ctx.refuse(BookingRefusal::StaffOnly, &[]));
+    }
+    let event = ctx
+        .event(Outcome::Allowed)
+        .with_detail("previous_version", current.version.to_string())
+        .with_detail("settings", format!("{:?}", policy.settings()));
+    Decision::Allowed(Committable {
+        change: BookingChange::Policy(policy.clone()),
+        events: vec![event],
+        preconditions: vec![Precondition::PolicyUnchanged {
+            version: current.version,
+        }],
     })
 }

@@ -57,35 +57,22 @@ pub enum PolicyError {
     /// A release schedule reached more than 365 days ahead.
     #[error("slots can be released at most 365 days ahead, not {0}")]
     ReleaseDaysAhead(u32),
+    /// The online booking horizon was zero or more than 365 days.
+    #[error("the online booking horizon must be 1 to 365 days, not {0}")]
+    BookingHorizon(u32),
+    /// Under the equity rule (online never before telephone) the online
+    /// release of ringfenced slots was set earlier than the telephone
+    /// release, so it could never take effect.
+    #[error("with online release no earlier than telephone release, ringfenced slots cannot be released online {} days ahead at {} when telephone booking opens {} days ahead at {}", online.days_ahead, online.at, telephone.days_ahead, telephone.at)]
+    EquityBreached {
+        /// The online (ringfence) release asked for.
+        online: crate::ReleaseSchedule,
+        /// The telephone release.
+        telephone: crate::ReleaseSchedule,
+    },
 }
 
-/// A store could not do what was asked, for a reason of its own.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The store could not be reached or failed while working.
-    #[error("the appointment store is unavailable: {0}")]
-    Unavailable(String),
-    /// Something with this identifier is already stored.
-    #[error("{0} is already stored")]
-    Duplicate(String),
-    /// Something referred to is not stored (for example a slot's clinician or session).
-    #[error("{0} is not stored")]
-    Missing(String),
-    /// Stored data could not be read back as valid values.
-    #[error("stored appointment data is not valid: {0}")]
-    Corrupt(String),
-}
+pub use gp_core::StoreError;
 
-/// A commit did not happen.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum CommitError {
-    /// A fact the decision relied on no longer holds; nothing was written.
-    /// Load the facts again and decide again.
-    #[error("the facts changed before the commit: {0}")]
-    Conflict(crate::Precondition),
-    /// The store failed; nothing was written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+/// A booking commit did not happen; nothing was written.
+pub type CommitError = gp_core::CommitError<crate::Precondition>;

@@ -73,11 +73,11 @@ pub use booking::{
     OverrideReason,
 };
 pub use decide::{
-    decide_book, decide_cancel, decide_reschedule, online_slot_refusal, search, staff_slot_refusal,
-    BookFacts, BookRequest, BookingChange, CancelFacts, CancelRequest, Committable, Decision,
-    OnlineRegistration, PatientFacts, Precondition, Refusal, Registration, RescheduleFacts,
-    RescheduleRequest, SearchQuery, SearchRequest, SlotState, ACTION_BOOK, ACTION_CANCEL,
-    ACTION_RESCHEDULE, ACTION_SEARCH,
+    decide_book, decide_cancel, decide_policy, decide_reschedule, online_slot_refusal, search,
+    staff_slot_refusal, BookFacts, BookRequest, BookingChange, CancelFacts, CancelRequest,
+    Committable, Decision, OnlineRegistration, PatientFacts, PolicyFacts, Precondition, Refusal,
+    Registration, RescheduleFacts, RescheduleRequest, SearchQuery, SearchRequest, SlotState,
+    ACTION_BOOK, ACTION_CANCEL, ACTION_POLICY, ACTION_RESCHEDULE, ACTION_SEARCH,
 };
 pub use error::{CommitError, PolicyError, ScheduleError, StoreError};
 pub use memory::MemoryBookingStore;

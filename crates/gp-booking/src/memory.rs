@@ -9,7 +9,7 @@ use gp_core::{AuditEvent, BookingId, PatientId, SessionId, SlotId, StaffId};
 
 use crate::booking::{Booking, Holding};
 use crate::decide::{
-    BookingChange, CancelFacts, Committable, Precondition, SearchQuery, SlotState,
+    BookingChange, CancelFacts, Committable, PolicyFacts, Precondition, SearchQuery, SlotState,
 };
 use crate::error::{CommitError, StoreError};
 use crate::schedule::{Schedule, Session, Slot, StaffMember};
@@ -24,6 +24,7 @@ struct State {
     bookings: HashMap<BookingId, Booking>,
     booking_order: Vec<BookingId>,
     live_by_slot: HashMap<SlotId, BookingId>,
+    policy: PolicyFacts,
     events: Vec<AuditEvent>,
 }
 
@@ -94,6 +95,9 @@ impl State {
                     .collect();
                 &now == bookings
             }
+            Precondition::PolicyUnchanged { version } => self.policy.version == *version,
+            // Refused before this is asked (see `commit`).
+            Precondition::Authorized(_) => false,
         }
     }
 
@@ -203,6 +207,10 @@ impl BookingStore for MemoryBookingStore {
             .collect())
     }
 
+    async fn policy(&self) -> Result<PolicyFacts, StoreError> {
+        Ok(self.lock().policy.clone())
+    }
+
     async fn slot(&self, slot: SlotId) -> Result<Option<SlotState>, StoreError> {
         Ok(self.lock().slot_state(slot))
     }
@@ -232,6 +240,7 @@ impl BookingStore for MemoryBookingStore {
         Ok(BookSnapshot {
             slot: state.slot_state(slot),
             holdings: state.holdings(patient, since),
+            policy: state.policy.clone(),
         })
     }
 
@@ -246,6 +255,17 @@ impl BookingStore for MemoryBookingStore {
 
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
         let mut state = self.lock();
+        if let Some(Precondition::Authorized(guard)) = decision
+            .preconditions
+            .iter()
+            .find(|p| matches!(p, Precondition::Authorized(_)))
+        {
+            return Err(StoreError::Missing(format!(
+                "the access record of patient {} (this store keeps none)",
+                guard.patient
+            ))
+            .into());
+        }
         if let Some(failed) = decision.preconditions.iter().find(|p| !state.holds(p)) {
             return Err(CommitError::Conflict(failed.clone()));
         }
@@ -272,13 +292,19 @@ impl BookingStore for MemoryBookingStore {
                 state.apply_cancel(*cancel, cancellation);
                 state.apply_book(book);
             }
+            BookingChange::Policy(policy) => {
+                state.policy = PolicyFacts {
+                    policy: policy.clone(),
+                    version: state.policy.version + 1,
+                };
+            }
         }
         state.events.extend(decision.events.iter().cloned());
         Ok(())
     }
 
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.lock().events.push(event.clone());
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        self.lock().events.extend(events.iter().cloned());
         Ok(())
     }
 

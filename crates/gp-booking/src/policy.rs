@@ -23,6 +23,13 @@ pub struct ReleaseSchedule {
 }
 
 impl ReleaseSchedule {
+    /// Whether this schedule releases a slot before `other` does (more days
+    /// ahead, or the same day at an earlier time).
+    pub fn is_earlier_than(&self, other: &ReleaseSchedule) -> bool {
+        (self.days_ahead, std::cmp::Reverse(self.at))
+            > (other.days_ahead, std::cmp::Reverse(other.at))
+    }
+
     /// The instant `slot` is released under this schedule.
     pub fn release_at(&self, slot: &Slot) -> DateTime<Utc> {
         let date = local_date(slot.start()) - Duration::days(i64::from(self.days_ahead));
@@ -138,6 +145,12 @@ pub struct BookingSettings {
     /// The longest span one online search may cover, 1 to 14 days (as GP
     /// Connect allows). Default: 14. Refusal: `SearchWindowTooWide`.
     pub online_search_window_days: u32,
+    /// How far ahead patients and proxies may see and book online at all,
+    /// in days after today (practice-local dates), 1 to 365: a slot whose
+    /// local date is later than today plus this many days is neither
+    /// offered nor bookable online, whatever span a search asks for. Staff
+    /// are not bound by it. Default: 28. Refusal: `BeyondBookingHorizon`.
+    pub online_booking_horizon_days: u32,
 }
 
 impl Default for BookingSettings {
@@ -169,6 +182,7 @@ impl Default for BookingSettings {
             before_registration: BeforeRegistration::Refuse,
             online_cancellation_cutoff_minutes: 60,
             online_search_window_days: 14,
+            online_booking_horizon_days: 28,
         }
     }
 }
@@ -207,6 +221,24 @@ impl BookingPolicy {
         {
             if schedule.days_ahead > 365 {
                 return Err(PolicyError::ReleaseDaysAhead(schedule.days_ahead));
+            }
+        }
+        if !(1..=365).contains(&settings.online_booking_horizon_days) {
+            return Err(PolicyError::BookingHorizon(
+                settings.online_booking_horizon_days,
+            ));
+        }
+        if let (ReleaseEquity::OnlineNotBeforeTelephone, Some(telephone)) =
+            (settings.equity, settings.telephone_release)
+        {
+            // A ringfence release before the telephone release could never
+            // take effect under the equity rule: say so, rather than accept
+            // a setting that is silently moved later.
+            if settings.ringfence_release.is_earlier_than(&telephone) {
+                return Err(PolicyError::EquityBreached {
+                    online: settings.ringfence_release,
+                    telephone,
+                });
             }
         }
         Ok(Self(settings))

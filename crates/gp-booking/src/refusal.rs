@@ -75,6 +75,13 @@ pub enum BookingRefusal {
     },
     /// A reschedule named the slot already booked.
     SameSlot,
+    /// The slot is further ahead than the practice lets patients book online.
+    BeyondBookingHorizon {
+        /// How many days ahead patients may book online.
+        horizon_days: u32,
+    },
+    /// Only staff may do this (change the booking policy).
+    StaffOnly,
 }
 
 impl Reason for BookingRefusal {
@@ -104,6 +111,8 @@ impl Reason for BookingRefusal {
             BookingRefusal::NotYourBooking => "NotYourBooking",
             BookingRefusal::CancellationCutoffPassed { .. } => "CancellationCutoffPassed",
             BookingRefusal::SameSlot => "SameSlot",
+            BookingRefusal::BeyondBookingHorizon { .. } => "BeyondBookingHorizon",
+            BookingRefusal::StaffOnly => "StaffOnly",
         }
     }
 }
@@ -156,6 +165,11 @@ impl fmt::Display for BookingRefusal {
                 "appointments cannot be cancelled online in the last {cutoff_minutes} minutes; please telephone the practice"
             ),
             BookingRefusal::SameSlot => f.write_str("that is the appointment already booked"),
+            BookingRefusal::BeyondBookingHorizon { horizon_days } => write!(
+                f,
+                "appointments can be booked online up to {horizon_days} days ahead; please telephone the practice for a later one"
+            ),
+            BookingRefusal::StaffOnly => f.write_str("only practice staff may do this"),
         }
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use gp_core::{AuditEvent, BookingId, PatientId, SlotId};
 
 use crate::booking::{Booking, Holding};
-use crate::decide::{CancelFacts, Committable, SearchQuery, SlotState};
+use crate::decide::{CancelFacts, Committable, PolicyFacts, Precondition, SearchQuery, SlotState};
 use crate::error::{CommitError, StoreError};
 use crate::schedule::{Schedule, StaffMember};
 
@@ -17,6 +17,8 @@ pub struct BookSnapshot {
     /// The patient's live bookings starting at or after the `since` asked for,
     /// in order of start.
     pub holdings: Vec<Holding>,
+    /// The booking policy in force, with its version.
+    pub policy: PolicyFacts,
 }
 
 /// A booking decision handed to the store, to run on the facts it loads.
@@ -47,8 +49,18 @@ pub type BookDecider = Box<dyn FnOnce(BookSnapshot) -> crate::Decision + Send>;
 ///   preconditions read, a commit never leaves two live bookings on one slot
 ///   (it returns `Conflict(SlotFree(slot))` instead), and a commit that books
 ///   a slot that does not exist fails with [`StoreError::Missing`].
+/// - **The policy is stored and versioned.** [`BookingStore::policy`]
+///   answers the stored policy, or the default at version 0 if none was
+///   ever stored; a commit of [`crate::BookingChange::Policy`] stores it
+///   and moves the version on by one. `PolicyUnchanged` holds while the
+///   version is the one given. [`BookingStore::load_book`] reads the policy
+///   with the slot and holdings.
+/// - **Authorization is a precondition.** `Authorized(guard)` holds while
+///   the patient's access record is at the guard's version (no record:
+///   version 0). A store that keeps no access records cannot check it and
+///   fails the commit with [`StoreError::Missing`], writing nothing.
 /// - **Refusals are recorded.** [`BookingStore::record_refusal`] appends the
-///   event alone.
+///   events alone, all or none.
 /// - **Audit order is commit order.** [`BookingStore::audit_events`] returns
 ///   every event appended, oldest first; an event is there if and only if its
 ///   commit succeeded.
@@ -66,6 +78,9 @@ pub trait BookingStore: Send + Sync {
     /// in order of start.
     async fn find_slots(&self, query: &SearchQuery) -> Result<Vec<SlotState>, StoreError>;
 
+    /// The booking policy in force, with its version.
+    async fn policy(&self) -> Result<PolicyFacts, StoreError>;
+
     /// One slot, with whether it is taken.
     async fn slot(&self, slot: SlotId) -> Result<Option<SlotState>, StoreError>;
 
@@ -75,8 +90,8 @@ pub trait BookingStore: Send + Sync {
     /// Every booking of a patient, live or cancelled, in order of booking time.
     async fn bookings_for_patient(&self, patient: PatientId) -> Result<Vec<Booking>, StoreError>;
 
-    /// The facts for booking `slot` for `patient`: the slot and the patient's
-    /// live bookings starting at or after `since`, read together.
+    /// The facts for booking `slot` for `patient`: the slot, the patient's
+    /// live bookings starting at or after `since` and the policy, read together.
     async fn load_book(
         &self,
         slot: SlotId,
@@ -91,9 +106,12 @@ pub trait BookingStore: Send + Sync {
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError>;
 
     /// Loads the facts for booking `slot` for `patient` (holdings from
-    /// `since`), runs `decide` on them, and commits the allowed change with
-    /// `earlier` events and the decision's own, or appends `earlier` and the
-    /// refusal's event; answers with the decision taken.
+    /// `since`, and the policy), runs `decide` on them, and commits the
+    /// allowed change with `earlier` events and the decision's own, under
+    /// the decision's preconditions and `guards` (such as the authorization's
+    /// `Authorized`), or appends `earlier` and the refusal's event; answers
+    /// with the decision taken. A guard that no longer holds is a
+    /// `Conflict` naming it, and nothing is written.
     ///
     /// The default does this in steps (`load_book`, then `commit` under the
     /// decision's preconditions) and may return `Conflict`, after which the
@@ -106,27 +124,24 @@ pub trait BookingStore: Send + Sync {
         patient: PatientId,
         since: DateTime<Utc>,
         earlier: Vec<AuditEvent>,
+        guards: Vec<Precondition>,
         decide: BookDecider,
     ) -> Result<crate::Decision, CommitError> {
         let snapshot = self.load_book(slot, patient, since).await?;
-        let mut decision = decide(snapshot);
-        match &mut decision {
+        let decision = decide(snapshot).after(&earlier);
+        match &decision {
             crate::Decision::Allowed(c) => {
-                c.events.splice(0..0, earlier);
-                self.commit(c).await?;
+                let mut guarded = c.clone();
+                guarded.preconditions.extend(guards);
+                self.commit(&guarded).await?;
             }
-            crate::Decision::Refused(r) => {
-                for e in &earlier {
-                    self.record_refusal(e).await?;
-                }
-                self.record_refusal(&r.event).await?;
-            }
+            crate::Decision::Refused(r) => self.record_refusal(&r.events).await?,
         }
         Ok(decision)
     }
 
-    /// Appends the audit event of a refusal.
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Appends the audit events of a refusal, all or none.
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
 
     /// Every audit event appended, oldest first.
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError>;
@@ -144,6 +159,9 @@ impl<T: BookingStore + ?Sized> BookingStore for std::sync::Arc<T> {
     }
     async fn find_slots(&self, query: &SearchQuery) -> Result<Vec<SlotState>, StoreError> {
         (**self).find_slots(query).await
+    }
+    async fn policy(&self) -> Result<PolicyFacts, StoreError> {
+        (**self).policy().await
     }
     async fn slot(&self, slot: SlotId) -> Result<Option<SlotState>, StoreError> {
         (**self).slot(slot).await
@@ -174,14 +192,15 @@ impl<T: BookingStore + ?Sized> BookingStore for std::sync::Arc<T> {
         patient: PatientId,
         since: DateTime<Utc>,
         earlier: Vec<AuditEvent>,
+        guards: Vec<Precondition>,
         decide: BookDecider,
     ) -> Result<crate::Decision, CommitError> {
         (**self)
-            .book_in_one_step(slot, patient, since, earlier, decide)
+            .book_in_one_step(slot, patient, since, earlier, guards, decide)
             .await
     }
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        (**self).record_refusal(event).await
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        (**self).record_refusal(events).await
     }
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
         (**self).audit_events().await

@@ -154,8 +154,9 @@ fn refused(d: Decision, code: &str) -> BookingRefusal {
     match d {
         Decision::Refused(r) => {
             assert_eq!(r.reason.code(), code, "{}", r.reason);
+            assert_eq!(r.events.len(), 1, "one event records the refusal");
             assert_eq!(
-                r.event.outcome,
+                r.events[0].outcome,
                 Outcome::Refused(r.reason.reason_code()),
                 "the refusal is audited"
             );
@@ -328,10 +329,13 @@ fn setting_ringfence_release() {
 #[test]
 fn setting_telephone_release() {
     let mut case = Case::new();
-    case.settings.telephone_release = Some(ReleaseSchedule {
+    let telephone = ReleaseSchedule {
         days_ahead: 0,
         at: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
-    });
+    };
+    case.settings.telephone_release = Some(telephone);
+    // Under the default equity rule, online release may not come first.
+    case.settings.ringfence_release = telephone;
     case.now = local(2026, 6, 4, 7, 59);
     refused(case.by_phone(), "NotReleasedYet");
     case.now = local(2026, 6, 4, 8, 0);
@@ -342,11 +346,29 @@ fn setting_telephone_release() {
 fn setting_equity() {
     let mut case = Case::new();
     case.slot.availability = SlotAvailability::Ringfenced;
-    // Telephone opens at 08:00 on the day; ringfence would release two days before.
-    case.settings.telephone_release = Some(ReleaseSchedule {
+    // Telephone opens at 08:00 on the day; a ringfence release two days
+    // before could never take effect under the equity rule, so the policy
+    // is refused rather than silently moved later.
+    let telephone = ReleaseSchedule {
         days_ahead: 0,
         at: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
-    });
+    };
+    case.settings.telephone_release = Some(telephone);
+    let two_days = case.settings.ringfence_release;
+    assert_eq!(
+        BookingPolicy::new(case.settings.clone()).unwrap_err(),
+        PolicyError::EquityBreached {
+            online: two_days,
+            telephone
+        }
+    );
+    // One minute earlier on the same day is refused too; the same time is not.
+    case.settings.ringfence_release = ReleaseSchedule {
+        days_ahead: 0,
+        at: NaiveTime::from_hms_opt(7, 59, 0).unwrap(),
+    };
+    assert!(BookingPolicy::new(case.settings.clone()).is_err());
+    case.settings.ringfence_release = telephone;
     case.now = local(2026, 6, 3, 9, 0);
     let r = refused(case.online(), "NotReleasedYet");
     assert_eq!(
@@ -360,8 +382,106 @@ fn setting_equity() {
     refused(case.online(), "NotReleasedYet");
     case.settings.equity = ReleaseEquity::Independent;
     allowed(case.online());
+    // Independent release may run ahead of the telephone.
+    case.settings.ringfence_release = two_days;
     case.slot.availability = SlotAvailability::Ringfenced;
     allowed(case.online());
+}
+
+#[test]
+fn setting_online_booking_horizon() {
+    // The slot is on Thursday 4 June; today is Monday 1 June (3 days before).
+    let mut case = Case::new();
+    case.settings.online_booking_horizon_days = 3;
+    allowed(case.online());
+    case.settings.online_booking_horizon_days = 2;
+    assert_eq!(
+        refused(case.online(), "BeyondBookingHorizon"),
+        BookingRefusal::BeyondBookingHorizon { horizon_days: 2 }
+    );
+    refused(
+        case.book_by(case.proxy(), Channel::Online, None),
+        "BeyondBookingHorizon",
+    );
+    // Staff are not bound by it.
+    allowed(case.by_phone());
+    // The horizon counts practice-local days: at 23:30 BST on Monday it is
+    // still Monday, at 00:30 BST on Tuesday the slot is two days ahead.
+    case.now = local(2026, 6, 1, 23, 30);
+    refused(case.online(), "BeyondBookingHorizon");
+    case.now = local(2026, 6, 2, 0, 30);
+    allowed(case.online());
+    // A search never shows a slot beyond the horizon, whatever its span.
+    case.now = now();
+    let request = SearchRequest {
+        actor: case.me(),
+        channel: Channel::Online,
+        patient: Some(case.patient),
+        query: SearchQuery::between(case.now + Duration::days(1), case.now + Duration::days(8)),
+    };
+    let state = SlotState {
+        slot: case.slot.clone(),
+        live_booking: None,
+    };
+    let found = search(
+        &case.policy(),
+        &request,
+        std::slice::from_ref(&state),
+        case.now,
+        &case.ids,
+    )
+    .unwrap();
+    assert!(found.is_empty(), "a slot beyond the horizon was offered");
+    case.settings.online_booking_horizon_days = 3;
+    let found = search(&case.policy(), &request, &[state], case.now, &case.ids).unwrap();
+    assert_eq!(found.len(), 1);
+    // Out of range: refused as a setting.
+    for days in [0, 366] {
+        case.settings.online_booking_horizon_days = days;
+        assert_eq!(
+            BookingPolicy::new(case.settings.clone()).unwrap_err(),
+            PolicyError::BookingHorizon(days)
+        );
+    }
+}
+
+#[test]
+fn policy_changes_are_staff_only_and_audited_with_the_new_settings() {
+    let case = Case::new();
+    let current = PolicyFacts::default();
+    let policy = case.policy();
+    let d = decide_policy(
+        &current,
+        case.me(),
+        Channel::Online,
+        &policy,
+        case.now,
+        &case.ids,
+    );
+    refused(d, "StaffOnly");
+    let d = decide_policy(
+        &current,
+        case.staff(),
+        Channel::Online,
+        &policy,
+        case.now,
+        &case.ids,
+    );
+    refused(d, "ChannelNotAllowed");
+    let c = allowed(decide_policy(
+        &current,
+        case.staff(),
+        Channel::Reception,
+        &policy,
+        case.now,
+        &case.ids,
+    ));
+    assert_eq!(c.change, BookingChange::Policy(policy.clone()));
+    assert_eq!(
+        c.preconditions,
+        vec![Precondition::PolicyUnchanged { version: 0 }]
+    );
+    assert!(c.events[0].details.contains_key("settings"));
 }
 
 #[test]
@@ -726,7 +846,7 @@ fn setting_online_search_window_days() {
         r.reason,
         BookingRefusal::SearchWindowTooWide { max_days: 14 }
     );
-    assert_eq!(r.event.action.as_str(), ACTION_SEARCH);
+    assert_eq!(r.events[0].action.as_str(), ACTION_SEARCH);
     assert!(
         search_as(&case, case.staff(), Channel::Reception, &slots, 42).is_ok(),
         "staff search any span"

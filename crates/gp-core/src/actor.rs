@@ -35,6 +35,18 @@ impl StaffRole {
         StaffRole::PracticeManager,
     ];
 
+    /// The roles that prescribe (GP, nurse and pharmacist prescribers): the
+    /// one list the access matrix and every domain crate's prescriber rule
+    /// follow. Whether an individual holds a prescribing qualification is a
+    /// competency the access records keep.
+    pub const PRESCRIBERS: &'static [StaffRole] =
+        &[StaffRole::Gp, StaffRole::Nurse, StaffRole::Pharmacist];
+
+    /// Whether the role is one of [`StaffRole::PRESCRIBERS`].
+    pub fn prescribes(self) -> bool {
+        Self::PRESCRIBERS.contains(&self)
+    }
+
     /// Whether people in this role see patients in appointment slots.
     pub fn is_clinical(self) -> bool {
         matches!(

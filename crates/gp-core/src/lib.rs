@@ -27,7 +27,9 @@
 mod actor;
 mod audit;
 mod clock;
+mod commit;
 mod error;
+mod guard;
 mod ids;
 mod nhs;
 mod random;
@@ -37,7 +39,9 @@ mod time;
 pub use actor::{Actor, Channel, StaffRole};
 pub use audit::{AuditAction, AuditEvent, Outcome, Reason, ReasonCode, Subject, SubjectKind};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use commit::{CommitError, Committable, Decision, Refusal, StoreError};
 pub use error::{LocalTimeError, ParseError};
+pub use guard::AccessGuard;
 pub use ids::{
     AccountId, ApplicationId, BookingId, ConcernId, EventId, IdSource, MedicationId, MessageId,
     PatientId, ProxyId, RandomIds, RequestId, SequentialIds, SessionId, SlotId, StaffId,

@@ -54,6 +54,9 @@ pub enum Precondition {
         /// The version the decision saw.
         version: u64,
     },
+    /// The patient's access record is still at the version the action was
+    /// authorized on (checked by a store that keeps the access records too).
+    Authorized(gp_core::AccessGuard),
 }
 
 impl fmt::Display for Precondition {
@@ -64,6 +67,7 @@ impl fmt::Display for Precondition {
             Precondition::SettingsUnchanged { .. } => {
                 f.write_str("the practice's messaging settings changed")
             }
+            Precondition::Authorized(guard) => guard.fmt(f),
         }
     }
 }
@@ -77,45 +81,14 @@ pub struct MessageChange {
     pub settings: Option<MessagingSettings>,
 }
 
-/// An allowed decision: the change, its audit event and its preconditions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Committable {
-    /// What to change.
-    pub change: MessageChange,
-    /// The events to append in the same transaction.
-    pub events: Vec<AuditEvent>,
-    /// What must still hold at commit.
-    pub preconditions: Vec<Precondition>,
-}
+/// An allowed messaging decision: the change, its audit event and its preconditions.
+pub type Committable = gp_core::Committable<MessageChange, Precondition>;
 
-/// A refused decision: the reason and the event recording it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// Why.
-    pub reason: MessagingRefusal,
-    /// The audit event (outcome `Refused(reason code)`).
-    pub event: AuditEvent,
-}
+/// A refused messaging decision: the reason and the event recording it.
+pub type Refusal = gp_core::Refusal<MessagingRefusal>;
 
 /// What a messaging decision came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(clippy::large_enum_variant)] // reason: decisions are short-lived values, boxing buys nothing
-pub enum Decision {
-    /// Allowed: commit this.
-    Allowed(Committable),
-    /// Refused: record this.
-    Refused(Refusal),
-}
-
-impl Decision {
-    /// The refusal reason, if refused.
-    pub fn refusal(&self) -> Option<&MessagingRefusal> {
-        match self {
-            Decision::Allowed(_) => None,
-            Decision::Refused(r) => Some(&r.reason),
-        }
-    }
-}
+pub type Decision = gp_core::Decision<MessageChange, Precondition, MessagingRefusal>;
 
 /// A new message, checked. Build one with [`NewMessage::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,10 +179,8 @@ impl Ctx<'_> {
     }
 
     fn refuse(&self, reason: MessagingRefusal) -> Decision {
-        Decision::Refused(Refusal {
-            event: self.event(Outcome::Refused(reason.reason_code())),
-            reason,
-        })
+        let event = self.event(Outcome::Refused(reason.reason_code()));
+        Decision::Refused(Refusal::new(reason, event))
     }
 }
 

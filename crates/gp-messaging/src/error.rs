@@ -14,30 +14,7 @@ pub enum MessageError {
     Text(#[from] ParseError),
 }
 
-/// A store could not do what was asked, for a reason of its own.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The store could not be reached or failed while working.
-    #[error("the message store is unavailable: {0}")]
-    Unavailable(String),
-    /// A change did not hang together; nothing was written.
-    #[error("the change is not valid: {0}")]
-    Invalid(String),
-    /// Stored data could not be read back as valid values.
-    #[error("stored message data is not valid: {0}")]
-    Corrupt(String),
-}
+pub use gp_core::StoreError;
 
-/// A commit did not happen.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum CommitError {
-    /// A fact the decision relied on no longer holds; nothing was written.
-    /// Load the facts again and decide again.
-    #[error("the facts changed before the commit: {0}")]
-    Conflict(Precondition),
-    /// The store failed; nothing was written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+/// A messaging commit did not happen; nothing was written.
+pub type CommitError = gp_core::CommitError<Precondition>;

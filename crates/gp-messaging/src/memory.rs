@@ -104,6 +104,13 @@ impl MessageStore for MemoryMessageStore {
                     .get(message)
                     .is_some_and(|m| m.revision == *revision),
                 Precondition::SettingsUnchanged { version } => state.settings.version == *version,
+                Precondition::Authorized(guard) => {
+                    return Err(StoreError::Invalid(format!(
+                        "the access record of patient {} cannot be checked: this store keeps none",
+                        guard.patient
+                    ))
+                    .into())
+                }
             };
             if !holds {
                 return Err(CommitError::Conflict(p.clone()));
@@ -127,8 +134,8 @@ impl MessageStore for MemoryMessageStore {
         Ok(())
     }
 
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.lock().events.push(event.clone());
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        self.lock().events.extend(events.iter().cloned());
         Ok(())
     }
 

@@ -46,8 +46,8 @@ pub trait MessageStore: Send + Sync {
     /// Applies an allowed decision with its events if its preconditions hold.
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError>;
 
-    /// Appends the audit event of a refusal.
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Appends the audit events of a refusal, all or none.
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
 
     /// Every audit event appended, oldest first.
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError>;
@@ -72,8 +72,8 @@ impl<T: MessageStore + ?Sized> MessageStore for std::sync::Arc<T> {
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
         (**self).commit(decision).await
     }
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        (**self).record_refusal(event).await
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        (**self).record_refusal(events).await
     }
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
         (**self).audit_events().await

@@ -78,7 +78,11 @@ impl T {
 fn refused(d: &Decision) -> MessagingRefusal {
     match d {
         Decision::Refused(r) => {
-            assert_eq!(r.event.outcome, Outcome::Refused(r.reason.reason_code()));
+            assert_eq!(r.events.len(), 1, "one event records the refusal");
+            assert_eq!(
+                r.events[0].outcome,
+                Outcome::Refused(r.reason.reason_code())
+            );
             r.reason.clone()
         }
         Decision::Allowed(_) => panic!("expected a refusal"),

@@ -1,81 +1,94 @@
-//! The facade a GP clinical system calls to book, cancel and search for appointments.
+//! The one door a GP clinical system calls: [`Practice`].
 //!
-//! [`Online`] runs the commit pattern for every request: load the facts from
-//! the store, decide with the pure rules of `gp-booking` at the clock's `now`,
-//! then commit the change together with its audit event under the decision's
-//! preconditions. When another request got there first (a conflict), it loads
-//! and decides again, a bounded number of times, so the caller always gets a
-//! policy answer such as `SlotTaken`, never an internal conflict. Every
-//! refusal is recorded in the audit trail too.
+//! Every action a patient, a proxy, a member of staff or the system can
+//! take (appointments, repeat prescriptions, messages, online access,
+//! staff, settings and the review lists) is a method of [`Practice`], and
+//! each runs the same way:
 //!
-//! [`Prescriptions`] does the same for repeat prescription requests (over a
-//! `gp_prescribing::PrescribingStore`), [`Messages`] for messages to the
-//! practice (over a `gp_messaging::MessageStore`), and [`Access`] for
-//! registration, linkage, proxy access, coercion safeguards and the
-//! audited `authorize` question (over a `gp_access::AccessStore`).
+//! 1. **Authorize from the stored records.** The access rules of
+//!    `gp-access` are asked with the patient's access record, their entry
+//!    on the practice's list and the acting staff member's stored profile
+//!    (the role in a caller's `Actor` is never trusted). A denial is
+//!    recorded in the audit trail and answered as [`Refused::Access`].
+//! 2. **Decide** with the domain's pure rules (`gp-booking`,
+//!    `gp-prescribing`, `gp-messaging`, `gp-access`) under the settings
+//!    stored for the practice.
+//! 3. **Commit** the change, the authorization's event and the decision's
+//!    events in one transaction, under the decision's preconditions and the
+//!    access record's version: a revocation that commits first wins, and
+//!    the action is authorized again. A refusal and the authorization
+//!    before it are one write too. On a conflict the action is decided
+//!    again (bounded), so the caller gets a policy answer such as
+//!    `SlotTaken`, never an internal conflict.
 //!
-//! [`Practice`] puts them together over one store that implements every
-//! port: each patient-facing request is first authorized by the access
-//! rules (audited), then decided and committed by the service's facade.
-//!
-//! Each is generic over the store and the clock and starts no runtime: await
-//! it from any executor. None holds rules of its own.
+//! The service facades that skip step 1 live in [`unchecked`], for tests
+//! and benchmarks. Everything is generic over the store and the clock and
+//! starts no runtime: await it from any executor.
 //!
 //! ```
-//! use gp_booking::{BookRequest, BookingPolicy, BookingStore, MemoryBookingStore, SearchQuery, SearchRequest};
-//! use gp_core::{Actor, Channel, FixedClock, SequentialIds};
-//! use gp_online::{Answer, Online};
-//! use gp_testkit::fixtures::{adult, monday_morning, practice};
+//! use std::sync::Arc;
+//! use gp_access::{By, ListedPatient, PatientList, RegistrationKind, StaffProfile};
+//! use gp_booking::{BookRequest, BookingStore, SearchQuery};
+//! use gp_core::{Actor, Channel, FixedClock, NhsNumber, PatientId, StaffId, StaffRole};
+//! use gp_online::{Answer, Practice, Refused};
+//! use gp_sqlite::SqliteStore;
+//! use gp_testkit::fixtures::{monday_morning, practice};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let ids = SequentialIds::new(1);
-//! let practice = practice(&ids, monday_morning().date_naive());
-//! let store = MemoryBookingStore::new();
-//! for s in practice.staff() { store.put_staff(&s).await?; }
-//! store.add_schedule(&practice.schedule).await?;
-//! let online = Online::new(store, FixedClock::new(monday_morning()), BookingPolicy::default());
+//! let ids = gp_core::SequentialIds::new(1);
+//! let today = monday_morning().date_naive();
+//! let store = Arc::new(SqliteStore::open_in_memory()?);
+//! let fixture = practice(&ids, today);
+//! for s in fixture.staff() { store.put_staff(&s).await?; }
+//! store.add_schedule(&fixture.schedule).await?;
+//! let practice = Practice::new(store.clone(), Arc::new(FixedClock::new(monday_morning())));
 //!
-//! let patient = adult(&ids);
-//! let me = Actor::Patient { patient: patient.patient };
+//! // The practice manager is the first member of staff; a receptionist follows.
+//! let manager = StaffProfile::new(StaffId::new(&ids), "Pat Morgan", StaffRole::PracticeManager);
+//! practice.first_manager(&manager).await?;
+//! let desk = StaffProfile::new(StaffId::new(&ids), "Sam Reed", StaffRole::Receptionist);
+//! practice.put_staff(&By::staff(&manager, Channel::Reception), &desk).await?;
+//!
+//! // A patient on the practice's list, with no online account, telephones.
+//! let patient = PatientId::new(&ids);
+//! let nhs = NhsNumber::parse("943 476 5919")?;
+//! let dob = chrono::NaiveDate::from_ymd_opt(1980, 5, 17).unwrap();
+//! store.put_listed_patient(&ListedPatient::new(patient, nhs, dob, RegistrationKind::Regular, today)?).await?;
+//! let phone = By::staff(&desk, Channel::Telephone);
 //! let query = SearchQuery::between(monday_morning(), monday_morning() + chrono::Duration::days(7));
-//! let Answer::Done(free) = online.search(&SearchRequest { actor: me, channel: Channel::Online, patient: Some(patient), query }).await? else {
-//!     panic!("search refused");
-//! };
+//! let Answer::Done(free) = practice.search(&phone, patient, query).await? else { panic!("refused") };
 //! let request = BookRequest {
-//!     actor: me, channel: Channel::Online, patient: patient.patient, slot: free[0].id,
+//!     actor: phone.actor, channel: phone.channel, patient, slot: free[0].id,
 //!     description: None, comment: None, holding_limit_override: None,
 //! };
-//! let Answer::Done(booking) = online.book(&request, &patient).await? else { panic!("refused") };
-//! assert_eq!(booking.slot, free[0].id);
-//! // The same slot again: a policy answer, not an error.
-//! assert_eq!(online.book(&request, &patient).await?.refusal(), Some(&gp_booking::BookingRefusal::SlotTaken));
+//! let Answer::Done(booking) = practice.book(&request).await? else { panic!("refused") };
+//! assert_eq!(booking.patient, patient);
+//!
+//! // The patient has no online account, so online they are turned away, with the reason.
+//! let online = By { actor: Actor::Patient { patient }, channel: Channel::Online };
+//! let again = BookRequest { actor: online.actor, channel: online.channel, ..request };
+//! assert_eq!(
+//!     practice.book(&again).await?.refusal().map(Refused::code),
+//!     Some("NotRegisteredForOnline")
+//! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
 
-use gp_booking::{
-    decide_book, decide_cancel, decide_reschedule, search, BookFacts, BookRequest, Booking,
-    BookingChange, BookingPolicy, BookingRefusal, BookingStore, CancelRequest, CommitError,
-    Committable, Decision, PatientFacts, Refusal, RescheduleFacts, RescheduleRequest,
-    SearchRequest, Slot, StoreError,
-};
-use gp_core::{AuditEvent, Clock, IdSource, RandomIds};
 use thiserror::Error;
 
-mod access;
-mod messages;
+mod commit;
 mod practice;
-mod prescriptions;
+pub mod unchecked;
 
-pub use access::{patient_facts, Access};
-pub use messages::Messages;
-pub use practice::{Practice, Refused};
-pub use prescriptions::{OrderRefused, Ordered, PrescriberMove, Prescriptions};
+pub use gp_prescribing::OrderRefused;
+pub use practice::{Practice, PracticeStore, Refused};
+pub use unchecked::{patient_facts, Ordered, PrescriberMove};
 
 /// The answer to a request: done, or refused by the practice's rules with a
-/// reason (a [`BookingRefusal`] unless said otherwise).
+/// reason (a `gp_booking::BookingRefusal` unless said otherwise).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer<T, R = BookingRefusal> {
+pub enum Answer<T, R = gp_booking::BookingRefusal> {
     /// Done; here is the result.
     Done(T),
     /// Refused, for this reason (already recorded in the audit trail).
@@ -98,6 +111,14 @@ impl<T, R> Answer<T, R> {
             Answer::Refused(_) => None,
         }
     }
+
+    /// The same answer with the refusal made into another type.
+    pub fn map_refusal<S>(self, f: impl FnOnce(R) -> S) -> Answer<T, S> {
+        match self {
+            Answer::Done(t) => Answer::Done(t),
+            Answer::Refused(r) => Answer::Refused(f(r)),
+        }
+    }
 }
 
 /// Something went wrong (as opposed to a refusal by the practice's rules).
@@ -105,15 +126,9 @@ impl<T, R> Answer<T, R> {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum OnlineError {
-    /// The appointment store failed.
+    /// The store failed (its kind says whether trying again may help).
     #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The prescribing store failed.
-    #[error(transparent)]
-    PrescribingStore(#[from] gp_prescribing::StoreError),
-    /// The message store failed.
-    #[error(transparent)]
-    MessageStore(#[from] gp_messaging::StoreError),
+    Store(#[from] gp_core::StoreError),
     /// A repeat request, reason or note was not valid.
     #[error(transparent)]
     Request(#[from] gp_prescribing::RequestError),
@@ -126,9 +141,6 @@ pub enum OnlineError {
     /// A message or reply was not valid.
     #[error(transparent)]
     Message(#[from] gp_messaging::MessageError),
-    /// The access store failed.
-    #[error(transparent)]
-    AccessStore(#[from] gp_access::StoreError),
     /// Access input (a name, reason, note, date or setting) was not valid.
     #[error(transparent)]
     AccessInput(#[from] gp_access::AccessError),
@@ -138,266 +150,10 @@ pub enum OnlineError {
         /// How many times the request was decided.
         attempts: u32,
     },
-}
-
-/// The booking facade over a store and a clock.
-pub struct Online<S, C> {
-    store: S,
-    clock: C,
-    ids: std::sync::Arc<dyn IdSource>,
-    policy: BookingPolicy,
-    max_attempts: u32,
-}
-
-impl<S: BookingStore, C: Clock> Online<S, C> {
-    /// A facade over `store` and `clock` under `policy`, making random identifiers.
-    pub fn new(store: S, clock: C, policy: BookingPolicy) -> Self {
-        Self::with_ids(store, clock, policy, Box::new(RandomIds))
-    }
-
-    /// Like [`Online::new`], with identifiers from `ids` (for repeatable tests).
-    pub fn with_ids(store: S, clock: C, policy: BookingPolicy, ids: Box<dyn IdSource>) -> Self {
-        Self {
-            store,
-            clock,
-            ids: ids.into(),
-            policy,
-            max_attempts: 16,
-        }
-    }
-
-    /// Sets how many times a request is decided again after conflicts before
-    /// [`OnlineError::Contention`] (default 16; at least 1).
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
-    }
-
-    /// The store.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// The clock.
-    pub fn clock(&self) -> &C {
-        &self.clock
-    }
-
-    /// The policy in force.
-    pub fn policy(&self) -> &BookingPolicy {
-        &self.policy
-    }
-
-    /// Replaces the policy in force.
-    pub fn set_policy(&mut self, policy: BookingPolicy) {
-        self.policy = policy;
-    }
-
-    /// The free slots this actor may book through this channel, in order of start.
-    pub async fn search(&self, request: &SearchRequest) -> Result<Answer<Vec<Slot>>, OnlineError> {
-        let candidates = self.store.find_slots(&request.query).await?;
-        match search(
-            &self.policy,
-            request,
-            &candidates,
-            self.clock.now(),
-            self.ids.as_ref(),
-        ) {
-            Ok(slots) => Ok(Answer::Done(slots)),
-            Err(refusal) => self.refused(*refusal, &[]).await,
-        }
-    }
-
-    /// Books a slot for `patient` (whose facts come from the access records).
-    pub async fn book(
-        &self,
-        request: &BookRequest,
-        patient: &PatientFacts,
-    ) -> Result<Answer<Booking>, OnlineError> {
-        self.book_after(request, patient, &[]).await
-    }
-
-    /// Like [`Online::book`], with the events of decisions taken just before
-    /// it (such as an allowed authorization) committed in the booking's own
-    /// transaction, or recorded with its refusal: one write, not two.
-    pub async fn book_after(
-        &self,
-        request: &BookRequest,
-        patient: &PatientFacts,
-        earlier: &[AuditEvent],
-    ) -> Result<Answer<Booking>, OnlineError> {
-        for _ in 0..self.max_attempts {
-            let now = self.clock.now();
-            let (policy, request_owned, facts, ids) = (
-                self.policy.clone(),
-                request.clone(),
-                *patient,
-                self.ids.clone(),
-            );
-            // The decision is pure: the store may run it inside its write
-            // transaction (gp-sqlite does), so loading, deciding and
-            // committing take one trip to the database.
-            let decide: gp_booking::BookDecider = Box::new(move |snap| {
-                let facts = BookFacts {
-                    slot: snap.slot,
-                    patient: facts,
-                    holdings: snap.holdings,
-                    holdings_since: now,
-                };
-                decide_book(&policy, &facts, &request_owned, now, ids.as_ref())
-            });
-            match self
-                .store
-                .book_in_one_step(request.slot, request.patient, now, earlier.to_vec(), decide)
-                .await
-            {
-                Ok(Decision::Allowed(c)) => return booked(Answer::Done(c)),
-                Ok(Decision::Refused(r)) => return Ok(Answer::Refused(r.reason)),
-                Err(CommitError::Conflict(_)) => continue,
-                Err(CommitError::Store(e)) => return Err(e.into()),
-                Err(other) => {
-                    return Err(OnlineError::Store(StoreError::Unavailable(
-                        other.to_string(),
-                    )))
-                }
-            }
-        }
-        Err(OnlineError::Contention {
-            attempts: self.max_attempts,
-        })
-    }
-
-    /// Cancels a booking; answers with the booking as cancelled.
-    pub async fn cancel(&self, request: &CancelRequest) -> Result<Answer<Booking>, OnlineError> {
-        self.cancel_after(request, &[]).await
-    }
-
-    /// Like [`Online::cancel`], with earlier events committed (or recorded)
-    /// together with the cancellation, as [`Online::book_after`] does.
-    pub async fn cancel_after(
-        &self,
-        request: &CancelRequest,
-        earlier: &[AuditEvent],
-    ) -> Result<Answer<Booking>, OnlineError> {
-        let answer = self
-            .run(earlier, |now| async move {
-                let facts = self.store.load_cancel(request.booking).await?;
-                Ok(decide_cancel(
-                    &self.policy,
-                    &facts,
-                    request,
-                    now,
-                    self.ids.as_ref(),
-                ))
-            })
-            .await?;
-        match answer {
-            Answer::Refused(r) => Ok(Answer::Refused(r)),
-            Answer::Done(_) => match self.store.booking(request.booking).await? {
-                Some(booking) => Ok(Answer::Done(booking)),
-                None => Err(StoreError::Missing(format!(
-                    "booking {} after its cancellation",
-                    request.booking
-                ))
-                .into()),
-            },
-        }
-    }
-
-    /// Moves a booking to another slot (cancel and book together, or neither);
-    /// answers with the new booking. `patient` is the booking's patient.
-    pub async fn reschedule(
-        &self,
-        request: &RescheduleRequest,
-        patient: &PatientFacts,
-    ) -> Result<Answer<Booking>, OnlineError> {
-        self.run(&[], |now| async move {
-            let current = self.store.load_cancel(request.booking).await?;
-            let snap = self
-                .store
-                .load_book(request.new_slot, patient.patient, now)
-                .await?;
-            let facts = RescheduleFacts {
-                current,
-                new: BookFacts {
-                    slot: snap.slot,
-                    patient: *patient,
-                    holdings: snap.holdings,
-                    holdings_since: now,
-                },
-            };
-            Ok(decide_reschedule(
-                &self.policy,
-                &facts,
-                request,
-                now,
-                self.ids.as_ref(),
-            ))
-        })
-        .await
-        .and_then(booked)
-    }
-
-    async fn refused<T>(
-        &self,
-        refusal: Refusal,
-        earlier: &[AuditEvent],
-    ) -> Result<Answer<T>, OnlineError> {
-        for e in earlier {
-            self.store.record_refusal(e).await?;
-        }
-        self.store.record_refusal(&refusal.event).await?;
-        Ok(Answer::Refused(refusal.reason))
-    }
-
-    /// The commit pattern: load and decide, commit, and on conflict do it again.
-    async fn run<'a, F, Fut>(
-        &'a self,
-        earlier: &[AuditEvent],
-        decide: F,
-    ) -> Result<Answer<Committable>, OnlineError>
-    where
-        F: Fn(chrono::DateTime<chrono::Utc>) -> Fut,
-        Fut: std::future::Future<Output = Result<Decision, StoreError>> + 'a,
-    {
-        for _ in 0..self.max_attempts {
-            let now = self.clock.now();
-            let mut committable: Committable = match decide(now).await? {
-                Decision::Refused(refusal) => return self.refused(refusal, earlier).await,
-                Decision::Allowed(c) => c,
-            };
-            if !earlier.is_empty() {
-                committable.events.splice(0..0, earlier.iter().cloned());
-            }
-            match self.store.commit(&committable).await {
-                Ok(()) => return Ok(Answer::Done(committable)),
-                Err(CommitError::Conflict(_)) => continue,
-                Err(CommitError::Store(e)) => return Err(e.into()),
-                Err(other) => {
-                    return Err(OnlineError::Store(StoreError::Unavailable(
-                        other.to_string(),
-                    )))
-                }
-            }
-        }
-        Err(OnlineError::Contention {
-            attempts: self.max_attempts,
-        })
-    }
-}
-
-/// The new booking a committed book or reschedule made.
-fn booked(answer: Answer<Committable>) -> Result<Answer<Booking>, OnlineError> {
-    match answer {
-        Answer::Refused(r) => Ok(Answer::Refused(r)),
-        Answer::Done(c) => match c.change {
-            BookingChange::Book(b) | BookingChange::Reschedule { book: b, .. } => {
-                Ok(Answer::Done(b))
-            }
-            BookingChange::Cancel { booking, .. } => Err(StoreError::Corrupt(format!(
-                "a booking decision produced a cancellation of {booking}"
-            ))
-            .into()),
-        },
-    }
+    /// The patient's access record changed between the authorization and
+    /// the commit. [`Practice`] authorizes again when this happens and never
+    /// answers with it; the [`unchecked`] facades, which authorize nothing,
+    /// never meet it.
+    #[error("the patient's access changed while the request was made; please try again")]
+    AccessChanged,
 }

@@ -1,23 +1,39 @@
-//! One facade for a practice: every patient-facing request is authorized
-//! through the access records first, then decided and committed.
+//! [`Practice`]: every action, authorized from the stored records, decided
+//! by the domain rules, committed with its audit events.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
-use gp_access::{AccessRecord, AccessRefusal, AccessStore, Action, By};
+use gp_access::{
+    AccessRecord, AccessRefusal, AccessSettings, AccessStore, Action, ApplicationVerdict, By,
+    ConcernOutcome, LegalBasis, LinkageDetails, PatientList, ProxyApplicationInput, ProxyGrant,
+    Registration, ReviewReason, Service, StaffProfile, SuspensionReason, VerificationMethod,
+};
 use gp_booking::{
-    BookRequest, Booking, BookingPolicy, BookingRefusal, BookingStore, CancelRequest,
-    SearchRequest, Slot,
+    BookRequest, Booking, BookingPolicy, BookingRefusal, BookingStore, CancelRequest, PolicyFacts,
+    RescheduleRequest, SearchQuery, SearchRequest, Slot,
 };
-use gp_core::{AuditEvent, Clock, PatientId, Reason};
-use gp_messaging::{Message, MessageStore, MessagingRefusal, NewMessage};
-use gp_prescribing::{LineAction, OrderRequest, PrescribingStore, RepeatRequest};
+use gp_core::{
+    AccountId, Actor, Clock, ConcernId, IdSource, OdsCode, OsRandom, PatientId, ProxyId, RandomIds,
+    RandomSource, Reason, StoreError,
+};
+use gp_messaging::{
+    InboxMove, Message, MessageAction, MessageStore, MessagingRefusal, MessagingSettings,
+    NewMessage,
+};
+use gp_prescribing::{
+    ItemAction, LineAction, OrderRefused, OrderRequest, OrderingRestriction, PatientRecord,
+    PrescribingRefusal, PrescribingSettings, PrescribingStore, RepeatItem, RepeatRequest,
+    RestrictionScope, ReviewOutcome,
+};
 
-use crate::access::Gate;
-use crate::{
-    patient_facts, Access, Answer, Messages, Online, OnlineError, OrderRefused, Ordered,
-    PrescriberMove, Prescriptions,
+use crate::unchecked::{
+    patient_facts, Access, Appointments, Authorized, Gate, Messages, Ordered, PrescriberMove,
+    Prescriptions,
 };
+use crate::{Answer, OnlineError};
 
 /// Why a request through [`Practice`] was refused: by the access rules
 /// (asked first), or by the rules of the service.
@@ -27,7 +43,7 @@ pub enum Refused {
     Access(AccessRefusal),
     /// The booking policy said no.
     Booking(BookingRefusal),
-    /// The repeat prescribing rules said no.
+    /// The repeat prescribing rules said no (for a line or item, `lines` is empty).
     Prescribing(OrderRefused),
     /// The messaging rules said no.
     Messaging(MessagingRefusal),
@@ -56,328 +72,970 @@ impl fmt::Display for Refused {
     }
 }
 
-/// The facades of one practice over one store that implements every port
-/// (such as `gp_sqlite::SqliteStore`), with one clock.
-///
-/// Each request from a patient, proxy or member of staff is first put to
-/// the access rules (as [`Access::authorize`] would put it); a denial is
-/// recorded at once, and an allowed answer's event is committed in the same
-/// transaction as the request's own change (or recorded with its refusal),
-/// so an authorized booking costs one write. Booking's patient facts come
-/// from the access record read for the authorization. The service facades stay available
-/// for staff work that the access matrix does not cover.
-pub struct Practice<S, C> {
-    access: Access<Arc<S>, Arc<C>>,
-    online: Online<Arc<S>, Arc<C>>,
-    repeats: Prescriptions<Arc<S>, Arc<C>>,
-    messages: Messages<Arc<S>, Arc<C>>,
+impl From<AccessRefusal> for Refused {
+    fn from(r: AccessRefusal) -> Self {
+        Refused::Access(r)
+    }
 }
 
-impl<S, C> Practice<S, C>
-where
-    S: BookingStore + PrescribingStore + MessageStore + AccessStore + 'static,
-    C: Clock + 'static,
+impl From<BookingRefusal> for Refused {
+    fn from(r: BookingRefusal) -> Self {
+        Refused::Booking(r)
+    }
+}
+
+impl From<OrderRefused> for Refused {
+    fn from(r: OrderRefused) -> Self {
+        Refused::Prescribing(r)
+    }
+}
+
+impl From<PrescribingRefusal> for Refused {
+    fn from(r: PrescribingRefusal) -> Self {
+        Refused::Prescribing(OrderRefused::whole(r))
+    }
+}
+
+impl From<MessagingRefusal> for Refused {
+    fn from(r: MessagingRefusal) -> Self {
+        Refused::Messaging(r)
+    }
+}
+
+/// A store that implements every port a practice needs, such as
+/// `gp_sqlite::SqliteStore`. Implemented for any type that implements them all.
+pub trait PracticeStore:
+    BookingStore + PrescribingStore + MessageStore + AccessStore + PatientList + 'static
 {
-    /// The practice over `store` and `clock`, under `policy`.
-    pub fn new(store: Arc<S>, clock: Arc<C>, policy: BookingPolicy) -> Self {
+}
+
+impl<T> PracticeStore for T where
+    T: BookingStore + PrescribingStore + MessageStore + AccessStore + PatientList + 'static
+{
+}
+
+type Answered<T> = Result<Answer<T, Refused>, OnlineError>;
+
+/// One practice over one store that implements every port, with one clock:
+/// the only door a supplier's system calls.
+///
+/// Every method that acts for somebody takes who acts and through which
+/// channel (in a [`By`], or in the request), authorizes it from the stored
+/// records (see the crate documentation), then decides and commits. A
+/// member of staff acts in the role their stored profile gives; an unknown
+/// staff id is refused as `UnknownStaff`, and audited. Staff serve any
+/// patient on the practice's list ([`PatientList`]); patients and proxies
+/// need an online account. Reads that change nothing (a search, a list)
+/// record only a denial.
+pub struct Practice<S, C> {
+    store: Arc<S>,
+    access: Access<Arc<S>, Arc<C>>,
+    appointments: Appointments<Arc<S>, Arc<C>>,
+    repeats: Prescriptions<Arc<S>, Arc<C>>,
+    messages: Messages<Arc<S>, Arc<C>>,
+    max_attempts: u32,
+}
+
+/// Whether an allowed authorization's event is committed with the action
+/// (a change), or left out (a read, which records only denials).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Record {
+    Allowed,
+    DenialsOnly,
+}
+
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    /// The practice over `store` and `clock`, with random identifiers and
+    /// the operating system's secure generator for linkage keys. Its
+    /// settings are the ones stored (the defaults until changed).
+    pub fn new(store: Arc<S>, clock: Arc<C>) -> Self {
+        Self::with_sources(store, clock, Box::new(RandomIds), Box::new(OsRandom))
+    }
+
+    /// Like [`Practice::new`], with identifiers and random bytes from the
+    /// given sources (for repeatable tests; never a seeded source in production).
+    pub fn with_sources(
+        store: Arc<S>,
+        clock: Arc<C>,
+        ids: Box<dyn IdSource>,
+        random: Box<dyn RandomSource>,
+    ) -> Self {
+        let ids: Arc<dyn IdSource> = ids.into();
+        let shared = || -> Box<dyn IdSource> { Box::new(SharedIds(ids.clone())) };
         Self {
-            access: Access::new(store.clone(), clock.clone()),
-            online: Online::new(store.clone(), clock.clone(), policy),
-            repeats: Prescriptions::new(store.clone(), clock.clone()),
-            messages: Messages::new(store, clock),
+            access: Access::with_sources(store.clone(), clock.clone(), shared(), random),
+            appointments: Appointments::with_ids(store.clone(), clock.clone(), shared()),
+            repeats: Prescriptions::with_ids(store.clone(), clock.clone(), shared()),
+            messages: Messages::with_ids(store.clone(), clock, shared()),
+            store,
+            max_attempts: 16,
         }
     }
 
-    /// The access facade (registration, linkage, proxies, coercion, staff).
-    pub fn access(&self) -> &Access<Arc<S>, Arc<C>> {
-        &self.access
+    /// The store (for the supplier's own reads, such as the audit trail).
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
     }
 
-    /// The appointments facade.
-    pub fn appointments(&self) -> &Online<Arc<S>, Arc<C>> {
-        &self.online
+    /// May `by` take `action` for `patient` now? The same question every
+    /// action asks first, asked alone (for a supplier's screen deciding what
+    /// to offer); the answer is recorded either way.
+    pub async fn authorize(&self, by: &By, patient: PatientId, action: Action) -> Answered<()> {
+        let listed = self.store.listed_patient(patient).await?;
+        Ok(refused(
+            self.access
+                .authorize_listed(by, patient, action, listed.as_ref())
+                .await?,
+        ))
     }
 
-    /// The repeat prescriptions facade.
-    pub fn repeats(&self) -> &Prescriptions<Arc<S>, Arc<C>> {
-        &self.repeats
-    }
-
-    /// The messages facade.
-    pub fn messages(&self) -> &Messages<Arc<S>, Arc<C>> {
-        &self.messages
-    }
-
-    /// Asks the access records; `Err` is the refusal (already recorded).
-    async fn gate(
+    /// Authorizes `by` for `action` on `patient` from the stored records,
+    /// then runs `act` with what was allowed; if the access record changed
+    /// before the action committed, authorizes again.
+    async fn act<T, F, Fut>(
         &self,
         by: &By,
         patient: PatientId,
         action: Action,
-        record_allowed: bool,
-    ) -> Result<Result<(Vec<AuditEvent>, AccessRecord), Refused>, OnlineError> {
-        Ok(
+        record: Record,
+        act: F,
+    ) -> Answered<T>
+    where
+        F: Fn(Authorized) -> Fut,
+        Fut: Future<Output = Answered<T>>,
+    {
+        let listed = self.store.listed_patient(patient).await?;
+        for _ in 0..self.max_attempts {
             match self
                 .access
-                .gate(by, patient, action, record_allowed)
+                .gate(by, patient, action, listed.clone())
                 .await?
             {
-                Gate::Allowed(events, record) => Ok((events, record)),
-                Gate::Denied(r) => Err(Refused::Access(r)),
-            },
-        )
-    }
-
-    fn facts(record: &AccessRecord) -> Result<gp_booking::PatientFacts, OnlineError> {
-        patient_facts(record).ok_or_else(|| {
-            gp_access::StoreError::Invalid(format!(
-                "patient {} has no online account after an allowed authorization",
-                record.patient
-            ))
-            .into()
+                Gate::Denied(r) => return Ok(Answer::Refused(Refused::Access(r))),
+                Gate::Allowed(allowed) => {
+                    let mut allowed = *allowed;
+                    if record == Record::DenialsOnly {
+                        allowed.prior.events.clear();
+                    }
+                    match act(allowed).await {
+                        Err(OnlineError::AccessChanged) => continue,
+                        other => return other,
+                    }
+                }
+            }
+        }
+        Err(OnlineError::Contention {
+            attempts: self.max_attempts,
         })
     }
 
-    /// Free slots `by` may book for `patient`. Like the booking rules' own
-    /// search, only a denial is recorded (a search changes nothing).
+    /// Authorizes a change to the practice's settings (`area`): only the
+    /// practice manager or a lead for online services. The settings are
+    /// checked by the caller before this is asked.
+    async fn settings_change<T, F, Fut>(&self, by: &By, area: &str, act: F) -> Answered<T>
+    where
+        F: FnOnce(Authorized) -> Fut,
+        Fut: Future<Output = Answered<T>>,
+    {
+        match self.access.gate_settings(by, area).await? {
+            Gate::Denied(r) => Ok(Answer::Refused(Refused::Access(r))),
+            Gate::Allowed(allowed) => act(*allowed).await,
+        }
+    }
+
+    /// For a request about something that is not stored (an unknown
+    /// booking or message): asks the access rules about the actor alone (a
+    /// patient or proxy for their own patient; staff and the system for
+    /// looking things up), so a refused actor hears the access answer;
+    /// answers whether the request may go on to the service's own
+    /// `NotFound` answer.
+    async fn lookup(&self, by: &By) -> Result<Option<Refused>, OnlineError> {
+        let (patient, action) = match by.actor.speaks_for() {
+            Some(p) => (p, Action::ViewAppointments),
+            None => (
+                PatientId::from_uuid(gp_core::uuid::Uuid::nil()),
+                Action::ViewWorkLists,
+            ),
+        };
+        let action = match (by.actor, action) {
+            (Actor::System, _) => return Ok(None),
+            (_, a) => a,
+        };
+        Ok(
+            match self
+                .act(by, patient, action, Record::DenialsOnly, |_| async {
+                    Ok(Answer::Done(()))
+                })
+                .await?
+            {
+                Answer::Done(()) => None,
+                Answer::Refused(r) => Some(r),
+            },
+        )
+    }
+}
+
+fn facts_of(a: &Authorized) -> Result<gp_booking::PatientFacts, OnlineError> {
+    patient_facts(&a.record, a.listed.as_ref()).ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "patient {} is neither on the practice's list nor registered online",
+            a.record.patient
+        ))
+        .into()
+    })
+}
+
+fn refused<T, R: Into<Refused>>(answer: Answer<T, R>) -> Answer<T, Refused> {
+    answer.map_refusal(Into::into)
+}
+
+/// Appointments.
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    /// Free slots `by` may book for `patient`, in order of start. Only a
+    /// denial is recorded (a search changes nothing).
     pub async fn search(
         &self,
         by: &By,
         patient: PatientId,
-        query: gp_booking::SearchQuery,
-    ) -> Result<Answer<Vec<Slot>, Refused>, OnlineError> {
-        let record = match self
-            .gate(by, patient, Action::BookAppointment, false)
-            .await?
-        {
-            Ok((_, record)) => record,
-            Err(r) => return Ok(Answer::Refused(r)),
-        };
-        let request = SearchRequest {
-            actor: by.actor,
-            channel: by.channel,
-            patient: Some(Self::facts(&record)?),
-            query,
-        };
-        Ok(map(self.online.search(&request).await?, Refused::Booking))
+        query: SearchQuery,
+    ) -> Answered<Vec<Slot>> {
+        let query = &query;
+        self.act(
+            by,
+            patient,
+            Action::BookAppointment,
+            Record::DenialsOnly,
+            |a| async move {
+                let request = SearchRequest {
+                    actor: a.by.actor,
+                    channel: a.by.channel,
+                    patient: Some(facts_of(&a)?),
+                    query: query.clone(),
+                };
+                Ok(refused(self.appointments.search(&request).await?))
+            },
+        )
+        .await
     }
 
     /// Books a slot for a patient, by the patient, a proxy or staff. The
-    /// authorization's event is committed with the booking.
-    pub async fn book(
-        &self,
-        request: &BookRequest,
-    ) -> Result<Answer<Booking, Refused>, OnlineError> {
+    /// authorization's event is committed with the booking, in one trip to
+    /// the database.
+    pub async fn book(&self, request: &BookRequest) -> Answered<Booking> {
         let by = By {
             actor: request.actor,
             channel: request.channel,
         };
-        let (events, record) = match self
-            .gate(&by, request.patient, Action::BookAppointment, true)
-            .await?
-        {
-            Ok(found) => found,
-            Err(r) => return Ok(Answer::Refused(r)),
-        };
-        let facts = Self::facts(&record)?;
-        Ok(map(
-            self.online.book_after(request, &facts, &events).await?,
-            Refused::Booking,
-        ))
+        self.act(
+            &by,
+            request.patient,
+            Action::BookAppointment,
+            Record::Allowed,
+            |a| async move {
+                let request = BookRequest {
+                    actor: a.by.actor,
+                    ..request.clone()
+                };
+                let facts = facts_of(&a)?;
+                Ok(refused(
+                    self.appointments
+                        .book_after(&request, &facts, &a.prior)
+                        .await?,
+                ))
+            },
+        )
+        .await
     }
 
-    /// Cancels a booking, by the patient, a proxy or staff.
-    pub async fn cancel(
-        &self,
-        request: &CancelRequest,
-    ) -> Result<Answer<Booking, Refused>, OnlineError> {
-        let Some(booking) =
-            BookingStore::booking(self.access.store().as_ref(), request.booking).await?
+    /// Cancels a booking, by the patient, a proxy, staff or the system.
+    pub async fn cancel(&self, request: &CancelRequest) -> Answered<Booking> {
+        let by = By {
+            actor: request.actor,
+            channel: request.channel,
+        };
+        let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
         else {
-            // Let the booking rules say `BookingNotFound` (and audit it).
-            return Ok(map(self.online.cancel(request).await?, Refused::Booking));
+            if let Some(r) = self.lookup(&by).await? {
+                return Ok(Answer::Refused(r));
+            }
+            return Ok(refused(self.appointments.cancel(request).await?));
         };
+        self.act(
+            &by,
+            booking.patient,
+            Action::CancelAppointment,
+            Record::Allowed,
+            |a| async move {
+                let request = CancelRequest {
+                    actor: a.by.actor,
+                    ..request.clone()
+                };
+                Ok(refused(
+                    self.appointments.cancel_after(&request, &a.prior).await?,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Moves a booking to another slot (cancel and book together, or
+    /// neither), by the patient, a proxy or staff.
+    pub async fn reschedule(&self, request: &RescheduleRequest) -> Answered<Booking> {
         let by = By {
             actor: request.actor,
             channel: request.channel,
         };
-        let events = match self
-            .gate(&by, booking.patient, Action::CancelAppointment, true)
-            .await?
-        {
-            Ok((events, _)) => events,
-            Err(r) => return Ok(Answer::Refused(r)),
+        let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
+        else {
+            if let Some(r) = self.lookup(&by).await? {
+                return Ok(Answer::Refused(r));
+            }
+            let nobody = gp_booking::PatientFacts {
+                patient: PatientId::from_uuid(gp_core::uuid::Uuid::nil()),
+                date_of_birth: chrono::NaiveDate::MIN,
+                registration: gp_booking::Registration::Regular,
+                online: gp_booking::OnlineRegistration::NotRegistered,
+            };
+            return Ok(refused(
+                self.appointments.reschedule(request, &nobody).await?,
+            ));
         };
-        Ok(map(
-            self.online.cancel_after(request, &events).await?,
-            Refused::Booking,
-        ))
+        self.act(
+            &by,
+            booking.patient,
+            Action::RescheduleAppointment,
+            Record::Allowed,
+            |a| async move {
+                let request = RescheduleRequest {
+                    actor: a.by.actor,
+                    ..request.clone()
+                };
+                let facts = facts_of(&a)?;
+                Ok(refused(
+                    self.appointments
+                        .reschedule_after(&request, &facts, &a.prior)
+                        .await?,
+                ))
+            },
+        )
+        .await
     }
 
-    /// Orders repeat items, by the patient, a proxy or staff.
-    pub async fn order(
+    /// A patient's appointments, live and cancelled, in the order booked.
+    pub async fn appointments(&self, by: &By, patient: PatientId) -> Answered<Vec<Booking>> {
+        self.act(
+            by,
+            patient,
+            Action::ViewAppointments,
+            Record::DenialsOnly,
+            |_| async move { Ok(Answer::Done(self.appointments.bookings_for(patient).await?)) },
+        )
+        .await
+    }
+
+    /// The booking policy in force (staff).
+    pub async fn booking_policy(&self, by: &By) -> Answered<PolicyFacts> {
+        self.staff_read(by, || self.appointments.policy()).await
+    }
+
+    /// Changes the booking policy: only the practice manager or a lead for
+    /// online services. The policy was checked when it was made
+    /// ([`BookingPolicy::new`]); the authorization, the new policy and its
+    /// event commit together, and every decision after reads it from the store.
+    pub async fn set_booking_policy(
         &self,
-        request: &OrderRequest,
-    ) -> Result<Answer<Ordered, Refused>, OnlineError> {
+        by: &By,
+        policy: &BookingPolicy,
+    ) -> Answered<PolicyFacts> {
+        self.settings_change(by, "booking", |a| async move {
+            Ok(refused(
+                self.appointments
+                    .set_policy_after(a.by.actor, a.by.channel, policy, &a.prior)
+                    .await?,
+            ))
+        })
+        .await
+    }
+
+    /// A read for staff only (practice-wide lists and settings).
+    async fn staff_read<T, F, Fut>(&self, by: &By, read: F) -> Answered<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, OnlineError>>,
+    {
+        let nobody = PatientId::from_uuid(gp_core::uuid::Uuid::nil());
+        let read = &read;
+        self.act(
+            by,
+            nobody,
+            Action::ViewWorkLists,
+            Record::DenialsOnly,
+            |_| async move { Ok(Answer::Done(read().await?)) },
+        )
+        .await
+    }
+}
+
+/// Repeat prescriptions.
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    /// Orders repeat items, by the patient, a proxy or staff.
+    pub async fn order(&self, request: &OrderRequest) -> Answered<Ordered> {
         let by = By {
             actor: request.actor,
             channel: request.channel.audit_channel(),
         };
-        let events = match self
-            .gate(&by, request.patient, Action::OrderRepeats, true)
-            .await?
-        {
-            Ok((events, _)) => events,
-            Err(r) => return Ok(Answer::Refused(r)),
-        };
-        Ok(map(
-            self.repeats.request_after(request, &events).await?,
-            Refused::Prescribing,
-        ))
+        self.act(
+            &by,
+            request.patient,
+            Action::OrderRepeats,
+            Record::Allowed,
+            |a| async move {
+                let request = OrderRequest {
+                    actor: a.by.actor,
+                    ..request.clone()
+                };
+                Ok(refused(
+                    self.repeats.request_after(&request, &a.prior).await?,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Cancels one line of a request (the patient, a proxy or staff; only while requested).
+    pub async fn cancel_line(&self, action: &LineAction) -> Answered<RepeatRequest> {
+        self.on_line(
+            action,
+            Action::ManageOwnRepeats,
+            |action, prior| async move { self.repeats.cancel_line_after(&action, &prior).await },
+        )
+        .await
     }
 
     /// A prescriber approves, rejects or issues one line of a request. The
-    /// access records must show the prescriber's role and their recorded
-    /// prescribing competency (`ApprovePrescription`); the system confirming
-    /// an electronic issue goes to [`Prescriptions::issue`] directly.
+    /// access records must show a prescriber's role and their recorded
+    /// prescribing competency; the system may confirm an electronic issue.
     pub async fn prescriber_move(
         &self,
         action: &LineAction,
         kind: &PrescriberMove,
-    ) -> Result<Answer<RepeatRequest, Refused>, OnlineError> {
+    ) -> Answered<RepeatRequest> {
+        let permission = match kind {
+            PrescriberMove::Issue => Action::IssuePrescription,
+            _ => Action::ApprovePrescription,
+        };
+        self.on_line(action, permission, |action, prior| async move {
+            self.repeats
+                .prescriber_move_after(&action, kind, &prior)
+                .await
+        })
+        .await
+    }
+
+    async fn on_line<F, Fut>(
+        &self,
+        action: &LineAction,
+        permission: Action,
+        act: F,
+    ) -> Answered<RepeatRequest>
+    where
+        F: Fn(LineAction, crate::commit::Prior) -> Fut,
+        Fut: Future<Output = Result<Answer<RepeatRequest, PrescribingRefusal>, OnlineError>>,
+    {
         let by = By {
             actor: action.actor,
             channel: action.channel,
         };
-        let events = match self
-            .gate(&by, action.patient, Action::ApprovePrescription, true)
-            .await?
-        {
-            Ok((events, _)) => events,
-            Err(r) => return Ok(Answer::Refused(r)),
-        };
-        Ok(
-            match self
-                .repeats
-                .prescriber_move_after(action, kind, &events)
-                .await?
-            {
-                Answer::Done(r) => Answer::Done(r),
-                Answer::Refused(reason) => Answer::Refused(Refused::Prescribing(OrderRefused {
-                    reason,
-                    lines: Vec::new(),
-                })),
+        let act = &act;
+        self.act(
+            &by,
+            action.patient,
+            permission,
+            Record::Allowed,
+            |a| async move {
+                let action = LineAction {
+                    actor: a.by.actor,
+                    ..*action
+                };
+                Ok(refused(act(action, a.prior).await?))
             },
         )
+        .await
     }
 
-    /// Sends a message to the practice, by the patient or a proxy.
-    pub async fn send(
+    /// Flags a medicine the patient no longer takes, for a clinician to
+    /// review (the patient, a proxy or staff).
+    pub async fn flag_not_taken(
         &self,
-        message: &NewMessage,
-    ) -> Result<Answer<Message, Refused>, OnlineError> {
+        action: &ItemAction,
+        note: Option<&str>,
+    ) -> Answered<RepeatItem> {
+        self.on_item(
+            action,
+            Action::ManageOwnRepeats,
+            |action, prior| async move {
+                self.repeats
+                    .flag_not_taken_after(&action, note, &prior)
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// A prescriber reviews a flagged medicine: keep it, or end it.
+    pub async fn review_item(
+        &self,
+        action: &ItemAction,
+        outcome: &ReviewOutcome,
+    ) -> Answered<RepeatItem> {
+        self.on_item(action, Action::ManageRepeatList, |action, prior| async move {
+            self.repeats.review_after(&action, outcome, &prior).await
+        })
+        .await
+    }
+
+    async fn on_item<F, Fut>(
+        &self,
+        action: &ItemAction,
+        permission: Action,
+        act: F,
+    ) -> Answered<RepeatItem>
+    where
+        F: Fn(ItemAction, crate::commit::Prior) -> Fut,
+        Fut: Future<Output = Result<Answer<RepeatItem, PrescribingRefusal>, OnlineError>>,
+    {
+        let by = By {
+            actor: action.actor,
+            channel: action.channel,
+        };
+        let act = &act;
+        self.act(
+            &by,
+            action.patient,
+            permission,
+            Record::Allowed,
+            |a| async move {
+                let action = ItemAction {
+                    actor: a.by.actor,
+                    ..*action
+                };
+                Ok(refused(act(action, a.prior).await?))
+            },
+        )
+        .await
+    }
+
+    /// Puts a medicine on a patient's repeat list (a prescriber with the
+    /// recorded competency, or the system copying the clinical record).
+    pub async fn put_item(&self, by: &By, item: &RepeatItem) -> Answered<RepeatItem> {
+        self.act(
+            by,
+            item.patient,
+            Action::ManageRepeatList,
+            Record::Allowed,
+            |a| async move {
+                Ok(refused(
+                    self.repeats
+                        .put_item_after(a.by.actor, a.by.channel, item, &a.prior)
+                        .await?,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Turns ordering off for one patient (`Some((scope, reason))`) or back
+    /// on (`None`): a prescriber or the practice manager.
+    pub async fn restrict_ordering(
+        &self,
+        by: &By,
+        patient: PatientId,
+        restriction: Option<(RestrictionScope, &str)>,
+    ) -> Answered<Option<OrderingRestriction>> {
+        self.act(
+            by,
+            patient,
+            Action::RestrictOrdering,
+            Record::Allowed,
+            |a| async move {
+                Ok(refused(
+                    self.repeats
+                        .restrict_after(a.by.actor, a.by.channel, patient, restriction, &a.prior)
+                        .await?,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// A patient's repeat medicines, requests and ordering restriction.
+    pub async fn repeats(&self, by: &By, patient: PatientId) -> Answered<PatientRecord> {
+        self.act(
+            by,
+            patient,
+            Action::ViewRepeats,
+            Record::DenialsOnly,
+            |_| async move { Ok(Answer::Done(self.repeats.record(patient).await?)) },
+        )
+        .await
+    }
+
+    /// The practice's prescription queue: every request with an open line,
+    /// oldest first (staff).
+    pub async fn prescription_queue(&self, by: &By) -> Answered<Vec<RepeatRequest>> {
+        self.staff_read(by, || async { Ok(self.repeats.store().queue().await?) })
+            .await
+    }
+
+    /// Medicines patients flagged as no longer taken, for review (staff).
+    pub async fn review_list(&self, by: &By) -> Answered<Vec<RepeatItem>> {
+        self.staff_read(by, || async {
+            Ok(self.repeats.store().review_list().await?)
+        })
+        .await
+    }
+
+    /// Changes the prescribing settings: checked first (an out-of-range
+    /// value is an input error and records nothing), then only the practice
+    /// manager or a lead; the authorization and the change commit together.
+    pub async fn set_prescribing_settings(
+        &self,
+        by: &By,
+        settings: &PrescribingSettings,
+    ) -> Answered<PrescribingSettings> {
+        settings.check()?;
+        self.settings_change(by, "prescribing", |a| async move {
+            Ok(refused(
+                self.repeats
+                    .set_settings_after(a.by.actor, a.by.channel, settings, &a.prior)
+                    .await?,
+            ))
+        })
+        .await
+    }
+}
+
+/// Messages.
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    /// Sends a message to the practice, by the patient or a proxy.
+    pub async fn send(&self, message: &NewMessage) -> Answered<Message> {
         let by = By {
             actor: message.actor,
             channel: message.channel,
         };
-        let events = match self
-            .gate(&by, message.patient, Action::SendMessage, true)
-            .await?
-        {
-            Ok((events, _)) => events,
-            Err(r) => return Ok(Answer::Refused(r)),
-        };
-        Ok(map(
-            self.messages.send_after(message, &events).await?,
-            Refused::Messaging,
-        ))
-    }
-}
-
-impl<S, C> Practice<S, C>
-where
-    S: BookingStore + PrescribingStore + MessageStore + AccessStore + 'static,
-    C: Clock + 'static,
-{
-    /// Changes the booking policy: only the practice manager or a lead for
-    /// online services (asked of the access records and audited with the
-    /// new values), then applied to this practice's appointments facade.
-    pub async fn set_booking_policy(
-        &mut self,
-        by: &By,
-        policy: BookingPolicy,
-    ) -> Result<Answer<(), Refused>, OnlineError> {
-        let values = [("booking_settings", format!("{:?}", policy.settings()))];
-        match self
-            .access
-            .authorize_settings_change(by, "booking", &values)
-            .await?
-        {
-            Answer::Refused(r) => Ok(Answer::Refused(Refused::Access(r))),
-            Answer::Done(()) => {
-                self.online.set_policy(policy);
-                Ok(Answer::Done(()))
-            }
-        }
-    }
-
-    /// Changes the prescribing settings: only the practice manager or a lead
-    /// (asked of the access records and audited), then decided and stored.
-    pub async fn set_prescribing_settings(
-        &self,
-        by: &By,
-        settings: &gp_prescribing::PrescribingSettings,
-    ) -> Result<Answer<gp_prescribing::PrescribingSettings, Refused>, OnlineError> {
-        let values = [("prescribing_settings", format!("{settings:?}"))];
-        if let Answer::Refused(r) = self
-            .access
-            .authorize_settings_change(by, "prescribing", &values)
-            .await?
-        {
-            return Ok(Answer::Refused(Refused::Access(r)));
-        }
-        Ok(
-            match self
-                .repeats
-                .set_settings(by.actor, by.channel, settings)
-                .await?
-            {
-                Answer::Done(s) => Answer::Done(s),
-                Answer::Refused(r) => Answer::Refused(Refused::Prescribing(OrderRefused {
-                    reason: r,
-                    lines: Vec::new(),
-                })),
+        self.act(
+            &by,
+            message.patient,
+            Action::SendMessage,
+            Record::Allowed,
+            |a| async move {
+                let message = NewMessage {
+                    actor: a.by.actor,
+                    ..message.clone()
+                };
+                Ok(refused(self.messages.send_after(&message, &a.prior).await?))
             },
         )
+        .await
     }
 
-    /// Switches messaging on or off: only the practice manager or a lead
-    /// (asked of the access records and audited), then decided and stored.
+    /// Replies to a message (staff, or the patient's side).
+    pub async fn reply(&self, action: &MessageAction, body: &str) -> Answered<Message> {
+        self.on_message(action, Action::SendMessage, |action, prior| async move {
+            self.messages.reply_after(&action, body, &prior).await
+        })
+        .await
+    }
+
+    /// Marks a message read or handled (staff).
+    pub async fn mark_message(&self, action: &MessageAction, to: InboxMove) -> Answered<Message> {
+        self.on_message(action, Action::HandleMessages, |action, prior| async move {
+            self.messages.mark_after(&action, to, &prior).await
+        })
+        .await
+    }
+
+    async fn on_message<F, Fut>(
+        &self,
+        action: &MessageAction,
+        permission: Action,
+        act: F,
+    ) -> Answered<Message>
+    where
+        F: Fn(MessageAction, crate::commit::Prior) -> Fut,
+        Fut: Future<Output = Result<Answer<Message, MessagingRefusal>, OnlineError>>,
+    {
+        let by = By {
+            actor: action.actor,
+            channel: action.channel,
+        };
+        let Some(message) = self.messages.message(action.message).await? else {
+            if let Some(r) = self.lookup(&by).await? {
+                return Ok(Answer::Refused(r));
+            }
+            return Ok(refused(act(*action, crate::commit::Prior::none()).await?));
+        };
+        let act = &act;
+        self.act(
+            &by,
+            message.patient,
+            permission,
+            Record::Allowed,
+            |a| async move {
+                let action = MessageAction {
+                    actor: a.by.actor,
+                    ..*action
+                };
+                Ok(refused(act(action, a.prior).await?))
+            },
+        )
+        .await
+    }
+
+    /// A patient's messages, in the order sent.
+    pub async fn messages(&self, by: &By, patient: PatientId) -> Answered<Vec<Message>> {
+        self.act(
+            by,
+            patient,
+            Action::ViewMessages,
+            Record::DenialsOnly,
+            |_| async move { Ok(Answer::Done(self.messages.messages_for(patient).await?)) },
+        )
+        .await
+    }
+
+    /// The staff inbox: every message not handled, oldest first (staff).
+    pub async fn inbox(&self, by: &By) -> Answered<Vec<Message>> {
+        let nobody = PatientId::from_uuid(gp_core::uuid::Uuid::nil());
+        self.act(
+            by,
+            nobody,
+            Action::HandleMessages,
+            Record::DenialsOnly,
+            |_| async { Ok(Answer::Done(self.messages.inbox().await?)) },
+        )
+        .await
+    }
+
+    /// Switches messaging on or off: only the practice manager or a lead;
+    /// the authorization and the change commit together.
     pub async fn set_messaging_settings(
         &self,
         by: &By,
-        settings: &gp_messaging::MessagingSettings,
-    ) -> Result<Answer<gp_messaging::MessagingSettings, Refused>, OnlineError> {
-        let values = [("enabled", settings.enabled.to_string())];
-        if let Answer::Refused(r) = self
-            .access
-            .authorize_settings_change(by, "messaging", &values)
-            .await?
-        {
-            return Ok(Answer::Refused(Refused::Access(r)));
-        }
-        Ok(map(
-            self.messages
-                .set_settings(by.actor, by.channel, settings)
-                .await?,
-            Refused::Messaging,
-        ))
+        settings: &MessagingSettings,
+    ) -> Answered<MessagingSettings> {
+        self.settings_change(by, "messaging", |a| async move {
+            Ok(refused(
+                self.messages
+                    .set_settings_after(a.by.actor, a.by.channel, settings, &a.prior)
+                    .await?,
+            ))
+        })
+        .await
     }
 }
 
-fn map<T, R>(answer: Answer<T, R>, f: impl FnOnce(R) -> Refused) -> Answer<T, Refused> {
-    match answer {
-        Answer::Done(t) => Answer::Done(t),
-        Answer::Refused(r) => Answer::Refused(f(r)),
+/// Online access, staff and the review lists. Each of these is one access
+/// decision: the permission matrix is asked inside it, with the acting
+/// member of staff as their stored profile records them.
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    /// Registers a patient for online services.
+    pub async fn register(
+        &self,
+        by: &By,
+        patient: PatientId,
+        registration: &Registration,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(
+            self.access.register(by, patient, registration).await?,
+        ))
+    }
+
+    /// Records the patient's identity verification.
+    pub async fn verify_identity(
+        &self,
+        by: &By,
+        patient: PatientId,
+        method: VerificationMethod,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(
+            self.access.verify_identity(by, patient, method).await?,
+        ))
+    }
+
+    /// Sets which online services are on for the patient.
+    pub async fn set_services(
+        &self,
+        by: &By,
+        patient: PatientId,
+        services: &BTreeSet<Service>,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(
+            self.access.set_services(by, patient, services).await?,
+        ))
+    }
+
+    /// Suspends (`Some(reason)`) or restores (`None`) the patient's own online access.
+    pub async fn suspend_access(
+        &self,
+        by: &By,
+        patient: PatientId,
+        reason: Option<SuspensionReason>,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(self.access.suspend(by, patient, reason).await?))
+    }
+
+    /// Issues linkage details, to hand to the patient once.
+    pub async fn issue_linkage(&self, by: &By, patient: PatientId) -> Answered<LinkageDetails> {
+        Ok(refused(self.access.issue_linkage(by, patient).await?))
+    }
+
+    /// A patient links an app with linkage details; answers with the patient.
+    pub async fn redeem_linkage(
+        &self,
+        account: AccountId,
+        practice: &OdsCode,
+        key: &str,
+    ) -> Answered<PatientId> {
+        Ok(refused(
+            self.access.redeem_linkage(account, practice, key).await?,
+        ))
+    }
+
+    /// Decides a proxy application (recorded whether granted or refused).
+    pub async fn proxy_application(
+        &self,
+        by: &By,
+        patient: PatientId,
+        input: &ProxyApplicationInput,
+        verdict: &ApplicationVerdict,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(
+            self.access
+                .proxy_application(by, patient, input, verdict)
+                .await?,
+        ))
+    }
+
+    /// Ends a proxy's access (the patient, or staff).
+    pub async fn revoke_proxy(
+        &self,
+        by: &By,
+        patient: PatientId,
+        proxy: ProxyId,
+        reason: &str,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(
+            self.access.revoke_proxy(by, patient, proxy, reason).await?,
+        ))
+    }
+
+    /// Suspends (`Some(reason)`) or restores (`None`) one proxy's access.
+    pub async fn suspend_proxy(
+        &self,
+        by: &By,
+        patient: PatientId,
+        proxy: ProxyId,
+        reason: Option<SuspensionReason>,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(
+            self.access
+                .suspend_proxy(by, patient, proxy, reason)
+                .await?,
+        ))
+    }
+
+    /// Records a new legal basis for a proxy.
+    pub async fn new_basis(
+        &self,
+        by: &By,
+        patient: PatientId,
+        proxy: ProxyId,
+        basis: &LegalBasis,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(
+            self.access.new_basis(by, patient, proxy, basis).await?,
+        ))
+    }
+
+    /// Records a competent child's consent to, or refusal of, a parent's access.
+    pub async fn child_view(
+        &self,
+        by: &By,
+        patient: PatientId,
+        proxy: ProxyId,
+        consents: bool,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(
+            self.access.child_view(by, patient, proxy, consents).await?,
+        ))
+    }
+
+    /// Records a coercion concern; answers with its id.
+    pub async fn coercion_concern(
+        &self,
+        by: &By,
+        patient: PatientId,
+        proxy: Option<ProxyId>,
+        note: &str,
+    ) -> Answered<ConcernId> {
+        Ok(refused(
+            self.access
+                .coercion_concern(by, patient, proxy, note)
+                .await?,
+        ))
+    }
+
+    /// Records a clinician's review of a coercion concern.
+    pub async fn coercion_review(
+        &self,
+        by: &By,
+        patient: PatientId,
+        concern: ConcernId,
+        outcome: ConcernOutcome,
+        note: &str,
+    ) -> Answered<AccessRecord> {
+        Ok(refused(
+            self.access
+                .coercion_review(by, patient, concern, outcome, note)
+                .await?,
+        ))
+    }
+
+    /// Records the practice manager as the first member of staff of a new
+    /// practice (refused once any member of staff is recorded).
+    pub async fn first_manager(&self, profile: &StaffProfile) -> Answered<()> {
+        Ok(refused(self.access.first_manager(profile).await?))
+    }
+
+    /// Records a staff profile (the practice manager or a lead).
+    pub async fn put_staff(&self, by: &By, profile: &StaffProfile) -> Answered<()> {
+        Ok(refused(self.access.put_staff(by, profile).await?))
+    }
+
+    /// Changes the access settings (the practice manager or a lead).
+    pub async fn set_access_settings(&self, by: &By, settings: &AccessSettings) -> Answered<()> {
+        Ok(refused(self.access.set_settings(by, settings).await?))
+    }
+
+    /// Proxy access due for review today, with why (staff).
+    pub async fn reviews_due(&self, by: &By) -> Answered<Vec<(ProxyGrant, ReviewReason)>> {
+        self.staff_read(by, || async { self.access.reviews_due().await })
+            .await
+    }
+
+    /// Proxy access unused for the settings' years, to be removed (staff).
+    pub async fn unused_proxies(&self, by: &By) -> Answered<Vec<ProxyGrant>> {
+        self.staff_read(by, || async { self.access.unused_proxies().await })
+            .await
+    }
+}
+
+/// One identifier source shared by the facades of a practice.
+struct SharedIds(Arc<dyn IdSource>);
+
+impl IdSource for SharedIds {
+    fn next_uuid(&self) -> gp_core::uuid::Uuid {
+        self.0.next_uuid()
     }
 }

@@ -1,5 +1,6 @@
-//! The access facade on a real SQLite file: linkage keys redeemed once even
-//! under races, locking after failures, and audited settings changes.
+//! Online access through `Practice` on a real SQLite file: linkage keys
+//! redeemed once even under races, locking after failures, and settings
+//! changes committed with their authorization.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use gp_core::{
     Actor, Channel, FixedClock, NhsNumber, OdsCode, Outcome, PatientId, SeededRandom,
     SequentialIds, StaffId, StaffRole,
 };
-use gp_online::{Access, Answer};
+use gp_online::{Answer, Practice as Door, Refused};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::monday_morning;
 
@@ -24,10 +25,12 @@ fn temp_db(name: &str) -> PathBuf {
     common::temp_db("gp-online-access", name)
 }
 
-fn facade(path: &PathBuf, seed: u64) -> Access<SqliteStore, FixedClock> {
-    Access::with_sources(
-        SqliteStore::open(path).unwrap(),
-        FixedClock::new(monday_morning()),
+type Facade = Door<SqliteStore, FixedClock>;
+
+fn facade(path: &PathBuf, seed: u64) -> Facade {
+    Door::with_sources(
+        Arc::new(SqliteStore::open(path).unwrap()),
+        Arc::new(FixedClock::new(monday_morning())),
         Box::new(SequentialIds::new(seed << 32)),
         Box::new(SeededRandom::new(seed)),
     )
@@ -49,7 +52,7 @@ fn by(p: &StaffProfile) -> By {
     }
 }
 
-async fn practice(a: &Access<SqliteStore, FixedClock>) -> Practice {
+async fn practice(a: &Facade) -> Practice {
     let ids = SequentialIds::new(5);
     let profile = |role, c: &[Competency], d: &[Designation]| StaffProfile {
         staff: StaffId::new(&ids),
@@ -71,14 +74,14 @@ async fn practice(a: &Access<SqliteStore, FixedClock>) -> Practice {
         .is_none());
     assert_eq!(
         a.first_manager(&p.desk).await.unwrap().refusal(),
-        Some(&AccessRefusal::LeadOrManagerOnly)
+        Some(&Refused::Access(AccessRefusal::LeadOrManagerOnly))
     );
     a.put_staff(&by(&p.manager), &p.desk).await.unwrap();
     a.put_staff(&by(&p.manager), &p.lead).await.unwrap();
     p
 }
 
-async fn ready_patient(a: &Access<SqliteStore, FixedClock>, p: &Practice, patient: PatientId) {
+async fn ready_patient(a: &Facade, p: &Practice, patient: PatientId) {
     let reg = Registration {
         nhs_number: NhsNumber::parse("9434765919").unwrap(),
         date_of_birth: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap(),
@@ -138,7 +141,9 @@ fn a_linkage_key_redeemed_by_eight_threads_at_once_works_once() {
         .filter(|a| {
             matches!(
                 a.refusal(),
-                Some(AccessRefusal::LinkageKeyUsed | AccessRefusal::LinkageLocked)
+                Some(Refused::Access(
+                    AccessRefusal::LinkageKeyUsed | AccessRefusal::LinkageLocked
+                ))
             )
         })
         .count();
@@ -168,14 +173,14 @@ async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
         } else {
             AccessRefusal::LinkageLocked
         };
-        assert_eq!(answer.refusal(), Some(&expected));
+        assert_eq!(answer.refusal(), Some(&Refused::Access(expected)));
     }
     assert_eq!(
         a.redeem_linkage(d.account, &d.practice, &d.key)
             .await
             .unwrap()
             .refusal(),
-        Some(&AccessRefusal::LinkageLocked)
+        Some(&Refused::Access(AccessRefusal::LinkageLocked))
     );
     let unknown = gp_core::AccountId::from_uuid(gp_core::uuid::Uuid::from_u128(1));
     assert_eq!(
@@ -183,7 +188,7 @@ async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
             .await
             .unwrap()
             .refusal(),
-        Some(&AccessRefusal::LinkageKeyInvalid)
+        Some(&Refused::Access(AccessRefusal::LinkageKeyInvalid))
     );
     let fresh = a
         .issue_linkage(&by(&p.desk), patient)
@@ -205,30 +210,40 @@ async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
         .count();
     assert_eq!(attempts, 7);
     assert_eq!(
-        gp_audit::AuditStore::verify_all(a.store()).await.unwrap(),
+        gp_audit::AuditStore::verify_all(a.store().as_ref())
+            .await
+            .unwrap(),
         Ok(())
     );
 }
 
 #[tokio::test]
-async fn settings_changes_are_for_the_manager_and_leads_and_are_audited() {
+async fn settings_changes_are_for_the_manager_and_leads_and_commit_with_their_authorization() {
     let path = temp_db("settings");
     let a = facade(&path, 3);
     let p = practice(&a).await;
-    let values = [("holding_limit", "3".to_owned())];
+    let policy = gp_booking::BookingPolicy::new(gp_booking::BookingSettings {
+        holding_limit: Some(gp_booking::HoldingLimit {
+            max: 3,
+            period: gp_booking::HoldingPeriod::AllFuture,
+        }),
+        ..Default::default()
+    })
+    .unwrap();
     assert_eq!(
-        a.authorize_settings_change(&by(&p.desk), "booking", &values)
+        a.set_booking_policy(&by(&p.desk), &policy)
             .await
             .unwrap()
             .refusal(),
-        Some(&AccessRefusal::LeadOrManagerOnly)
+        Some(&Refused::Access(AccessRefusal::LeadOrManagerOnly))
     );
-    assert!(a
-        .authorize_settings_change(&by(&p.lead), "booking", &values)
+    let stored = a
+        .set_booking_policy(&by(&p.lead), &policy)
         .await
         .unwrap()
-        .refusal()
-        .is_none());
+        .done()
+        .unwrap();
+    assert_eq!((stored.version, &stored.policy), (1, &policy));
     let events = AccessStore::audit_events(a.store()).await.unwrap();
     let changes: Vec<_> = events
         .iter()
@@ -236,12 +251,14 @@ async fn settings_changes_are_for_the_manager_and_leads_and_are_audited() {
         .collect();
     assert_eq!(changes.len(), 2);
     assert!(!changes[0].outcome.is_allowed() && changes[1].outcome == Outcome::Allowed);
-    assert_eq!(
-        changes[1]
-            .details
-            .get("new.holding_limit")
-            .map(String::as_str),
-        Some("3")
-    );
     assert_eq!(changes[1].patient, None);
+    // The allowed authorization and the change are committed together, in order.
+    let last = &events[events.len() - 2..];
+    assert_eq!(&last[0], changes[1]);
+    assert_eq!(last[1].action.as_str(), gp_booking::ACTION_POLICY);
+    assert!(
+        last[1].details["settings"].contains("max: 3"),
+        "{:?}",
+        last[1]
+    );
 }

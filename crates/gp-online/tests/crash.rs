@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use gp_audit::AuditStore;
 use gp_booking::*;
 use gp_core::{BookingId, FixedClock, RandomIds, SequentialIds, SubjectKind};
-use gp_online::{Answer, Online};
+use gp_online::unchecked::Appointments;
+use gp_online::Answer;
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{adult, monday_morning, small_schedule};
 
@@ -32,11 +33,7 @@ fn rt() -> tokio::runtime::Runtime {
 fn child(path: &Path) -> ! {
     let runtime = rt();
     let store = SqliteStore::open(path).expect("child opens the database");
-    let online = Online::new(
-        store,
-        FixedClock::new(monday_morning()),
-        BookingPolicy::default(),
-    );
+    let online = Appointments::new(store, FixedClock::new(monday_morning()));
     let slots = runtime
         .block_on(online.store().find_slots(&SearchQuery::between(
             monday_morning(),

@@ -6,7 +6,8 @@ use chrono::Duration;
 use gp_audit::AuditStore;
 use gp_booking::*;
 use gp_core::{Clock, FixedClock, PatientId, SequentialIds, StaffId};
-use gp_online::{Answer, Online};
+use gp_online::unchecked::Appointments;
+use gp_online::Answer;
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, patients_of_all_ages, practice};
 use proptest::prelude::*;
@@ -28,7 +29,7 @@ struct World {
     receptionist: StaffId,
 }
 
-async fn apply<S: BookingStore>(online: &Online<S, FixedClock>, w: &World, op: &Op) -> Seen {
+async fn apply<S: BookingStore>(online: &Appointments<S, FixedClock>, w: &World, op: &Op) -> Seen {
     let who = |patient: usize, who: Who| {
         let p = w.patients[patient];
         let (actor, channel) = actor_channel(who, p.patient, w.receptionist);
@@ -152,8 +153,8 @@ async fn run(ops: Vec<Op>) {
     sqlite.add_schedule(&fixture.schedule).await.unwrap();
     let clock = || FixedClock::new(monday_morning());
     let ids = || Box::new(SequentialIds::new(4));
-    let model = Online::with_ids(memory, clock(), BookingPolicy::default(), ids());
-    let real = Online::with_ids(sqlite, clock(), BookingPolicy::default(), ids());
+    let model = Appointments::with_ids(memory, clock(), ids());
+    let real = Appointments::with_ids(sqlite, clock(), ids());
     for op in &ops {
         let expected = apply(&model, &world, op).await;
         let seen = apply(&real, &world, op).await;

@@ -54,7 +54,7 @@ impl World {
             store.put_staff(&s).await.unwrap();
         }
         store.add_schedule(&fixture.schedule).await.unwrap();
-        let p = Practice::new(store, clock.clone(), BookingPolicy::default());
+        let p = Practice::new(store, clock.clone());
         let manager = StaffProfile {
             staff: StaffId::new(&ids),
             name: "Manager".into(),
@@ -75,8 +75,8 @@ impl World {
             .collect(),
             designations: Default::default(),
         };
-        p.access().first_manager(&manager).await.unwrap();
-        p.access().put_staff(&by(&manager), &desk).await.unwrap();
+        p.first_manager(&manager).await.unwrap();
+        p.put_staff(&by(&manager), &desk).await.unwrap();
         Self {
             ids,
             clock,
@@ -93,7 +93,7 @@ impl World {
             registration: RegistrationKind::Regular,
             practice: OdsCode::parse("A81001").unwrap(),
         };
-        let a = self.p.access();
+        let a = &self.p;
         a.register(&by(&self.desk), patient, &reg).await.unwrap();
         a.verify_identity(&by(&self.desk), patient, VerificationMethod::DocumentsSeen)
             .await
@@ -130,7 +130,6 @@ impl World {
         };
         let answer = self
             .p
-            .access()
             .proxy_application(&by(&self.desk), patient, &input, &verdict)
             .await
             .unwrap();
@@ -151,6 +150,13 @@ impl World {
             Answer::Done(slots) => slots[0].id,
             Answer::Refused(r) => panic!("search refused: {r}"),
         }
+    }
+}
+
+fn system() -> By {
+    By {
+        actor: Actor::System,
+        channel: Channel::Internal,
     }
 }
 
@@ -206,7 +212,7 @@ async fn a_parent_books_for_a_child_and_refusals_come_from_the_access_rules_firs
             service: Service::Appointments
         }))
     );
-    let store = w.p.access().store();
+    let store = w.p.store();
     assert_eq!(
         BookingStore::bookings_for_patient(store.as_ref(), child)
             .await
@@ -227,8 +233,7 @@ async fn a_parent_books_for_a_child_and_refusals_come_from_the_access_rules_firs
     let Actor::Proxy { proxy, .. } = parent else {
         unreachable!()
     };
-    w.p.access()
-        .coercion_concern(&by(&w.desk), child, Some(proxy), "Child seemed frightened")
+    w.p.coercion_concern(&by(&w.desk), child, Some(proxy), "Child seemed frightened")
         .await
         .unwrap();
     assert_eq!(
@@ -314,10 +319,7 @@ async fn a_care_home_worker_orders_repeats_through_the_practice() {
         )
         .await;
     let item = repeat_item(&w.ids, resident, 0, None, monday_morning().date_naive());
-    w.p.repeats()
-        .put_item(Actor::System, Channel::Internal, &item)
-        .await
-        .unwrap();
+    w.p.put_item(&system(), &item).await.unwrap();
     let order = OrderRequest::new(
         worker,
         RequestChannel::Online,
@@ -357,7 +359,7 @@ async fn a_care_home_worker_orders_repeats_through_the_practice() {
 
 #[tokio::test]
 async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
-    let mut w = World::new().await;
+    let w = World::new().await;
     let gp = StaffProfile {
         staff: StaffId::new(&w.ids),
         name: "Dr A".into(),
@@ -373,16 +375,11 @@ async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
         designations: [gp_access::Designation::LeadStaff].into_iter().collect(),
     };
     let manager_id = {
-        let all = AccessStore::all_staff(w.p.access().store().as_ref())
-            .await
-            .unwrap();
+        let all = AccessStore::all_staff(w.p.store().as_ref()).await.unwrap();
         all[0].clone()
     };
-    w.p.access().put_staff(&by(&manager_id), &gp).await.unwrap();
-    w.p.access()
-        .put_staff(&by(&manager_id), &lead)
-        .await
-        .unwrap();
+    w.p.put_staff(&by(&manager_id), &gp).await.unwrap();
+    w.p.put_staff(&by(&manager_id), &lead).await.unwrap();
     let s = gp_prescribing::PrescribingSettings {
         too_early_days: 10,
         ..Default::default()
@@ -398,7 +395,7 @@ async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
         );
     }
     assert_eq!(
-        gp_prescribing::PrescribingStore::settings(w.p.access().store().as_ref())
+        gp_prescribing::PrescribingStore::settings(w.p.store().as_ref())
             .await
             .unwrap()
             .version,
@@ -412,11 +409,11 @@ async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
         .unwrap()
         .refusal()
         .is_none());
-    let stored = gp_prescribing::PrescribingStore::settings(w.p.access().store().as_ref())
+    let stored = gp_prescribing::PrescribingStore::settings(w.p.store().as_ref())
         .await
         .unwrap();
     assert_eq!((stored.version, stored.settings.too_early_days), (1, 10));
-    let events = AccessStore::audit_events(w.p.access().store().as_ref())
+    let events = AccessStore::audit_events(w.p.store().as_ref())
         .await
         .unwrap();
     let n = events.len();
@@ -436,7 +433,7 @@ async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
         .refusal()
         .is_none());
     assert_eq!(
-        w.p.set_booking_policy(&by(&gp), BookingPolicy::default())
+        w.p.set_booking_policy(&by(&gp), &BookingPolicy::default())
             .await
             .unwrap()
             .refusal(),
@@ -444,7 +441,7 @@ async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
     );
     assert!(w
         .p
-        .set_booking_policy(&by(&lead), BookingPolicy::default())
+        .set_booking_policy(&by(&lead), &BookingPolicy::default())
         .await
         .unwrap()
         .refusal()
@@ -459,7 +456,7 @@ async fn an_allowed_authorization_is_committed_with_the_change_it_allowed() {
         .await;
     let me = Actor::Patient { patient };
     let slot = w.free_slot(me, patient).await;
-    let store = w.p.access().store().clone();
+    let store = w.p.store().clone();
     let before = AccessStore::audit_events(store.as_ref())
         .await
         .unwrap()
@@ -510,19 +507,13 @@ async fn only_prescribers_recorded_as_trained_approve_through_the_practice() {
         .await;
     let me = Actor::Patient { patient };
     let item = repeat_item(&w.ids, patient, 0, None, monday_morning().date_naive());
-    w.p.repeats()
-        .put_item(Actor::System, Channel::Internal, &item)
-        .await
-        .unwrap();
+    w.p.put_item(&system(), &item).await.unwrap();
     let order =
         OrderRequest::new(me, RequestChannel::Online, patient, vec![item.id], None).unwrap();
     let Answer::Done(ordered) = w.p.order(&order).await.unwrap() else {
         panic!("refused")
     };
-    let manager = AccessStore::all_staff(w.p.access().store().as_ref())
-        .await
-        .unwrap()[0]
-        .clone();
+    let manager = AccessStore::all_staff(w.p.store().as_ref()).await.unwrap()[0].clone();
     let untrained = StaffProfile {
         staff: StaffId::new(&w.ids),
         name: "Dr B".into(),
@@ -537,14 +528,8 @@ async fn only_prescribers_recorded_as_trained_approve_through_the_practice() {
         competencies: [Competency::Prescribing].into_iter().collect(),
         designations: Default::default(),
     };
-    w.p.access()
-        .put_staff(&by(&manager), &untrained)
-        .await
-        .unwrap();
-    w.p.access()
-        .put_staff(&by(&manager), &trained)
-        .await
-        .unwrap();
+    w.p.put_staff(&by(&manager), &untrained).await.unwrap();
+    w.p.put_staff(&by(&manager), &trained).await.unwrap();
     let line = |s: &StaffProfile| gp_prescribing::LineAction {
         actor: by(s).actor,
         channel: Channel::Reception,

@@ -15,7 +15,8 @@ use gp_core::{
     Actor, Channel, FixedClock, MedicationId, PatientId, ProxyId, RequestId, SequentialIds,
     StaffId, StaffRole,
 };
-use gp_online::{Answer, Prescriptions};
+use gp_online::unchecked::Prescriptions;
+use gp_online::Answer;
 use gp_prescribing::{
     ItemAction, LineAction, LineStatus, MemoryPrescribingStore, OrderRequest, PatientRecord,
     PrescribingSettings, PrescribingStore, RequestChannel, RestrictionScope, ReviewOutcome,

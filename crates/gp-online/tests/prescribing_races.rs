@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use gp_audit::AuditStore;
 use gp_core::{Actor, Channel, FixedClock, MedicationId, PatientId, SequentialIds};
-use gp_online::{Answer, OrderRefused, Ordered, Prescriptions};
+use gp_online::unchecked::Prescriptions;
+use gp_online::{Answer, OrderRefused, Ordered};
 use gp_prescribing::{OrderRequest, PrescribingRefusal, RequestChannel};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, repeat_item};

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use chrono::Duration;
 use gp_booking::*;
 use gp_core::{Clock, FixedClock, SequentialIds, SlotId};
-use gp_online::{Answer, Online};
+use gp_online::unchecked::Appointments;
+use gp_online::Answer;
 use gp_testkit::fixtures::{monday_morning, patients_of_all_ages, practice};
 use proptest::prelude::*;
 
@@ -15,7 +16,7 @@ mod common;
 use common::{actor_channel, is_online, op, Op, Who};
 
 async fn check_invariants(
-    online: &Online<MemoryBookingStore, FixedClock>,
+    online: &Appointments<MemoryBookingStore, FixedClock>,
     patients: &[PatientFacts],
     slots: &[Slot],
 ) {
@@ -56,10 +57,9 @@ async fn run(ops: Vec<Op>) {
     store.add_schedule(&fixture.schedule).await.unwrap();
     let patients = patients_of_all_ages(&ids, monday_morning().date_naive());
     let slots = fixture.schedule.slots.clone();
-    let online = Online::with_ids(
+    let online = Appointments::with_ids(
         store,
         FixedClock::new(monday_morning()),
-        BookingPolicy::default(),
         Box::new(SequentialIds::new(4)),
     );
     let limit = 2usize;
@@ -105,6 +105,9 @@ async fn run(ops: Vec<Op>) {
                                 assert!(
                                     online
                                         .policy()
+                                        .await
+                                        .unwrap()
+                                        .policy
                                         .online_release_at(&slot)
                                         .is_none_or(|r| r <= now),
                                     "no unreleased slot online"

@@ -9,7 +9,8 @@ use gp_audit::AuditStore;
 
 use gp_booking::*;
 use gp_core::{FixedClock, SequentialIds};
-use gp_online::{Answer, Online};
+use gp_online::unchecked::Appointments;
+use gp_online::Answer;
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{adult, monday_morning, small_schedule};
 
@@ -19,7 +20,7 @@ use common::{done, race, rt};
 const LIVE_ROWS: &str = "SELECT count(*) FROM bookings WHERE cancelled = 0";
 const EVENTS: &str = "SELECT count(*) FROM audit_events";
 
-type Facade = Online<SqliteStore, FixedClock>;
+type Facade = Appointments<SqliteStore, FixedClock>;
 
 fn temp_db(name: &str) -> PathBuf {
     common::temp_db("gp-online-races", name)
@@ -37,10 +38,9 @@ fn setup(name: &str, slots: usize, connections: usize) -> (PathBuf, Vec<Slot>, V
     });
     let facades = (0..connections)
         .map(|_| {
-            Arc::new(Online::new(
+            Arc::new(Appointments::new(
                 SqliteStore::open(&path).unwrap(),
                 FixedClock::new(monday_morning()),
-                BookingPolicy::default(),
             ))
         })
         .collect();

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use gp_booking::*;
 use gp_core::{FixedClock, SequentialIds};
-use gp_online::{Answer, Online};
+use gp_online::unchecked::Appointments;
+use gp_online::Answer;
 use gp_testkit::fixtures::{adult, monday_morning, practice};
 
 mod common;
 use common::{done, race, rt};
 
-type Facade = Online<MemoryBookingStore, FixedClock>;
+type Facade = Appointments<MemoryBookingStore, FixedClock>;
 
 async fn setup() -> (Arc<Facade>, Vec<Slot>) {
     let ids = SequentialIds::new(9);
@@ -32,11 +33,7 @@ async fn setup() -> (Arc<Facade>, Vec<Slot>) {
         .cloned()
         .collect();
     (
-        Arc::new(Online::new(
-            store,
-            FixedClock::new(monday_morning()),
-            BookingPolicy::default(),
-        )),
+        Arc::new(Appointments::new(store, FixedClock::new(monday_morning()))),
         routine,
     )
 }

@@ -108,6 +108,9 @@ pub enum Precondition {
     },
     /// The item has no open line in any other request.
     NoOpenRequest(MedicationId),
+    /// The patient's access record is still at the version the action was
+    /// authorized on (checked by a store that keeps the access records too).
+    Authorized(gp_core::AccessGuard),
 }
 
 impl fmt::Display for Precondition {
@@ -122,6 +125,7 @@ impl fmt::Display for Precondition {
             Precondition::NoOpenRequest(item) => {
                 write!(f, "item {item} already has an open request")
             }
+            Precondition::Authorized(guard) => guard.fmt(f),
         }
     }
 }
@@ -149,6 +153,10 @@ pub struct PrescribingChange {
     pub restriction: Option<RestrictionChange>,
     /// New settings for the practice (their version moves on by one).
     pub settings: Option<PrescribingSettings>,
+    /// Items of a request refused while the others went through: reported
+    /// to the caller (their refusals are among the events), never stored.
+    #[serde(skip)]
+    pub refused_lines: Vec<LineRefusal>,
 }
 
 /// An item of a request refused, with why.
@@ -160,51 +168,37 @@ pub struct LineRefusal {
     pub reason: PrescribingRefusal,
 }
 
-/// An allowed decision: the change, its audit events and the preconditions
-/// under which it may be committed.
+/// A request refused as a whole: the reason and, if the items were each
+/// refused, why each was.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Committable {
-    /// What to change.
-    pub change: PrescribingChange,
-    /// The events to append in the same transaction (for a request, also the
-    /// events of the items refused).
-    pub events: Vec<AuditEvent>,
-    /// What must still hold at commit.
-    pub preconditions: Vec<Precondition>,
-    /// Items of a request that were refused while others went through.
-    pub refused_lines: Vec<LineRefusal>,
-}
-
-/// A refused decision: the reason and the events recording it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
+pub struct OrderRefused {
     /// Why (for a request whose every item was refused, the first item's reason).
     pub reason: PrescribingRefusal,
-    /// For a request, why each item was refused.
+    /// Each item's reason, when the items were refused one by one.
     pub lines: Vec<LineRefusal>,
-    /// The audit events (outcome `Refused(reason code)`).
-    pub events: Vec<AuditEvent>,
 }
 
-/// What a prescribing decision came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(clippy::large_enum_variant)] // reason: decisions are short-lived values, boxing buys nothing
-pub enum Decision {
-    /// Allowed: commit this.
-    Allowed(Committable),
-    /// Refused: record this.
-    Refused(Refusal),
-}
-
-impl Decision {
-    /// The refusal reason, if refused.
-    pub fn refusal(&self) -> Option<&PrescribingRefusal> {
-        match self {
-            Decision::Allowed(_) => None,
-            Decision::Refused(r) => Some(&r.reason),
+impl OrderRefused {
+    /// A refusal of the request as a whole, for one reason.
+    pub fn whole(reason: PrescribingRefusal) -> Self {
+        Self {
+            reason,
+            lines: Vec::new(),
         }
     }
 }
+
+/// An allowed prescribing decision: the change, its audit events and the
+/// preconditions under which it may be committed.
+pub type Committable = gp_core::Committable<PrescribingChange, Precondition>;
+
+/// A refused prescribing decision: the reason and the events recording it.
+pub type Refusal<R = PrescribingRefusal> = gp_core::Refusal<R>;
+
+/// What a prescribing decision came to. A repeat request is refused with
+/// an [`OrderRefused`] (why each item was refused); every other decision
+/// with a [`PrescribingRefusal`].
+pub type Decision<R = PrescribingRefusal> = gp_core::Decision<PrescribingChange, Precondition, R>;
 
 /// A request for repeat items. Build one with [`OrderRequest::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,10 +306,7 @@ fn acts_for(actor: &Actor, patient: PatientId) -> bool {
 /// individual nurse or pharmacist holds a prescribing qualification is a
 /// competency the access records keep.
 pub fn is_prescriber(role: StaffRole) -> bool {
-    matches!(
-        role,
-        StaffRole::Gp | StaffRole::Nurse | StaffRole::Pharmacist
-    )
+    role.prescribes()
 }
 
 fn prescriber(actor: &Actor) -> bool {
@@ -358,11 +349,7 @@ impl Ctx<'_> {
         f: impl FnOnce(AuditEvent) -> AuditEvent,
     ) -> Decision {
         let event = f(self.event(Outcome::Refused(reason.reason_code())));
-        Decision::Refused(Refusal {
-            reason,
-            lines: Vec::new(),
-            events: vec![event],
-        })
+        Decision::Refused(Refusal::new(reason, event))
     }
 
     fn allow(
@@ -378,7 +365,6 @@ impl Ctx<'_> {
                 patient: record.patient,
                 version: record.version,
             }],
-            refused_lines: Vec::new(),
         })
     }
 }
@@ -449,7 +435,7 @@ pub fn decide_request(
     request: &OrderRequest,
     now: DateTime<Utc>,
     ids: &dyn IdSource,
-) -> Result<Decision, RequestError> {
+) -> Result<Decision<OrderRefused>, RequestError> {
     request.check()?;
     let record = &facts.record;
     let settings = &facts.settings.settings;
@@ -468,7 +454,11 @@ pub fn decide_request(
         }
         e.with_detail("request_channel", request.channel.to_string())
     };
-    let refuse = |reason| Ok(ctx.refuse_with(reason, with_items));
+    let refuse = |reason| {
+        Ok(ctx
+            .refuse_with(reason, with_items)
+            .map_refusal(OrderRefused::whole))
+    };
     let actor_online = matches!(request.actor, Actor::Patient { .. } | Actor::Proxy { .. });
     let channel_ok = if online {
         actor_online
@@ -552,8 +542,10 @@ pub fn decide_request(
             .map(|r| r.reason.clone())
             .unwrap_or(PrescribingRefusal::ItemNotOnList);
         return Ok(Decision::Refused(Refusal {
-            reason,
-            lines: refused,
+            reason: OrderRefused {
+                reason,
+                lines: refused,
+            },
             events: line_events,
         }));
     }
@@ -597,11 +589,11 @@ pub fn decide_request(
         change: PrescribingChange {
             patient: Some(request.patient),
             requests: vec![new],
+            refused_lines: refused,
             ..PrescribingChange::default()
         },
         events,
         preconditions,
-        refused_lines: refused,
     }))
 }
 
@@ -1145,6 +1137,5 @@ pub fn decide_settings(
         preconditions: vec![Precondition::SettingsUnchanged {
             version: current.version,
         }],
-        refused_lines: Vec::new(),
     }))
 }

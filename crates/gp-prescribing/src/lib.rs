@@ -69,7 +69,7 @@
 //! // The supply runs out on 29 June; the default allows ordering 7 days before.
 //! let early = Utc.with_ymd_and_hms(2026, 6, 10, 9, 0, 0).unwrap();
 //! assert_eq!(
-//!     decide_request(&facts, &order, early, &ids)?.refusal(),
+//!     decide_request(&facts, &order, early, &ids)?.refusal().map(|r| &r.reason),
 //!     Some(&PrescribingRefusal::TooEarlyToReorder { earliest: NaiveDate::from_ymd_opt(2026, 6, 22).unwrap() })
 //! );
 //! let in_time = Utc.with_ymd_and_hms(2026, 6, 22, 9, 0, 0).unwrap();
@@ -91,9 +91,9 @@ pub use concept::{ConceptId, ConceptIdError};
 pub use decide::{
     decide_approve, decide_cancel_line, decide_flag_not_taken, decide_issue, decide_put_item,
     decide_reject, decide_request, decide_restriction, decide_review, decide_settings,
-    is_prescriber, Committable, Decision, ItemAction, LineAction, LineRefusal, OrderRequest,
-    PatientRecord, Precondition, PrescribingChange, PrescribingFacts, Refusal, RestrictionChange,
-    ReviewOutcome, SettingsFacts, MAX_REASON, MESSAGE_CEILING,
+    is_prescriber, Committable, Decision, ItemAction, LineAction, LineRefusal, OrderRefused,
+    OrderRequest, PatientRecord, Precondition, PrescribingChange, PrescribingFacts, Refusal,
+    RestrictionChange, ReviewOutcome, SettingsFacts, MAX_REASON, MESSAGE_CEILING,
 };
 pub use error::{CommitError, ItemError, RequestError, SettingsError, StoreError};
 pub use item::{

@@ -63,6 +63,8 @@ impl State {
                 .item_owner
                 .get(item)
                 .is_none_or(|owner| !self.record(*owner).has_open_request(*item)),
+            // Refused before this is asked (see `commit`).
+            Precondition::Authorized(_) => false,
         }
     }
 
@@ -198,6 +200,15 @@ impl PrescribingStore for MemoryPrescribingStore {
 
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
         let mut state = self.lock();
+        for p in &decision.preconditions {
+            if let Precondition::Authorized(guard) = p {
+                return Err(StoreError::Invalid(format!(
+                    "the access record of patient {} cannot be checked: this store keeps none",
+                    guard.patient
+                ))
+                .into());
+            }
+        }
         if let Some(p) = decision.preconditions.iter().find(|p| !state.holds(p)) {
             return Err(CommitError::Conflict(p.clone()));
         }

@@ -83,16 +83,16 @@ impl T {
         channel: RequestChannel,
         items: Vec<MedicationId>,
         message: Option<&str>,
-    ) -> Decision {
+    ) -> Decision<OrderRefused> {
         let request = OrderRequest::new(actor, channel, self.patient, items, message).unwrap();
         decide_request(&self.facts, &request, self.now, &self.ids).unwrap()
     }
 
-    fn online(&self, items: Vec<MedicationId>) -> Decision {
+    fn online(&self, items: Vec<MedicationId>) -> Decision<OrderRefused> {
         self.order_by(self.me(), RequestChannel::Online, items, None)
     }
 
-    fn phone(&self, items: Vec<MedicationId>) -> Decision {
+    fn phone(&self, items: Vec<MedicationId>) -> Decision<OrderRefused> {
         self.order_by(
             self.staff(StaffRole::Receptionist),
             RequestChannel::Telephone,
@@ -102,7 +102,7 @@ impl T {
     }
 
     /// Applies an allowed decision to the facts, as a store would.
-    fn apply(&mut self, d: &Decision) {
+    fn apply<R: std::fmt::Debug>(&mut self, d: &Decision<R>) {
         let Decision::Allowed(c) = d else {
             panic!("expected allowed, got {:?}", d.refusal())
         };
@@ -155,9 +155,28 @@ impl T {
     }
 }
 
-fn refused(d: &Decision) -> PrescribingRefusal {
+/// The reason of a refusal, whether of a request (with its lines) or of
+/// anything else.
+trait AsReason {
+    fn as_reason(&self) -> &PrescribingRefusal;
+}
+
+impl AsReason for PrescribingRefusal {
+    fn as_reason(&self) -> &PrescribingRefusal {
+        self
+    }
+}
+
+impl AsReason for OrderRefused {
+    fn as_reason(&self) -> &PrescribingRefusal {
+        &self.reason
+    }
+}
+
+fn refused<R: AsReason>(d: &Decision<R>) -> PrescribingRefusal {
     match d {
         Decision::Refused(r) => {
+            let reason = r.reason.as_reason();
             assert!(!r.events.is_empty(), "a refusal is audited");
             assert!(r
                 .events
@@ -166,20 +185,20 @@ fn refused(d: &Decision) -> PrescribingRefusal {
             assert!(r
                 .events
                 .iter()
-                .any(|e| e.outcome == Outcome::Refused(r.reason.reason_code())));
-            r.reason.clone()
+                .any(|e| e.outcome == Outcome::Refused(reason.reason_code())));
+            reason.clone()
         }
         Decision::Allowed(_) => panic!("expected a refusal"),
     }
 }
 
-fn allowed(d: &Decision) -> &Committable {
+fn allowed<R: AsReason>(d: &Decision<R>) -> &Committable {
     match d {
         Decision::Allowed(c) => {
             assert!(c.events.iter().any(|e| e.outcome == Outcome::Allowed));
             c
         }
-        Decision::Refused(r) => panic!("expected allowed, got {}", r.reason.code()),
+        Decision::Refused(r) => panic!("expected allowed, got {}", r.reason.as_reason().code()),
     }
 }
 
@@ -806,9 +825,9 @@ fn a_request_goes_through_with_the_items_that_pass() {
     let d = t.online(vec![t.item(0), early]);
     let c = allowed(&d);
     assert_eq!(c.change.requests[0].lines.len(), 1);
-    assert_eq!(c.refused_lines.len(), 1);
-    assert_eq!(c.refused_lines[0].item, early);
-    assert_eq!(c.refused_lines[0].reason.code(), "TooEarlyToReorder");
+    assert_eq!(c.change.refused_lines.len(), 1);
+    assert_eq!(c.change.refused_lines[0].item, early);
+    assert_eq!(c.change.refused_lines[0].reason.code(), "TooEarlyToReorder");
     assert_eq!(
         c.events.len(),
         2,
@@ -816,7 +835,7 @@ fn a_request_goes_through_with_the_items_that_pass() {
     );
     assert_eq!(
         c.events[1].outcome,
-        Outcome::Refused(c.refused_lines[0].reason.reason_code())
+        Outcome::Refused(c.change.refused_lines[0].reason.reason_code())
     );
     assert!(c
         .preconditions
@@ -825,9 +844,13 @@ fn a_request_goes_through_with_the_items_that_pass() {
     let Decision::Refused(r) = t.online(vec![early, MedicationId::new(&t.ids)]) else {
         panic!("refused")
     };
-    assert_eq!(r.reason.code(), "TooEarlyToReorder");
+    assert_eq!(r.reason.reason.code(), "TooEarlyToReorder");
     assert_eq!(
-        r.lines.iter().map(|l| l.reason.code()).collect::<Vec<_>>(),
+        r.reason
+            .lines
+            .iter()
+            .map(|l| l.reason.code())
+            .collect::<Vec<_>>(),
         vec!["TooEarlyToReorder", "ItemNotOnList"]
     );
     assert_eq!(r.events.len(), 2);

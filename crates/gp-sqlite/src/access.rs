@@ -13,25 +13,13 @@ use crate::store::{
     versioned, SqliteStore,
 };
 
-type DbError = gp_booking::StoreError;
-
-fn rx(e: DbError) -> StoreError {
-    match e {
-        DbError::Corrupt(s) => StoreError::Corrupt(s),
-        DbError::Unavailable(s) => StoreError::Unavailable(s),
-        other => StoreError::Unavailable(other.to_string()),
-    }
-}
-
-type Fail = crate::store::Fail<CommitError>;
-
-fn settings(conn: &Connection) -> Result<SettingsFacts, DbError> {
+fn settings(conn: &Connection) -> Result<SettingsFacts, StoreError> {
     Ok(versioned::<AccessSettings>(conn, "access_settings")?
         .map(|(version, settings)| SettingsFacts { settings, version })
         .unwrap_or_default())
 }
 
-fn record(conn: &Connection, patient: PatientId) -> Result<AccessRecord, DbError> {
+fn record(conn: &Connection, patient: PatientId) -> Result<AccessRecord, StoreError> {
     let row: Option<(i64, String)> = conn
         .prepare_cached("SELECT version, body FROM access_records WHERE patient = ?1")
         .and_then(|mut s| {
@@ -49,7 +37,7 @@ fn record(conn: &Connection, patient: PatientId) -> Result<AccessRecord, DbError
     }
 }
 
-fn staff(conn: &Connection, staff: StaffId) -> Result<Option<StaffProfile>, DbError> {
+fn staff(conn: &Connection, staff: StaffId) -> Result<Option<StaffProfile>, StoreError> {
     let body: Option<String> = conn
         .prepare_cached("SELECT body FROM staff_profiles WHERE staff = ?1")
         .and_then(|mut s| s.query_row([staff.to_string()], |r| r.get(0)).optional())
@@ -57,7 +45,7 @@ fn staff(conn: &Connection, staff: StaffId) -> Result<Option<StaffProfile>, DbEr
     body.map(|b| from_json(&b)).transpose()
 }
 
-fn apply(conn: &Connection, decision: &Committable) -> Result<(), Fail> {
+fn apply(conn: &Connection, decision: &Committable) -> Result<(), CommitError> {
     for p in &decision.preconditions {
         let holds = match p {
             Precondition::RecordUnchanged { patient, version } => {
@@ -66,7 +54,7 @@ fn apply(conn: &Connection, decision: &Committable) -> Result<(), Fail> {
             Precondition::SettingsUnchanged { version } => settings(conn)?.version == *version,
         };
         if !holds {
-            return Err(Fail::Commit(CommitError::Conflict(p.clone())));
+            return Err(CommitError::Conflict(p.clone()));
         }
     }
     let change = &decision.change;
@@ -92,11 +80,9 @@ fn apply(conn: &Connection, decision: &Committable) -> Result<(), Fail> {
         match result {
             Ok(_) => {}
             Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-                return Err(Fail::Commit(CommitError::Store(StoreError::Invalid(
-                    format!(
-                        "account {} belongs to another patient",
-                        account.unwrap_or_default()
-                    ),
+                return Err(CommitError::Store(StoreError::Invalid(format!(
+                    "account {} belongs to another patient",
+                    account.unwrap_or_default()
                 ))))
             }
             Err(e) => return Err(storage(e).into()),
@@ -134,12 +120,12 @@ impl AccessStore for SqliteStore {
                     Some(s) => staff(&t, s)?,
                     None => None,
                 },
+                listed: None,
             };
             t.finish().map_err(storage)?;
             Ok(facts)
         })
         .await
-        .map_err(rx)
     }
 
     async fn patient_for_account(
@@ -155,21 +141,19 @@ impl AccessStore for SqliteStore {
                 .transpose()
         })
         .await
-        .map_err(rx)
     }
 
     async fn staff(&self, id: StaffId) -> Result<Option<StaffProfile>, StoreError> {
-        self.call(move |conn| staff(conn, id)).await.map_err(rx)
+        self.call(move |conn| staff(conn, id)).await
     }
 
     async fn all_staff(&self) -> Result<Vec<StaffProfile>, StoreError> {
         self.call(|conn| json_rows(conn, "SELECT body FROM staff_profiles ORDER BY seq", []))
             .await
-            .map_err(rx)
     }
 
     async fn settings(&self) -> Result<SettingsFacts, StoreError> {
-        self.call(|conn| settings(conn)).await.map_err(rx)
+        self.call(|conn| settings(conn)).await
     }
 
     async fn records(&self) -> Result<Vec<AccessRecord>, StoreError> {
@@ -189,27 +173,19 @@ impl AccessStore for SqliteStore {
             .collect()
         })
         .await
-        .map_err(rx)
     }
 
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
         let decision = decision.clone();
-        self.write(move |t| apply(t, &decision))
-            .await
-            .map_err(|f| match f {
-                Fail::Db(e) => CommitError::Store(rx(e)),
-                Fail::Commit(e) => e,
-            })
+        self.write(move |t| apply(t, &decision)).await
     }
 
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let event = event.clone();
-        self.write(move |t| append_events(t, std::slice::from_ref(&event)))
-            .await
-            .map_err(rx)
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let events = events.to_vec();
+        self.write(move |t| append_events(t, &events)).await
     }
 
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        self.call(|conn| all_audit_events(conn)).await.map_err(rx)
+        self.call(|conn| all_audit_events(conn)).await
     }
 }

@@ -29,6 +29,7 @@ mod error;
 mod messaging;
 mod migrate;
 mod oneshot;
+mod patient_list;
 mod prescribing;
 mod store;
 

@@ -13,25 +13,13 @@ use crate::store::{
     storage, versioned, SqliteStore,
 };
 
-type DbError = gp_booking::StoreError;
-
-fn rx(e: DbError) -> StoreError {
-    match e {
-        DbError::Corrupt(s) => StoreError::Corrupt(s),
-        DbError::Unavailable(s) => StoreError::Unavailable(s),
-        other => StoreError::Unavailable(other.to_string()),
-    }
-}
-
-type Fail = crate::store::Fail<CommitError>;
-
-fn settings(conn: &Connection) -> Result<SettingsFacts, DbError> {
+fn settings(conn: &Connection) -> Result<SettingsFacts, StoreError> {
     Ok(versioned::<MessagingSettings>(conn, "messaging_settings")?
         .map(|(version, settings)| SettingsFacts { settings, version })
         .unwrap_or_default())
 }
 
-fn message(conn: &Connection, id: MessageId) -> Result<Option<Message>, DbError> {
+fn message(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
     let body: Option<String> = conn
         .prepare_cached("SELECT body FROM messages WHERE id = ?1")
         .and_then(|mut s| s.query_row([id.to_string()], |r| r.get(0)).optional())
@@ -39,11 +27,15 @@ fn message(conn: &Connection, id: MessageId) -> Result<Option<Message>, DbError>
     body.map(|b| from_json(&b)).transpose()
 }
 
-fn messages(conn: &Connection, sql: &str, param: Option<String>) -> Result<Vec<Message>, DbError> {
+fn messages(
+    conn: &Connection,
+    sql: &str,
+    param: Option<String>,
+) -> Result<Vec<Message>, StoreError> {
     json_rows(conn, sql, rusqlite::params_from_iter(param.iter()))
 }
 
-fn holds(conn: &Connection, p: &Precondition) -> Result<bool, DbError> {
+fn holds(conn: &Connection, p: &Precondition) -> Result<bool, StoreError> {
     Ok(match p {
         Precondition::MessageNew(id) => message(conn, *id)?.is_none(),
         Precondition::MessageAt {
@@ -51,13 +43,14 @@ fn holds(conn: &Connection, p: &Precondition) -> Result<bool, DbError> {
             revision,
         } => message(conn, *id)?.is_some_and(|m| m.revision == *revision),
         Precondition::SettingsUnchanged { version } => settings(conn)?.version == *version,
+        Precondition::Authorized(guard) => crate::store::guard_holds(conn, guard)?,
     })
 }
 
-fn apply(conn: &Connection, decision: &Committable) -> Result<(), Fail> {
+fn apply(conn: &Connection, decision: &Committable) -> Result<(), CommitError> {
     if let Some(m) = &decision.change.message {
         let stored = message(conn, m.id)?;
-        check_revision(stored.as_ref(), m).map_err(|e| Fail::Commit(CommitError::Store(e)))?;
+        check_revision(stored.as_ref(), m).map_err(CommitError::Store)?;
         conn.prepare_cached(
             "INSERT INTO messages (id, patient, at, handled, revision, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (id) DO UPDATE SET handled = excluded.handled, revision = excluded.revision, body = excluded.body",
@@ -82,11 +75,11 @@ fn apply(conn: &Connection, decision: &Committable) -> Result<(), Fail> {
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn settings(&self) -> Result<SettingsFacts, StoreError> {
-        self.call(|conn| settings(conn)).await.map_err(rx)
+        self.call(|conn| settings(conn)).await
     }
 
     async fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
-        self.call(move |conn| message(conn, id)).await.map_err(rx)
+        self.call(move |conn| message(conn, id)).await
     }
 
     async fn messages_for_patient(&self, patient: PatientId) -> Result<Vec<Message>, StoreError> {
@@ -98,7 +91,6 @@ impl MessageStore for SqliteStore {
             )
         })
         .await
-        .map_err(rx)
     }
 
     async fn inbox(&self) -> Result<Vec<Message>, StoreError> {
@@ -110,7 +102,6 @@ impl MessageStore for SqliteStore {
             )
         })
         .await
-        .map_err(rx)
     }
 
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
@@ -118,7 +109,7 @@ impl MessageStore for SqliteStore {
         self.write(move |t| {
             for p in &decision.preconditions {
                 if !holds(t, p)? {
-                    return Err(Fail::Commit(CommitError::Conflict(p.clone())));
+                    return Err(CommitError::Conflict(p.clone()));
                 }
             }
             apply(t, &decision)?;
@@ -126,20 +117,14 @@ impl MessageStore for SqliteStore {
             Ok(())
         })
         .await
-        .map_err(|f| match f {
-            Fail::Db(e) => CommitError::Store(rx(e)),
-            Fail::Commit(e) => e,
-        })
     }
 
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let event = event.clone();
-        self.write(move |t| append_events(t, std::slice::from_ref(&event)))
-            .await
-            .map_err(rx)
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let events = events.to_vec();
+        self.write(move |t| append_events(t, &events)).await
     }
 
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        self.call(|conn| all_audit_events(conn)).await.map_err(rx)
+        self.call(|conn| all_audit_events(conn)).await
     }
 }

@@ -9,6 +9,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_booking.sql"),
     include_str!("migrations/0002_prescribing_messaging.sql"),
     include_str!("migrations/0003_access.sql"),
+    include_str!("migrations/0004_booking_policy_patient_list.sql"),
 ];
 
 /// The newest schema version this crate writes.

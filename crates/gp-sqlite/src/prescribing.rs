@@ -14,40 +14,7 @@ use crate::store::{
     put_versioned, storage, versioned, SqliteStore,
 };
 
-type DbError = gp_booking::StoreError;
-
-/// The prescribing crate's error for a failure of the database helpers.
-fn rx(e: DbError) -> StoreError {
-    match e {
-        DbError::Corrupt(s) => StoreError::Corrupt(s),
-        DbError::Duplicate(s) => StoreError::Duplicate(s),
-        DbError::Unavailable(s) => StoreError::Unavailable(s),
-        other => StoreError::Unavailable(other.to_string()),
-    }
-}
-
-type Fail = crate::store::Fail<CommitError>;
-
-impl From<CommitError> for Fail {
-    fn from(e: CommitError) -> Self {
-        Fail::Commit(e)
-    }
-}
-
-impl From<StoreError> for Fail {
-    fn from(e: StoreError) -> Self {
-        Fail::Commit(CommitError::Store(e))
-    }
-}
-
-fn commit_error(f: Fail) -> CommitError {
-    match f {
-        Fail::Db(e) => CommitError::Store(rx(e)),
-        Fail::Commit(e) => e,
-    }
-}
-
-fn settings(conn: &Connection) -> Result<SettingsFacts, DbError> {
+fn settings(conn: &Connection) -> Result<SettingsFacts, StoreError> {
     Ok(
         versioned::<PrescribingSettings>(conn, "prescribing_settings")?
             .map(|(version, settings)| SettingsFacts { settings, version })
@@ -59,11 +26,11 @@ fn bodies<T: serde::de::DeserializeOwned>(
     conn: &Connection,
     sql: &str,
     param: Option<&str>,
-) -> Result<Vec<T>, DbError> {
+) -> Result<Vec<T>, StoreError> {
     json_rows(conn, sql, rusqlite::params_from_iter(param.iter()))
 }
 
-fn record(conn: &Connection, patient: PatientId) -> Result<PatientRecord, DbError> {
+fn record(conn: &Connection, patient: PatientId) -> Result<PatientRecord, StoreError> {
     let key = patient.to_string();
     let row: Option<(i64, Option<String>)> = conn
         .prepare_cached("SELECT version, restriction FROM prescribing_patients WHERE patient = ?1")
@@ -94,7 +61,7 @@ fn record(conn: &Connection, patient: PatientId) -> Result<PatientRecord, DbErro
     })
 }
 
-fn version(conn: &Connection, patient: PatientId) -> Result<u64, DbError> {
+fn version(conn: &Connection, patient: PatientId) -> Result<u64, StoreError> {
     let v: Option<i64> = conn
         .prepare_cached("SELECT version FROM prescribing_patients WHERE patient = ?1")
         .and_then(|mut s| s.query_row([patient.to_string()], |r| r.get(0)).optional())
@@ -102,7 +69,7 @@ fn version(conn: &Connection, patient: PatientId) -> Result<u64, DbError> {
     u64::try_from(v.unwrap_or(0)).map_err(corrupt)
 }
 
-fn holds(conn: &Connection, p: &Precondition) -> Result<bool, DbError> {
+fn holds(conn: &Connection, p: &Precondition) -> Result<bool, StoreError> {
     Ok(match p {
         Precondition::PatientUnchanged {
             patient,
@@ -114,11 +81,12 @@ fn holds(conn: &Connection, p: &Precondition) -> Result<bool, DbError> {
             "SELECT EXISTS (SELECT 1 FROM request_lines WHERE item = ?1 AND open = 1)",
             &item.to_string(),
         )?,
+        Precondition::Authorized(guard) => crate::store::guard_holds(conn, guard)?,
     })
 }
 
 /// The patient a stored row belongs to, if the row is stored.
-fn owner(conn: &Connection, table: &str, id: &str) -> Result<Option<String>, DbError> {
+fn owner(conn: &Connection, table: &str, id: &str) -> Result<Option<String>, StoreError> {
     conn.prepare_cached(&format!("SELECT patient FROM {table} WHERE id = ?1"))
         .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
         .map_err(storage)
@@ -131,7 +99,7 @@ fn check_owner(
     id: &str,
     belongs_to: PatientId,
     patient: PatientId,
-) -> Result<(), Fail> {
+) -> Result<(), CommitError> {
     if belongs_to != patient {
         return Err(StoreError::Invalid(format!(
             "{what} {id} belongs to patient {belongs_to}, not {patient}"
@@ -146,7 +114,7 @@ fn check_owner(
     }
 }
 
-fn put_item(conn: &Connection, item: &RepeatItem) -> Result<(), Fail> {
+fn put_item(conn: &Connection, item: &RepeatItem) -> Result<(), CommitError> {
     let flagged = match (&item.not_taken, item.is_active()) {
         (Some(flag), true) => Some(nanos(flag.at)?),
         _ => None,
@@ -168,7 +136,7 @@ fn put_item(conn: &Connection, item: &RepeatItem) -> Result<(), Fail> {
     Ok(())
 }
 
-fn put_request(conn: &Connection, request: &RepeatRequest) -> Result<(), Fail> {
+fn put_request(conn: &Connection, request: &RepeatRequest) -> Result<(), CommitError> {
     let id = request.id.to_string();
     conn.prepare_cached(
         "INSERT INTO repeat_requests (id, patient, at, open, body) VALUES (?1, ?2, ?3, ?4, ?5) \
@@ -212,7 +180,7 @@ fn put_request(conn: &Connection, request: &RepeatRequest) -> Result<(), Fail> {
                 .into())
             }
             Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-                return Err(CommitError::Conflict(Precondition::NoOpenRequest(l.item)).into())
+                return Err(CommitError::Conflict(Precondition::NoOpenRequest(l.item)))
             }
             Err(e) => return Err(storage(e).into()),
         }
@@ -220,7 +188,7 @@ fn put_request(conn: &Connection, request: &RepeatRequest) -> Result<(), Fail> {
     Ok(())
 }
 
-fn apply(conn: &Connection, change: &PrescribingChange) -> Result<(), Fail> {
+fn apply(conn: &Connection, change: &PrescribingChange) -> Result<(), CommitError> {
     if let Some(s) = &change.settings {
         put_versioned(conn, "prescribing_settings", s)?;
     }
@@ -285,11 +253,10 @@ impl PrescribingStore for SqliteStore {
             Ok(facts)
         })
         .await
-        .map_err(rx)
     }
 
     async fn settings(&self) -> Result<SettingsFacts, StoreError> {
-        self.call(|conn| settings(conn)).await.map_err(rx)
+        self.call(|conn| settings(conn)).await
     }
 
     async fn request_patient(&self, request: RequestId) -> Result<Option<PatientId>, StoreError> {
@@ -299,7 +266,6 @@ impl PrescribingStore for SqliteStore {
                 .transpose()
         })
         .await
-        .map_err(rx)
     }
 
     async fn queue(&self) -> Result<Vec<RepeatRequest>, StoreError> {
@@ -311,7 +277,6 @@ impl PrescribingStore for SqliteStore {
             )
         })
         .await
-        .map_err(rx)
     }
 
     async fn review_list(&self) -> Result<Vec<RepeatItem>, StoreError> {
@@ -323,7 +288,6 @@ impl PrescribingStore for SqliteStore {
             )
         })
         .await
-        .map_err(rx)
     }
 
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
@@ -331,7 +295,7 @@ impl PrescribingStore for SqliteStore {
         self.write(move |t| {
             for p in &decision.preconditions {
                 if !holds(t, p)? {
-                    return Err(Fail::Commit(CommitError::Conflict(p.clone())));
+                    return Err(CommitError::Conflict(p.clone()));
                 }
             }
             apply(t, &decision.change)?;
@@ -339,17 +303,14 @@ impl PrescribingStore for SqliteStore {
             Ok(())
         })
         .await
-        .map_err(commit_error)
     }
 
     async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
-        self.write(move |t| append_events(t, &events))
-            .await
-            .map_err(rx)
+        self.write(move |t| append_events(t, &events)).await
     }
 
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        self.call(|conn| all_audit_events(conn)).await.map_err(rx)
+        self.call(|conn| all_audit_events(conn)).await
     }
 }

@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gp_audit::{AuditError, AuditStore, ChainRecord, Hash};
 use gp_booking::{
-    BookDecider, BookSnapshot, Booking, BookingChange, BookingStore, CancelFacts, CommitError,
-    Committable, Decision, Holding, Period, Precondition, Schedule, SearchQuery, Slot, SlotState,
-    StaffMember, StoreError,
+    BookDecider, BookSnapshot, Booking, BookingChange, BookingPolicy, BookingStore, CancelFacts,
+    CommitError, Committable, Decision, Holding, Period, PolicyFacts, Precondition, Schedule,
+    SearchQuery, Slot, SlotState, StaffMember, StoreError,
 };
-use gp_core::{AuditEvent, BookingId, Channel, PatientId, SlotId};
+use gp_core::{AccessGuard, AuditEvent, BookingId, Channel, PatientId, SlotId};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::error::OpenError;
@@ -88,7 +88,7 @@ pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
 
 pub(crate) fn nanos(at: DateTime<Utc>) -> Result<i64, StoreError> {
     at.timestamp_nanos_opt().ok_or_else(|| {
-        StoreError::Unavailable(format!("{at} is outside the years this store can hold"))
+        StoreError::OutOfRange(format!("{at} (this store holds the years 1678 to 2261)"))
     })
 }
 
@@ -232,22 +232,6 @@ impl SqliteStore {
             Ok(value)
         })
         .await?
-    }
-}
-
-/// Why a write transaction of a domain port stopped (and rolled back): a
-/// database failure, or the domain's own commit error (a conflict, an
-/// invalid change).
-pub(crate) enum Fail<C> {
-    /// The database failed.
-    Db(StoreError),
-    /// The domain's commit error.
-    Commit(C),
-}
-
-impl<C> From<StoreError> for Fail<C> {
-    fn from(e: StoreError) -> Self {
-        Fail::Db(e)
     }
 }
 
@@ -417,8 +401,30 @@ fn load_booking(conn: &Connection, id: &str) -> Result<Option<Booking>, StoreErr
     body.map(|b| from_json(&b)).transpose()
 }
 
+/// The version of a patient's access record (0 if none is stored).
+pub(crate) fn access_version(conn: &Connection, patient: PatientId) -> Result<u64, StoreError> {
+    let version: Option<i64> = conn
+        .prepare_cached("SELECT version FROM access_records WHERE patient = ?1")
+        .and_then(|mut s| s.query_row([patient.to_string()], |r| r.get(0)).optional())
+        .map_err(storage)?;
+    version.map_or(Ok(0), |v| u64::try_from(v).map_err(corrupt))
+}
+
+/// Whether the access record is still at the version an action was authorized on.
+pub(crate) fn guard_holds(conn: &Connection, guard: &AccessGuard) -> Result<bool, StoreError> {
+    Ok(access_version(conn, guard.patient)? == guard.version)
+}
+
+fn booking_policy(conn: &Connection) -> Result<PolicyFacts, StoreError> {
+    Ok(versioned::<BookingPolicy>(conn, "booking_settings")?
+        .map(|(version, policy)| PolicyFacts { policy, version })
+        .unwrap_or_default())
+}
+
 fn precondition_holds(conn: &Connection, p: &Precondition) -> Result<bool, StoreError> {
     match p {
+        Precondition::PolicyUnchanged { version } => Ok(booking_policy(conn)?.version == *version),
+        Precondition::Authorized(guard) => guard_holds(conn, guard),
         Precondition::SlotFree(slot) => exists(
             conn,
             "SELECT EXISTS (SELECT 1 FROM slots WHERE id = ?1) \
@@ -538,6 +544,10 @@ fn apply_booking_change(t: &Connection, change: &BookingChange) -> Result<(), Co
         } => {
             cancel_booking(t, *cancel, cancellation)?;
             insert_booking(t, book)
+        }
+        BookingChange::Policy(policy) => {
+            put_versioned(t, "booking_settings", policy)?;
+            Ok(())
         }
     }
 }
@@ -732,6 +742,10 @@ impl BookingStore for SqliteStore {
         .await
     }
 
+    async fn policy(&self) -> Result<PolicyFacts, StoreError> {
+        self.call(|conn| booking_policy(conn)).await
+    }
+
     async fn slot(&self, slot: SlotId) -> Result<Option<SlotState>, StoreError> {
         self.call(move |conn| slot_state(conn, &slot.to_string()))
             .await
@@ -768,6 +782,7 @@ impl BookingStore for SqliteStore {
             let snapshot = BookSnapshot {
                 slot: slot_state(&t, &slot.to_string())?,
                 holdings: holdings(&t, &patient.to_string(), since)?,
+                policy: booking_policy(&t)?,
             };
             t.finish().map_err(storage)?;
             Ok(snapshot)
@@ -810,16 +825,24 @@ impl BookingStore for SqliteStore {
         patient: PatientId,
         since: DateTime<Utc>,
         earlier: Vec<AuditEvent>,
+        guards: Vec<Precondition>,
         decide: BookDecider,
     ) -> Result<Decision, CommitError> {
         let since = nanos(since)?;
         // Load, decide and write in one write transaction on the database
         // thread: the facts cannot change between them, so the decision's
-        // preconditions hold by construction.
+        // preconditions hold by construction. The guards (what the action
+        // was authorized on) are checked in the same transaction.
         self.write(move |t| {
+            for g in &guards {
+                if !precondition_holds(t, g)? {
+                    return Err(CommitError::Conflict(g.clone()));
+                }
+            }
             let snapshot = BookSnapshot {
                 slot: slot_state(t, &slot.to_string())?,
                 holdings: holdings(t, &patient.to_string(), since)?,
+                policy: booking_policy(t)?,
             };
             let mut decision = decide(snapshot);
             match &mut decision {
@@ -829,9 +852,8 @@ impl BookingStore for SqliteStore {
                     append_events(t, &c.events)?;
                 }
                 Decision::Refused(r) => {
-                    let mut events = earlier;
-                    events.push(r.event.clone());
-                    append_events(t, &events)?;
+                    r.events.splice(0..0, earlier);
+                    append_events(t, &r.events)?;
                 }
             }
             Ok(decision)
@@ -839,10 +861,9 @@ impl BookingStore for SqliteStore {
         .await
     }
 
-    async fn record_refusal(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let event = event.clone();
-        self.write(move |t| append_events(t, std::slice::from_ref(&event)))
-            .await
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let events = events.to_vec();
+        self.write(move |t| append_events(t, &events)).await
     }
 
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {

@@ -49,3 +49,13 @@ mod access_in_memory {
         gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
     );
 }
+
+mod patient_list_on_file {
+    gp_testkit::patient_list_conformance!(crate::common::file_store("patient-list"));
+}
+
+mod patient_list_in_memory {
+    gp_testkit::patient_list_conformance!(
+        gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
+    );
+}

@@ -155,7 +155,8 @@ async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
     {
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP TABLE access_settings; DROP TABLE access_records; DROP TABLE staff_profiles; \
+            "DROP TABLE booking_settings; DROP TABLE patient_list; \
+             DROP TABLE access_settings; DROP TABLE access_records; DROP TABLE staff_profiles; \
              DROP TABLE messages; DROP TABLE messaging_settings; DROP TABLE request_lines; \
              DROP TABLE repeat_requests; DROP TABLE repeat_items; DROP TABLE prescribing_patients; \
              DROP TABLE prescribing_settings; DELETE FROM schema_migrations WHERE version > 1;",

@@ -25,7 +25,10 @@ async fn trail(name: &str, n: usize) -> (std::path::PathBuf, SqliteStore) {
             Outcome::Allowed,
         )
         .with_detail("n", i.to_string());
-        store.record_refusal(&e).await.unwrap();
+        store
+            .record_refusal(std::slice::from_ref(&e))
+            .await
+            .unwrap();
     }
     assert_eq!(
         store.verify_all().await.unwrap(),

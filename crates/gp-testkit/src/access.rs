@@ -163,8 +163,6 @@ pub async fn records_are_stored_whole_and_versions_move_by_one<S: AccessStore>(s
         },
         events: Vec::new(),
         preconditions: Vec::new(),
-        linkage: None,
-        refusal: None,
     };
     store.commit(&c).await.expect("commit");
     assert_eq!(
@@ -276,7 +274,7 @@ pub async fn an_account_id_belongs_to_one_patient<S: AccessStore>(store: S) {
     let facts = store.load(a, Some(w.manager.staff)).await.expect("load");
     let random = SeededRandom::new(1);
     let c = allowed(decide_issue_linkage(&facts, &w.by(), w.now, &w.ids, &random).expect("valid"));
-    let details = c.linkage.clone().expect("details to show once");
+    let details = c.change.linkage.clone().expect("details to show once");
     store.commit(&c).await.expect("issue");
     assert_eq!(
         store
@@ -304,8 +302,6 @@ pub async fn an_account_id_belongs_to_one_patient<S: AccessStore>(store: S) {
         },
         events: Vec::new(),
         preconditions: Vec::new(),
-        linkage: None,
-        refusal: None,
     };
     let r = store.commit(&c).await;
     assert!(
@@ -333,10 +329,10 @@ pub async fn refusals_are_recorded_alone<S: AccessStore>(store: S) {
     let Decision::Refused(r) = d else {
         panic!("a second first manager is refused")
     };
-    store.record_refusal(&r.event).await.expect("record");
+    store.record_refusal(&r.events).await.expect("record");
     let all = store.audit_events().await.expect("events");
     assert_eq!(all.len(), 2);
-    assert_eq!(all[1], r.event);
+    assert_eq!(all[1], r.events[0]);
     assert!(store.records().await.expect("records").is_empty());
 }
 

@@ -30,6 +30,7 @@ pub const CHECKS: &[&str] = &[
     "refusals_are_recorded_alone",
     "book_in_one_step_commits_or_records_with_earlier_events",
     "bookings_for_patient_include_cancelled_in_booking_order",
+    "the_policy_is_stored_versioned_and_read_with_the_booking_facts",
 ];
 
 struct World {
@@ -127,7 +128,7 @@ fn booked(c: &Committable) -> &gp_booking::Booking {
     match &c.change {
         BookingChange::Book(b) => b,
         BookingChange::Reschedule { book, .. } => book,
-        BookingChange::Cancel { .. } => panic!("not a booking"),
+        BookingChange::Cancel { .. } | BookingChange::Policy(_) => panic!("not a booking"),
     }
 }
 
@@ -522,13 +523,13 @@ pub async fn refusals_are_recorded_alone<S: BookingStore>(store: S) {
         panic!("a taken slot was allowed");
     };
     store
-        .record_refusal(&r.event)
+        .record_refusal(&r.events)
         .await
         .expect("record_refusal");
     let events = store.audit_events().await.expect("events");
     assert_eq!(events.len(), 2);
     assert_eq!(events[0], c.events[0], "oldest first");
-    assert_eq!(events[1], r.event);
+    assert_eq!(events[1], r.events[0]);
     assert!(matches!(&events[1].outcome, Outcome::Refused(code) if code.as_str() == "SlotTaken"));
 }
 
@@ -563,7 +564,14 @@ pub async fn book_in_one_step_commits_or_records_with_earlier_events<S: BookingS
     };
     let first = earlier(&a);
     let d = store
-        .book_in_one_step(w.slot(0), a.patient, w.now, vec![first.clone()], decider(a))
+        .book_in_one_step(
+            w.slot(0),
+            a.patient,
+            w.now,
+            vec![first.clone()],
+            Vec::new(),
+            decider(a),
+        )
         .await
         .expect("book in one step");
     let Decision::Allowed(c) = d else {
@@ -583,6 +591,7 @@ pub async fn book_in_one_step_commits_or_records_with_earlier_events<S: BookingS
             b.patient,
             w.now,
             vec![second.clone()],
+            Vec::new(),
             decider(b),
         )
         .await
@@ -595,9 +604,11 @@ pub async fn book_in_one_step_commits_or_records_with_earlier_events<S: BookingS
     assert_eq!(&events[..2], &c.events[..]);
     assert_eq!(events[2], second);
     assert_eq!(
-        events[3], r.event,
-        "the refusal is recorded after the earlier event"
+        r.events,
+        events[2..],
+        "the refusal is recorded after the earlier event, as answered"
     );
+    assert!(matches!(&events[3].outcome, Outcome::Refused(code) if code.as_str() == "SlotTaken"));
 }
 
 /// `bookings_for_patient` lists live and cancelled bookings in the order they were made.
@@ -628,6 +639,55 @@ pub async fn bookings_for_patient_include_cancelled_in_booking_order<S: BookingS
     assert!(!all[0].is_live() && all[1].is_live());
 }
 
+/// The booking policy is the default at version 0 until stored; a stored
+/// policy moves the version on by one, is read with the booking facts, and a
+/// stale `PolicyUnchanged` conflicts and writes nothing.
+pub async fn the_policy_is_stored_versioned_and_read_with_the_booking_facts<S: BookingStore>(
+    store: S,
+) {
+    let w = World::stored(1, &store).await;
+    let first = store.policy().await.expect("policy");
+    assert_eq!(
+        (first.version, &first.policy),
+        (0, &BookingPolicy::default()),
+        "a store with no policy stored answers the default at version 0"
+    );
+    let manager = Actor::Staff {
+        staff: gp_core::StaffId::new(&w.ids),
+        role: gp_core::StaffRole::PracticeManager,
+    };
+    let policy = BookingPolicy::new(gp_booking::BookingSettings {
+        online_search_window_days: 7,
+        ..Default::default()
+    })
+    .expect("a valid policy");
+    let Decision::Allowed(c) =
+        gp_booking::decide_policy(&first, manager, Channel::Reception, &policy, w.now, &w.ids)
+    else {
+        panic!("staff may change the policy")
+    };
+    store.commit(&c).await.expect("commit the policy");
+    let stored = store.policy().await.expect("policy");
+    assert_eq!((stored.version, &stored.policy), (1, &policy));
+    let snap = store
+        .load_book(w.slot(0), gp_core::PatientId::new(&w.ids), w.now)
+        .await
+        .expect("load_book");
+    assert_eq!(snap.policy, stored, "the booking facts carry the policy");
+    // The same decision again was made on version 0: it conflicts.
+    let err = store.commit(&c).await.expect_err("a stale policy change");
+    assert_eq!(
+        err,
+        CommitError::Conflict(Precondition::PolicyUnchanged { version: 0 })
+    );
+    assert_eq!(store.policy().await.expect("policy").version, 1);
+    assert_eq!(
+        store.audit_events().await.expect("events").len(),
+        1,
+        "only the committed change's event is recorded"
+    );
+}
+
 /// Expands into one `#[tokio::test]` per booking conformance check, each
 /// given a fresh store made by `$make` (an expression evaluated once per test).
 ///
@@ -651,7 +711,8 @@ macro_rules! booking_store_conformance {
             booking_a_missing_slot_is_an_error_and_writes_nothing,
             refusals_are_recorded_alone,
             book_in_one_step_commits_or_records_with_earlier_events,
-            bookings_for_patient_include_cancelled_in_booking_order
+            bookings_for_patient_include_cancelled_in_booking_order,
+            the_policy_is_stored_versioned_and_read_with_the_booking_facts
         );
     };
     (@each $make:expr; $($check:ident),+) => {

@@ -11,6 +11,8 @@
 //!   and [`message_store_conformance!`].
 //! - [`access`]: the `AccessStore` conformance suite and
 //!   [`access_store_conformance!`].
+//! - [`patient_list`]: the `PatientList` conformance suite and
+//!   [`patient_list_conformance!`].
 //! - [`fixtures`]: a practice with six weeks of GP and nurse sessions, patients
 //!   of all ages, and a fixed starting instant.
 //! - [`FixedClock`] (re-exported from `gp-core`): the test clock.
@@ -30,6 +32,7 @@ pub mod audit;
 pub mod booking;
 pub mod fixtures;
 pub mod messaging;
+pub mod patient_list;
 pub mod prescribing;
 
 pub use gp_core::FixedClock;

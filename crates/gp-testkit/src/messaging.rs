@@ -380,9 +380,9 @@ pub async fn the_inbox_is_oldest_first_and_refusals_are_recorded_alone<S: Messag
     let Decision::Refused(r) = decide_send(&off, &m, w.now, &w.ids) else {
         panic!("messaging is off");
     };
-    store.record_refusal(&r.event).await.expect("record");
+    store.record_refusal(&r.events).await.expect("record");
     let events = store.audit_events().await.expect("events");
-    assert_eq!(events.last(), Some(&r.event));
+    assert_eq!(events.last(), Some(&r.events[0]));
     assert_eq!(events.len(), 3);
     assert_eq!(
         store.inbox().await.expect("inbox").len(),

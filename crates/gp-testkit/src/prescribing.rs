@@ -104,10 +104,10 @@ impl World {
     }
 }
 
-fn allowed(d: Decision) -> Committable {
+fn allowed<R: std::fmt::Debug>(d: Decision<R>) -> Committable {
     match d {
         Decision::Allowed(c) => c,
-        Decision::Refused(r) => panic!("the fixture decision was refused: {}", r.reason),
+        Decision::Refused(r) => panic!("the fixture decision was refused: {:?}", r.reason),
     }
 }
 
@@ -413,7 +413,6 @@ pub async fn changes_that_do_not_hang_together_write_nothing<S: PrescribingStore
         change,
         events: Vec::new(),
         preconditions: Vec::new(),
-        refused_lines: Vec::new(),
     };
     // An item of one patient in a change to another's record.
     let r = store

@@ -18,6 +18,10 @@ mod audit {
     gp_testkit::audit_store_conformance!(gp_audit::MemoryAuditStore::new());
 }
 
+mod patient_list {
+    gp_testkit::patient_list_conformance!(gp_access::MemoryPatientList::new());
+}
+
 /// The check names listed in a suite's macro.
 fn macro_list(source: &str) -> Vec<&str> {
     let list = source
@@ -54,5 +58,9 @@ fn the_macros_run_every_listed_check() {
     assert_eq!(
         macro_list(include_str!("../src/access.rs")),
         gp_testkit::access::CHECKS
+    );
+    assert_eq!(
+        macro_list(include_str!("../src/patient_list.rs")),
+        gp_testkit::patient_list::CHECKS
     );
 }

@@ -1,0 +1,312 @@
+//! The appointments facade: search, book, cancel, reschedule and the
+//! booking policy, decided by `gp-booking` and committed with their events.
+
+use std::sync::Arc;
+
+use gp_booking::{
+    decide_book, decide_cancel, decide_policy, decide_reschedule, search, BookFacts, BookRequest,
+    Booking, BookingChange, BookingPolicy, BookingStore, CancelRequest, PatientFacts, PolicyFacts,
+    Precondition, RescheduleFacts, RescheduleRequest, SearchRequest, Slot,
+};
+use gp_core::{Actor, Channel, Clock, Decision, IdSource, RandomIds, StoreError};
+
+use crate::commit::{on_commit_error, run, Guarded, Outcome, Prior};
+use crate::{Answer, OnlineError};
+
+/// The appointments facade over a store and a clock. It does not ask the
+/// access records: [`crate::Practice`] does, then calls it.
+pub struct Appointments<S, C> {
+    store: S,
+    clock: C,
+    ids: Arc<dyn IdSource>,
+    max_attempts: u32,
+}
+
+impl<S: BookingStore, C: Clock> Appointments<S, C> {
+    /// A facade over `store` and `clock`, making random identifiers. The
+    /// booking policy is the one stored (the default until one is).
+    pub fn new(store: S, clock: C) -> Self {
+        Self::with_ids(store, clock, Box::new(RandomIds))
+    }
+
+    /// Like [`Appointments::new`], with identifiers from `ids` (for repeatable tests).
+    pub fn with_ids(store: S, clock: C, ids: Box<dyn IdSource>) -> Self {
+        Self {
+            store,
+            clock,
+            ids: ids.into(),
+            max_attempts: 16,
+        }
+    }
+
+    /// Sets how many times a request is decided again after conflicts before
+    /// [`OnlineError::Contention`] (default 16; at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The booking policy in force, with its version.
+    pub async fn policy(&self) -> Result<PolicyFacts, OnlineError> {
+        Ok(self.store.policy().await?)
+    }
+
+    /// Stores a new booking policy (staff only: the booking rules' floor).
+    pub async fn set_policy(
+        &self,
+        actor: Actor,
+        channel: Channel,
+        policy: &BookingPolicy,
+    ) -> Result<Answer<PolicyFacts>, OnlineError> {
+        self.set_policy_after(actor, channel, policy, &Prior::none())
+            .await
+    }
+
+    pub(crate) async fn set_policy_after(
+        &self,
+        actor: Actor,
+        channel: Channel,
+        policy: &BookingPolicy,
+        prior: &Prior,
+    ) -> Result<Answer<PolicyFacts>, OnlineError> {
+        let outcome = run(
+            &self.store,
+            &self.clock,
+            self.max_attempts,
+            prior,
+            |now| async move {
+                let current = self.store.policy().await?;
+                Ok(decide_policy(
+                    &current,
+                    actor,
+                    channel,
+                    policy,
+                    now,
+                    self.ids.as_ref(),
+                ))
+            },
+        )
+        .await?;
+        Ok(match outcome {
+            Outcome::Refused(r) => Answer::Refused(r),
+            Outcome::Committed(_) => Answer::Done(self.store.policy().await?),
+        })
+    }
+
+    /// The free slots this actor may book through this channel, in order of
+    /// start. A search changes nothing: only a refusal is recorded.
+    pub async fn search(&self, request: &SearchRequest) -> Result<Answer<Vec<Slot>>, OnlineError> {
+        let policy = self.store.policy().await?.policy;
+        let candidates = self.store.find_slots(&request.query).await?;
+        match search(
+            &policy,
+            request,
+            &candidates,
+            self.clock.now(),
+            self.ids.as_ref(),
+        ) {
+            Ok(slots) => Ok(Answer::Done(slots)),
+            Err(refusal) => {
+                self.store.record_refusal(&refusal.events).await?;
+                Ok(Answer::Refused(refusal.reason))
+            }
+        }
+    }
+
+    /// Books a slot for `patient` (whose facts the caller read from the
+    /// patient list and the access records).
+    pub async fn book(
+        &self,
+        request: &BookRequest,
+        patient: &PatientFacts,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        self.book_after(request, patient, &Prior::none()).await
+    }
+
+    /// Like [`Appointments::book`], with the authorization's events committed
+    /// in the booking's own transaction (or recorded with its refusal) and
+    /// its guard checked there: one trip to the database.
+    pub(crate) async fn book_after(
+        &self,
+        request: &BookRequest,
+        patient: &PatientFacts,
+        prior: &Prior,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        let guards: Vec<Precondition> = prior.guard.map(Precondition::guard).into_iter().collect();
+        for _ in 0..self.max_attempts {
+            let now = self.clock.now();
+            let (request_owned, facts, ids) = (request.clone(), *patient, self.ids.clone());
+            // The decision is pure: the store may run it inside its write
+            // transaction (gp-sqlite does), so loading, deciding and
+            // committing take one trip to the database. The policy is the
+            // one stored, read in the same transaction.
+            let decide: gp_booking::BookDecider = Box::new(move |snap| {
+                let facts = BookFacts {
+                    slot: snap.slot,
+                    patient: facts,
+                    holdings: snap.holdings,
+                    holdings_since: now,
+                };
+                decide_book(
+                    &snap.policy.policy,
+                    &facts,
+                    &request_owned,
+                    now,
+                    ids.as_ref(),
+                )
+            });
+            match self
+                .store
+                .book_in_one_step(
+                    request.slot,
+                    request.patient,
+                    now,
+                    prior.events.clone(),
+                    guards.clone(),
+                    decide,
+                )
+                .await
+            {
+                Ok(Decision::Allowed(c)) => return booked(&c.change),
+                Ok(Decision::Refused(r)) => return Ok(Answer::Refused(r.reason)),
+                Err(e) => on_commit_error(e)?,
+            }
+        }
+        Err(OnlineError::Contention {
+            attempts: self.max_attempts,
+        })
+    }
+
+    /// Cancels a booking; answers with the booking as cancelled.
+    pub async fn cancel(&self, request: &CancelRequest) -> Result<Answer<Booking>, OnlineError> {
+        self.cancel_after(request, &Prior::none()).await
+    }
+
+    pub(crate) async fn cancel_after(
+        &self,
+        request: &CancelRequest,
+        prior: &Prior,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        let outcome = run(
+            &self.store,
+            &self.clock,
+            self.max_attempts,
+            prior,
+            |now| async move {
+                let policy = self.store.policy().await?;
+                let facts = self.store.load_cancel(request.booking).await?;
+                Ok(with_policy(
+                    decide_cancel(&policy.policy, &facts, request, now, self.ids.as_ref()),
+                    &policy,
+                ))
+            },
+        )
+        .await?;
+        match outcome {
+            Outcome::Refused(r) => Ok(Answer::Refused(r)),
+            Outcome::Committed(_) => match self.store.booking(request.booking).await? {
+                Some(booking) => Ok(Answer::Done(booking)),
+                None => Err(StoreError::Missing(format!(
+                    "booking {} after its cancellation",
+                    request.booking
+                ))
+                .into()),
+            },
+        }
+    }
+
+    /// Moves a booking to another slot (cancel and book together, or neither);
+    /// answers with the new booking. `patient` is the booking's patient.
+    pub async fn reschedule(
+        &self,
+        request: &RescheduleRequest,
+        patient: &PatientFacts,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        self.reschedule_after(request, patient, &Prior::none())
+            .await
+    }
+
+    pub(crate) async fn reschedule_after(
+        &self,
+        request: &RescheduleRequest,
+        patient: &PatientFacts,
+        prior: &Prior,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        let outcome = run(
+            &self.store,
+            &self.clock,
+            self.max_attempts,
+            prior,
+            |now| async move {
+                let current = self.store.load_cancel(request.booking).await?;
+                let snap = self
+                    .store
+                    .load_book(request.new_slot, patient.patient, now)
+                    .await?;
+                let facts = RescheduleFacts {
+                    current,
+                    new: BookFacts {
+                        slot: snap.slot,
+                        patient: *patient,
+                        holdings: snap.holdings,
+                        holdings_since: now,
+                    },
+                };
+                Ok(with_policy(
+                    decide_reschedule(&snap.policy.policy, &facts, request, now, self.ids.as_ref()),
+                    &snap.policy,
+                ))
+            },
+        )
+        .await?;
+        match outcome {
+            Outcome::Refused(r) => Ok(Answer::Refused(r)),
+            Outcome::Committed(c) => booked(&c.change),
+        }
+    }
+
+    /// Every booking of a patient, live or cancelled, in the order made.
+    pub async fn bookings_for(
+        &self,
+        patient: gp_core::PatientId,
+    ) -> Result<Vec<Booking>, OnlineError> {
+        Ok(self.store.bookings_for_patient(patient).await?)
+    }
+}
+
+/// The decision, committed only while the policy it was decided under is
+/// still the one stored.
+fn with_policy(decision: gp_booking::Decision, policy: &PolicyFacts) -> gp_booking::Decision {
+    match decision {
+        Decision::Allowed(mut c) => {
+            c.preconditions.push(Precondition::PolicyUnchanged {
+                version: policy.version,
+            });
+            Decision::Allowed(c)
+        }
+        refused => refused,
+    }
+}
+
+/// The new booking a committed book or reschedule made.
+fn booked(change: &BookingChange) -> Result<Answer<Booking>, OnlineError> {
+    match change {
+        BookingChange::Book(b) | BookingChange::Reschedule { book: b, .. } => {
+            Ok(Answer::Done(b.clone()))
+        }
+        other => Err(StoreError::Corrupt(format!(
+            "a booking decision produced another change: {other:?}"
+        ))
+        .into()),
+    }
+}
