@@ -286,7 +286,8 @@ impl Authorization {
 /// - A **patient** acting for themselves: registered for online services,
 ///   not suspended, no coercion concern about their own access pending,
 ///   identity verified, and the action's service switched on. Patients may
-///   also end a proxy's access to themselves.
+///   also end a proxy's access to themselves (not while suspended or under
+///   coercion review).
 /// - A **proxy**: the patient registered; a grant to this proxy that is not
 ///   revoked, has started and not reached its end date, is not suspended, has
 ///   no coercion concern pending about it (or about the patient's access
@@ -332,16 +333,18 @@ fn check(
                 .account
                 .as_ref()
                 .ok_or(AccessRefusal::NotRegisteredForOnline)?;
-            if action == Action::RevokeProxy {
-                return Ok(());
-            }
-            let service = action.service().ok_or(AccessRefusal::RoleNotPermitted)?;
             if account.suspended.is_some() {
                 return Err(AccessRefusal::OnlineAccessSuspended);
             }
             if record.open_concerns().any(|c| c.proxy.is_none()) {
                 return Err(AccessRefusal::CoercionReviewPending);
             }
+            // A suspended account, or one under review, ends nobody's
+            // access: whoever holds it may not be the patient. Staff can.
+            if action == Action::RevokeProxy {
+                return Ok(());
+            }
+            let service = action.service().ok_or(AccessRefusal::RoleNotPermitted)?;
             if account.identity.is_none() {
                 return Err(AccessRefusal::IdentityNotVerified);
             }

@@ -223,3 +223,116 @@ async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
         Ok(())
     );
 }
+
+#[tokio::test]
+async fn a_version_3_database_is_upgraded_with_its_access_records_and_settings_intact() {
+    use gp_access::{AccessStore, PatientList};
+    use gp_core::{Actor, Channel, SequentialIds, StaffId, StaffRole};
+    let path = common::temp_db("from-v3");
+    let ids = SequentialIds::new(3);
+    let now = gp_testkit::fixtures::monday_morning();
+    let manager =
+        gp_access::StaffProfile::new(StaffId::new(&ids), "Manager", StaffRole::PracticeManager);
+    let patient = gp_core::PatientId::new(&ids);
+    let (record, events) = {
+        let store = SqliteStore::open(&path).unwrap();
+        let first = gp_access::decide_first_manager(true, &manager, now, &ids).unwrap();
+        let gp_access::Decision::Allowed(c) = first else {
+            panic!("refused")
+        };
+        AccessStore::commit(&store, &c).await.unwrap();
+        let by = gp_access::By {
+            actor: Actor::Staff {
+                staff: manager.staff,
+                role: manager.role,
+            },
+            channel: Channel::Reception,
+        };
+        let facts = AccessStore::load(&store, patient, Some(manager.staff))
+            .await
+            .unwrap();
+        let reg = gp_access::Registration {
+            nhs_number: gp_testkit::fixtures::nhs_number(1),
+            date_of_birth: chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap(),
+            registration: gp_access::RegistrationKind::Regular,
+            practice: gp_core::OdsCode::parse("A81001").unwrap(),
+        };
+        let gp_access::Decision::Allowed(c) =
+            gp_access::decide_register(&facts, &by, &reg, now, &ids).unwrap()
+        else {
+            panic!("refused")
+        };
+        AccessStore::commit(&store, &c).await.unwrap();
+        let settings = gp_prescribing::PrescribingSettings {
+            too_early_days: 3,
+            ..Default::default()
+        };
+        let current = gp_prescribing::PrescribingStore::settings(&store)
+            .await
+            .unwrap();
+        let gp_prescribing::Decision::Allowed(c) =
+            gp_prescribing::decide_settings(&current, by.actor, by.channel, &settings, now, &ids)
+                .unwrap()
+        else {
+            panic!("refused")
+        };
+        gp_prescribing::PrescribingStore::commit(&store, &c)
+            .await
+            .unwrap();
+        let record = AccessStore::load(&store, patient, None)
+            .await
+            .unwrap()
+            .record;
+        (record, AccessStore::audit_events(&store).await.unwrap())
+    };
+    {
+        // Make it a true version-3 file: without what version 4 added.
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(
+            "DROP TABLE booking_settings; DROP TABLE patient_list; \
+             DELETE FROM schema_migrations WHERE version > 3;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let raw = Connection::open(&path).unwrap();
+    let version: i64 = raw
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    const { assert!(SCHEMA_VERSION >= 4) };
+    // Everything from version 3 is still there, and the chain verifies.
+    assert_eq!(
+        AccessStore::load(&store, patient, None)
+            .await
+            .unwrap()
+            .record,
+        record
+    );
+    assert_eq!(
+        AccessStore::staff(&store, manager.staff).await.unwrap(),
+        Some(manager)
+    );
+    assert_eq!(
+        gp_prescribing::PrescribingStore::settings(&store)
+            .await
+            .unwrap()
+            .settings
+            .too_early_days,
+        3
+    );
+    assert_eq!(AccessStore::audit_events(&store).await.unwrap(), events);
+    assert_eq!(
+        gp_audit::AuditStore::verify_all(&store).await.unwrap(),
+        Ok(())
+    );
+    // The new tables work: the default policy at version 0, an empty list.
+    let policy = store.policy().await.unwrap();
+    assert_eq!(
+        (policy.version, policy.policy),
+        (0, gp_booking::BookingPolicy::default())
+    );
+    assert_eq!(store.list_size().await.unwrap(), 0);
+}
