@@ -283,7 +283,9 @@ impl Authorization {
 
 /// May `actor` do `action` for the patient of `facts` at `at`?
 ///
-/// - A **patient** acting for themselves: registered for online services,
+/// - A **patient** acting for themselves: registered for online services
+///   (or, for one booking, on the practice's list when the practice allows
+///   a booking before registration: [`AccessFacts::one_booking_before_registration`]),
 ///   not suspended, no coercion concern about their own access pending,
 ///   identity verified, and the action's service switched on. Patients may
 ///   also end a proxy's access to themselves (not while suspended or under
@@ -329,10 +331,20 @@ fn check(
             if patient != record.patient {
                 return Err(AccessRefusal::ActorNotForPatient);
             }
-            let account = record
-                .account
-                .as_ref()
-                .ok_or(AccessRefusal::NotRegisteredForOnline)?;
+            let Some(account) = record.account.as_ref() else {
+                // A patient of the practice, identified by the supplier's
+                // sign-in but not registered for online services, may ask
+                // for the one booking the practice allows before
+                // registration (the booking rules count it).
+                let first_booking = action == Action::BookAppointment
+                    && facts.listed.is_some()
+                    && facts.one_booking_before_registration;
+                return if first_booking {
+                    Ok(())
+                } else {
+                    Err(AccessRefusal::NotRegisteredForOnline)
+                };
+            };
             if account.suspended.is_some() {
                 return Err(AccessRefusal::OnlineAccessSuspended);
             }

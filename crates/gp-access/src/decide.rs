@@ -46,6 +46,12 @@ pub struct AccessFacts {
     /// list is a port of its own ([`crate::PatientList`]): an
     /// [`crate::AccessStore`] leaves this `None` and the facade fills it in.
     pub listed: Option<ListedPatient>,
+    /// Whether the practice lets a patient on its list who has not
+    /// registered for online services make one online booking (the booking
+    /// policy's `before_registration` setting). The booking rules count the
+    /// one booking; this lets the question reach them. A store leaves it
+    /// `false` and the facade fills it in when it matters.
+    pub one_booking_before_registration: bool,
 }
 
 /// A fact a decision relied on, checked by the store inside its write transaction.

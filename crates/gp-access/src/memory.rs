@@ -63,6 +63,7 @@ impl AccessStore for MemoryAccessStore {
             record: state.record(patient),
             staff: staff.and_then(|s| state.staff.get(&s).cloned()),
             listed: None,
+            one_booking_before_registration: false,
         })
     }
 

@@ -174,6 +174,7 @@ fn build(c: &Case) -> (AccessFacts, ProxyId, DateTime<Utc>) {
             record,
             staff: None,
             listed: None,
+            one_booking_before_registration: false,
         },
         proxy,
         now,

@@ -95,6 +95,7 @@ impl T {
             record: self.record.clone(),
             staff: Some(staff.clone()),
             listed: None,
+            one_booking_before_registration: false,
         }
     }
 
@@ -104,6 +105,7 @@ impl T {
             record: self.record.clone(),
             staff: None,
             listed: None,
+            one_booking_before_registration: false,
         }
     }
 

@@ -30,8 +30,8 @@ use gp_prescribing::{
 };
 
 use crate::unchecked::{
-    patient_facts, Access, Appointments, Authorized, Gate, Messages, Ordered, PrescriberMove,
-    Prescriptions,
+    patient_facts, Access, Appointments, Authorized, BeforeRegistration, Gate, Messages, Ordered,
+    PrescriberMove, Prescriptions,
 };
 use crate::{Answer, OnlineError};
 
@@ -205,10 +205,17 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         Fut: Future<Output = Answered<T>>,
     {
         let listed = self.store.listed_patient(patient).await?;
+        let allows_one: &BeforeRegistration<'_> = &|| {
+            Box::pin(async move {
+                let policy = self.appointments.policy().await?.policy;
+                Ok(policy.settings().before_registration
+                    == gp_booking::BeforeRegistration::AllowOne)
+            })
+        };
         for _ in 0..self.max_attempts {
             match self
                 .access
-                .gate(by, patient, action, listed.clone())
+                .gate(by, patient, action, listed.clone(), Some(allows_one))
                 .await?
             {
                 Gate::Denied(r) => return Ok(Answer::Refused(Refused::Access(r))),

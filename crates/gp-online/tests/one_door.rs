@@ -998,3 +998,139 @@ async fn settings_are_stored_seen_by_every_practice_on_the_file_and_bad_ones_cha
         ]
     );
 }
+
+#[tokio::test]
+async fn a_patient_on_the_list_books_once_online_before_registering_when_the_practice_allows_it() {
+    let w = World::new().await;
+    let manager = {
+        let all = AccessStore::all_staff(w.store.as_ref()).await.unwrap();
+        By::staff(&all[0], Channel::Reception)
+    };
+    let patient = PatientId::new(&w.ids);
+    let today = local_date(w.clock.now());
+    let dob = NaiveDate::from_ymd_opt(1985, 6, 1).unwrap();
+    w.store
+        .put_listed_patient(
+            &ListedPatient::new(
+                patient,
+                nhs_number(700),
+                dob,
+                RegistrationKind::Regular,
+                today,
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let online = |slot| BookRequest {
+        actor: Actor::Patient { patient },
+        channel: Channel::Online,
+        patient,
+        slot,
+        description: None,
+        comment: None,
+        holding_limit_override: None,
+    };
+    // By default the practice refuses: register first.
+    assert_eq!(
+        w.p.book(&online(w.slot()))
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("NotRegisteredForOnline")
+    );
+    let allow_one = BookingPolicy::new(gp_booking::BookingSettings {
+        before_registration: gp_booking::BeforeRegistration::AllowOne,
+        ..Default::default()
+    })
+    .unwrap();
+    done(w.p.set_booking_policy(&manager, &allow_one).await.unwrap());
+    // The search and the first booking go through; the booking is marked.
+    let now = w.clock.now();
+    let found = done(
+        w.p.search(
+            &By::patient_online(patient),
+            patient,
+            SearchQuery::between(now, now + Duration::days(7)),
+        )
+        .await
+        .unwrap(),
+    );
+    assert!(!found.is_empty());
+    let first = done(w.p.book(&online(w.slot())).await.unwrap());
+    assert_eq!(first.patient, patient);
+    let events = w.events().await;
+    assert_eq!(
+        events
+            .last()
+            .unwrap()
+            .details
+            .get("before_online_registration")
+            .map(String::as_str),
+        Some("true")
+    );
+    // The second is refused by the booking rules, with the reason.
+    assert_eq!(
+        w.p.book(&online(w.slot()))
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("PreRegistrationBookingUsed")
+    );
+    // Nothing else online before registration.
+    let cancel = CancelRequest {
+        actor: Actor::Patient { patient },
+        channel: Channel::Online,
+        booking: first.id,
+        reason: CancellationReason::parse("Not needed").unwrap(),
+    };
+    assert_eq!(
+        w.p.cancel(&cancel)
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("NotRegisteredForOnline")
+    );
+    // Someone not on the list is still turned away.
+    let stranger = PatientId::new(&w.ids);
+    let for_stranger = BookRequest {
+        actor: Actor::Patient { patient: stranger },
+        patient: stranger,
+        ..online(w.slot())
+    };
+    assert_eq!(
+        w.p.book(&for_stranger)
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("NotRegisteredForOnline")
+    );
+}
+
+#[test]
+fn practice_futures_can_be_sent_between_threads() {
+    fn send<T: Send>(_: &T) {}
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let p: P = Practice::new(store, Arc::new(FixedClock::new(monday_morning())));
+    let ids = SequentialIds::new(1);
+    let patient = PatientId::new(&ids);
+    let request = BookRequest {
+        actor: Actor::Patient { patient },
+        channel: Channel::Online,
+        patient,
+        slot: gp_core::SlotId::new(&ids),
+        description: None,
+        comment: None,
+        holding_limit_override: None,
+    };
+    send(&p.book(&request));
+    send(&p.search(
+        &By::patient_online(patient),
+        patient,
+        SearchQuery::between(monday_morning(), monday_morning()),
+    ));
+}

@@ -121,6 +121,7 @@ impl AccessStore for SqliteStore {
                     None => None,
                 },
                 listed: None,
+                one_booking_before_registration: false,
             };
             t.finish().map_err(storage)?;
             Ok(facts)

@@ -73,6 +73,14 @@ pub(crate) struct Authorized {
     pub listed: Option<ListedPatient>,
 }
 
+/// Whether the practice allows one online booking before registration for
+/// online services (read from the booking policy only when it matters).
+pub(crate) type BeforeRegistration<'a> = dyn Fn() -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<bool, OnlineError>> + Send + 'a>,
+    > + Send
+    + Sync
+    + 'a;
+
 /// What [`Access::gate`] found.
 pub(crate) enum Gate {
     /// Allowed.
@@ -150,8 +158,10 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         patient: PatientId,
         action: Action,
         listed: Option<ListedPatient>,
+        before_registration: Option<&BeforeRegistration<'_>>,
     ) -> Result<Gate, OnlineError> {
-        self.gate_with(by, patient, action, listed, None).await
+        self.gate_with(by, patient, action, listed, before_registration, None)
+            .await
     }
 
     /// [`Access::gate`], with the events of a practice-wide question
@@ -162,12 +172,24 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         patient: PatientId,
         action: Action,
         listed: Option<ListedPatient>,
+        before_registration: Option<&BeforeRegistration<'_>>,
         area: Option<&str>,
     ) -> Result<Gate, OnlineError> {
         for _ in 0..self.max_attempts {
             let now = self.clock.now();
             let mut facts = self.store.load(patient, staff_of(&by.actor)).await?;
             facts.listed = listed.clone();
+            // Asked only when it can matter: a listed patient with no
+            // account, asking to book for themselves.
+            if let Some(allows) = before_registration {
+                if facts.record.account.is_none()
+                    && facts.listed.is_some()
+                    && action == Action::BookAppointment
+                    && matches!(by.actor, Actor::Patient { .. })
+                {
+                    facts.one_booking_before_registration = allows().await?;
+                }
+            }
             let by = as_recorded(by, &facts);
             let mut decision = decide_authorization(&facts, &by, action, now, self.ids.as_ref());
             if let Some(area) = area {
@@ -231,6 +253,7 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                 by,
                 practice_wide(),
                 Action::ChangeOnlineSettings,
+                None,
                 None,
                 Some(area),
             )

@@ -16,7 +16,7 @@ mod messages;
 mod prescriptions;
 
 pub use access::{patient_facts, Access};
-pub(crate) use access::{Authorized, Gate};
+pub(crate) use access::{Authorized, BeforeRegistration, Gate};
 pub use appointments::Appointments;
 pub use messages::Messages;
 pub use prescriptions::{Ordered, PrescriberMove, Prescriptions};
