@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use gp_core::{age_on, local_date, Actor, StaffRole};
 use serde::{Deserialize, Serialize};
 
-use crate::decide::AccessFacts;
+use crate::decision::AccessFacts;
 use crate::model::{Competency, Designation, LegalBasis, Service, StaffProfile};
 use crate::refusal::AccessRefusal;
 

@@ -3,7 +3,7 @@
 use gp_core::{ParseError, RandomUnavailable};
 use thiserror::Error;
 
-use crate::decide::Precondition;
+use crate::decision::Precondition;
 
 /// Bad input, or a setting out of range. Nothing was decided.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -69,37 +69,55 @@
 //!
 //! See [`AccessRefusal`]: each variant's name is its stable code.
 
+mod authorization;
 mod authorize;
-mod decide;
+mod coercion;
+mod decision;
 mod error;
 mod linkage;
+mod linkage_keys;
 mod memory;
 mod model;
 mod patient_list;
+mod proxies;
 mod refusal;
+mod registration;
+mod reviews;
+mod rules;
 mod settings;
+mod settings_change;
+mod staff;
 mod store;
 
+pub use authorization::decide_authorization;
 pub use authorize::{
     authorize, permission, permission_table, staff_may, system_may, Action, Authorization,
     Permission,
 };
-pub use decide::{
-    decide_authorization, decide_child_view, decide_coercion_concern, decide_coercion_review,
-    decide_first_manager, decide_issue_linkage, decide_new_basis, decide_proxy_application,
-    decide_proxy_suspension, decide_put_staff, decide_redeem_linkage, decide_register,
-    decide_revoke_proxy, decide_services, decide_settings, decide_suspension,
-    decide_verify_identity, refusal_of, reviews_due, unused_proxies, AccessChange, AccessFacts,
-    ApplicationVerdict, By, Committable, Decision, LinkageDetails, Precondition,
-    ProxyApplicationInput, Refusal, Registration, ReviewReason, SettingsFacts, MAX_TEXT,
+pub use coercion::{decide_coercion_concern, decide_coercion_review};
+pub use decision::{
+    refusal_of, AccessChange, AccessFacts, ApplicationVerdict, By, Committable, Decision,
+    LinkageDetails, Precondition, ProxyApplicationInput, Refusal, Registration, SettingsFacts,
+    MAX_TEXT,
 };
 pub use error::{AccessError, CommitError, StoreError};
 pub use linkage::KEY_LENGTH;
+pub use linkage_keys::{decide_issue_linkage, decide_redeem_linkage};
 pub use memory::MemoryAccessStore;
 pub use model::*;
 pub use patient_list::{ListError, ListedPatient, MemoryPatientList, PatientList, MAX_AGE_YEARS};
+pub use proxies::{
+    decide_child_view, decide_new_basis, decide_proxy_application, decide_proxy_suspension,
+    decide_revoke_proxy,
+};
 pub use refusal::AccessRefusal;
+pub use registration::{
+    decide_register, decide_services, decide_suspension, decide_verify_identity,
+};
+pub use reviews::{reviews_due, unused_proxies, ReviewReason};
 pub use settings::AccessSettings;
+pub use settings_change::decide_settings;
+pub use staff::{decide_first_manager, decide_put_staff};
 pub use store::AccessStore;
 
 #[cfg(test)]

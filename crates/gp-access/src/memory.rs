@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use gp_core::{AccountId, AuditEvent, PatientId, StaffId};
 
-use crate::decide::{AccessFacts, Committable, Precondition, SettingsFacts};
+use crate::decision::{AccessFacts, Committable, Precondition, SettingsFacts};
 use crate::error::{CommitError, StoreError};
 use crate::model::{AccessRecord, StaffProfile};
 use crate::store::AccessStore;

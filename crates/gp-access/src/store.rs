@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use gp_core::{AccountId, AuditEvent, PatientId, StaffId};
 
-use crate::decide::{AccessFacts, Committable, SettingsFacts};
+use crate::decision::{AccessFacts, Committable, SettingsFacts};
 use crate::error::{CommitError, StoreError};
 use crate::model::{AccessRecord, StaffProfile};
 

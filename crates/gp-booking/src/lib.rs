@@ -59,25 +59,32 @@
 //! # Ok::<(), ScheduleError>(())
 //! ```
 
+mod book;
 mod booking;
-mod decide;
+mod cancel;
+mod decision;
 mod error;
 mod memory;
 mod policy;
+mod policy_change;
 mod refusal;
+mod reschedule;
+mod rules;
 mod schedule;
+mod search;
 mod store;
 
+pub use book::decide_book;
 pub use booking::{
     Booking, BookingComment, BookingDescription, Cancellation, CancellationReason, Holding,
     OverrideReason,
 };
-pub use decide::{
-    decide_book, decide_cancel, decide_policy, decide_reschedule, online_slot_refusal, search,
-    staff_slot_refusal, BookFacts, BookRequest, BookingChange, CancelFacts, CancelRequest,
-    Committable, Decision, OnlineRegistration, PatientFacts, PolicyFacts, Precondition, Refusal,
-    Registration, RescheduleFacts, RescheduleRequest, SearchQuery, SearchRequest, SlotState,
-    ACTION_BOOK, ACTION_CANCEL, ACTION_POLICY, ACTION_RESCHEDULE, ACTION_SEARCH,
+pub use cancel::decide_cancel;
+pub use decision::{
+    BookFacts, BookRequest, BookingChange, CancelFacts, CancelRequest, Committable, Decision,
+    OnlineRegistration, PatientFacts, PolicyFacts, Precondition, Refusal, Registration,
+    RescheduleFacts, RescheduleRequest, SearchQuery, SearchRequest, SlotState, ACTION_BOOK,
+    ACTION_CANCEL, ACTION_POLICY, ACTION_RESCHEDULE, ACTION_SEARCH,
 };
 pub use error::{CommitError, PolicyError, ScheduleError, StoreError};
 pub use memory::MemoryBookingStore;
@@ -85,9 +92,13 @@ pub use policy::{
     BeforeRegistration, BookingPolicy, BookingSettings, HoldingLimit, HoldingPeriod,
     OnlinePatients, ReleaseEquity, ReleaseSchedule, UrgentSlots,
 };
+pub use policy_change::decide_policy;
 pub use refusal::BookingRefusal;
+pub use reschedule::decide_reschedule;
+pub use rules::{online_slot_refusal, staff_slot_refusal};
 pub use schedule::{
     DeliveryMode, Period, PracticeSlotType, Reservation, Schedule, Session, SessionTemplate, Slot,
     SlotAvailability, SlotType, StaffMember,
 };
+pub use search::search;
 pub use store::{BookDecider, BookSnapshot, BookingStore};

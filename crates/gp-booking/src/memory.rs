@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use gp_core::{AuditEvent, BookingId, PatientId, SessionId, SlotId, StaffId};
 
 use crate::booking::{Booking, Holding};
-use crate::decide::{
+use crate::decision::{
     BookingChange, CancelFacts, Committable, PolicyFacts, Precondition, SearchQuery, SlotState,
 };
 use crate::error::{CommitError, StoreError};

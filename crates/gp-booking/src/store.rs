@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use gp_core::{AuditEvent, BookingId, PatientId, SlotId};
 
 use crate::booking::{Booking, Holding};
-use crate::decide::{CancelFacts, Committable, PolicyFacts, Precondition, SearchQuery, SlotState};
+use crate::decision::{
+    CancelFacts, Committable, PolicyFacts, Precondition, SearchQuery, SlotState,
+};
 use crate::error::{CommitError, StoreError};
 use crate::schedule::{Schedule, StaffMember};
 

@@ -4,7 +4,7 @@ use gp_core::ParseError;
 use thiserror::Error;
 
 use crate::concept::ConceptIdError;
-use crate::decide::Precondition;
+use crate::decision::Precondition;
 
 /// A repeat item could not be made from what was given.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

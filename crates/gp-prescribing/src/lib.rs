@@ -78,33 +78,43 @@
 //! ```
 
 mod concept;
-mod decide;
+mod decision;
 mod error;
 mod item;
+mod items;
+mod lines;
 mod memory;
+mod order;
 mod refusal;
 mod request;
+mod restriction;
+mod rules;
 mod settings;
+mod settings_change;
 mod store;
 
 pub use concept::{ConceptId, ConceptIdError};
-pub use decide::{
-    decide_approve, decide_cancel_line, decide_flag_not_taken, decide_issue, decide_put_item,
-    decide_reject, decide_request, decide_restriction, decide_review, decide_settings,
-    is_prescriber, Committable, Decision, ItemAction, LineAction, LineRefusal, OrderRefused,
-    OrderRequest, PatientRecord, Precondition, PrescribingChange, PrescribingFacts, Refusal,
-    RestrictionChange, ReviewOutcome, SettingsFacts, MAX_REASON, MESSAGE_CEILING,
+pub use decision::{
+    Committable, Decision, ItemAction, LineAction, LineRefusal, OrderRefused, OrderRequest,
+    PatientRecord, Precondition, PrescribingChange, PrescribingFacts, Refusal, RestrictionChange,
+    ReviewOutcome, SettingsFacts, MAX_REASON, MESSAGE_CEILING,
 };
 pub use error::{CommitError, ItemError, RequestError, SettingsError, StoreError};
 pub use item::{
     ItemSpec, ItemStatus, NotTakenFlag, Quantity, RepeatItem, MAX_DOSAGE, MAX_DRUG_NAME,
     MAX_ISSUE_DAYS, MAX_UNIT,
 };
+pub use items::{decide_flag_not_taken, decide_put_item, decide_review};
+pub use lines::{decide_approve, decide_cancel_line, decide_issue, decide_reject};
 pub use memory::MemoryPrescribingStore;
+pub use order::decide_request;
 pub use refusal::PrescribingRefusal;
 pub use request::{
     Concern, LineState, LineStatus, OrderingRestriction, RepeatRequest, RequestChannel,
     RequestLine, RestrictionScope,
 };
+pub use restriction::decide_restriction;
+pub use rules::is_prescriber;
 pub use settings::PrescribingSettings;
+pub use settings_change::decide_settings;
 pub use store::PrescribingStore;

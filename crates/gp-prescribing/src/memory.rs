@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use gp_core::{AuditEvent, MedicationId, PatientId, RequestId};
 
-use crate::decide::{
+use crate::decision::{
     Committable, PatientRecord, Precondition, PrescribingChange, PrescribingFacts,
     RestrictionChange, SettingsFacts,
 };

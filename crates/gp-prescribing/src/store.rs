@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use gp_core::{AuditEvent, PatientId, RequestId};
 
-use crate::decide::{Committable, PrescribingFacts, SettingsFacts};
+use crate::decision::{Committable, PrescribingFacts, SettingsFacts};
 use crate::error::{CommitError, StoreError};
 use crate::item::RepeatItem;
 use crate::request::RepeatRequest;

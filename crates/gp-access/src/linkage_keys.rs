@@ -1,0 +1,150 @@
+//! Linkage keys: issued by the practice, redeemed once by the patient's app.
+
+use chrono::{DateTime, Duration, Utc};
+use gp_core::{
+    AccountId, Actor, AuditEvent, Channel, IdSource, OdsCode, Outcome, RandomSource, Reason,
+    SubjectKind,
+};
+
+use crate::authorize::Action;
+use crate::error::AccessError;
+use crate::linkage;
+use crate::model::*;
+use crate::refusal::AccessRefusal;
+
+use crate::decision::*;
+use crate::rules::*;
+
+/// Decides issuing linkage details: a new single-use key from `random`,
+/// stored only as a salted hash, expiring after the settings' days. Earlier
+/// unused keys stop working and a lock from failed attempts is lifted. The
+/// patient's identity must be verified first.
+pub fn decide_issue_linkage(
+    facts: &AccessFacts,
+    by: &By,
+    at: DateTime<Utc>,
+    ids: &dyn IdSource,
+    random: &dyn RandomSource,
+) -> Result<Decision, AccessError> {
+    let c = ctx(facts, *by, "access.linkage_issue", at, ids);
+    permit!(c, facts, Action::IssueLinkageKey);
+    let Some(staff) = staff_id(by) else {
+        return Ok(c.refuse(AccessRefusal::RoleNotPermitted));
+    };
+    let mut record = facts.record.clone();
+    let Some(account) = record.account.as_mut() else {
+        return Ok(c.refuse(AccessRefusal::NotRegisteredForOnline));
+    };
+    if account.identity.is_none() {
+        return Ok(c.refuse(AccessRefusal::IdentityNotVerified));
+    }
+    let key = linkage::new_key(random)?;
+    let salt = linkage::new_salt(random)?;
+    let expires_at = at + Duration::days(i64::from(facts.settings.settings.linkage_key_days));
+    let linkage = account.linkage.get_or_insert_with(|| Linkage {
+        account: AccountId::new(ids),
+        keys: Vec::new(),
+        failed_attempts: 0,
+        locked_at: None,
+    });
+    for k in linkage.keys.iter_mut().filter(|k| k.used_at.is_none()) {
+        k.replaced = true;
+    }
+    linkage.keys.push(LinkageKeyRecord {
+        hash: linkage::hash(&salt, &key),
+        salt,
+        issued_at: at,
+        expires_at,
+        issued_by: staff,
+        used_at: None,
+        replaced: false,
+    });
+    linkage.failed_attempts = 0;
+    linkage.locked_at = None;
+    let details = LinkageDetails {
+        account: linkage.account,
+        key,
+        practice: account.practice.clone(),
+        expires_at,
+    };
+    let event = c
+        .event(Outcome::Allowed)
+        .with_subject(SubjectKind::Account, details.account)
+        .with_detail("expires_at", expires_at.to_rfc3339());
+    let mut d = c.commit(facts, record, event);
+    if let Decision::Allowed(commit) = &mut d {
+        commit.change.linkage = Some(details);
+    }
+    Ok(d)
+}
+
+/// Decides a patient's attempt to link an app with linkage details. A wrong
+/// key, a wrong practice or an unknown account all give `LinkageKeyInvalid`
+/// and count as a failed attempt; reaching the settings' limit locks the
+/// account's keys (`LinkageLocked`) until a new key is issued. A failure
+/// that counts is a change: it commits with its (refused) event.
+pub fn decide_redeem_linkage(
+    facts: &AccessFacts,
+    account: AccountId,
+    practice: &OdsCode,
+    key: &str,
+    at: DateTime<Utc>,
+    ids: &dyn IdSource,
+) -> Decision {
+    let patient = facts.record.patient;
+    let by = By {
+        actor: Actor::Patient { patient },
+        channel: Channel::Online,
+    };
+    let c = ctx(facts, by, "access.linkage_redeem", at, ids);
+    let mut record = facts.record.clone();
+    let Some(acct) = record.account.as_mut() else {
+        return c.refuse(AccessRefusal::LinkageKeyInvalid);
+    };
+    let practice_ok = acct.practice == *practice;
+    let Some(linkage) = acct.linkage.as_mut().filter(|l| l.account == account) else {
+        return c.refuse(AccessRefusal::LinkageKeyInvalid);
+    };
+    let subject = |e: AuditEvent| e.with_subject(SubjectKind::Account, account);
+    if linkage.locked_at.is_some() {
+        return Decision::Refused(Refusal::new(
+            AccessRefusal::LinkageLocked,
+            subject(c.event(Outcome::Refused(AccessRefusal::LinkageLocked.reason_code()))),
+        ));
+    }
+    let matched = linkage.keys.iter().position(|k| {
+        // Every key is hashed and compared, matching or not.
+        let candidate = linkage::hash(&k.salt, key);
+        linkage::equal_in_constant_time(&candidate, &k.hash) & practice_ok
+    });
+    let outcome = match matched {
+        Some(i) if linkage.keys[i].used_at.is_some() => Err(AccessRefusal::LinkageKeyUsed),
+        Some(i) if linkage.keys[i].replaced || at >= linkage.keys[i].expires_at => {
+            Err(AccessRefusal::LinkageKeyExpired)
+        }
+        Some(i) => Ok(i),
+        None => Err(AccessRefusal::LinkageKeyInvalid),
+    };
+    match outcome {
+        Ok(i) => {
+            linkage.keys[i].used_at = Some(at);
+            linkage.failed_attempts = 0;
+            let event = subject(c.event(Outcome::Allowed));
+            c.commit(facts, record, event)
+        }
+        Err(mut reason) => {
+            linkage.failed_attempts += 1;
+            if linkage.failed_attempts >= facts.settings.settings.max_failed_redemptions {
+                linkage.locked_at = Some(at);
+                reason = AccessRefusal::LinkageLocked;
+            }
+            let event = subject(c.event(Outcome::Refused(reason.reason_code())))
+                .with_detail("failed_attempts", linkage.failed_attempts.to_string());
+            let mut d = c.commit(facts, record, event);
+            if let Decision::Allowed(commit) = &mut d {
+                commit.change.refused = Some(reason);
+            }
+            d
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! The checks every booking decision shares: who may act through which
+//! channel, the patient-level online rules, which slots are offered to whom,
+//! the holding limit, and how a booking or its refusal is recorded.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use gp_core::{
+    age_on, local_date, Actor, AuditAction, AuditEvent, BookingId, Channel, IdSource, Outcome,
+    PatientId, Reason, SlotId, SubjectKind,
+};
+
+use crate::booking::{Booking, Holding, OverrideReason};
+use crate::policy::{
+    BeforeRegistration, BookingPolicy, HoldingPeriod, OnlinePatients, UrgentSlots,
+};
+use crate::refusal::BookingRefusal;
+use crate::schedule::{Slot, SlotType};
+
+use crate::decision::*;
+
+pub(crate) struct Ctx<'a> {
+    pub(crate) ids: &'a dyn IdSource,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) actor: Actor,
+    pub(crate) channel: Channel,
+    pub(crate) patient: Option<PatientId>,
+    pub(crate) action: &'static str,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn event(&self, outcome: Outcome) -> AuditEvent {
+        let mut e = AuditEvent::new(
+            self.ids,
+            self.now,
+            self.actor,
+            self.channel,
+            self.patient,
+            AuditAction::known(self.action),
+            outcome,
+        );
+        if let Some(p) = self.patient {
+            e = e.with_subject(SubjectKind::Patient, p);
+        }
+        e
+    }
+
+    pub(crate) fn refuse(
+        &self,
+        reason: BookingRefusal,
+        subjects: &[(SubjectKind, uuid::Uuid)],
+    ) -> Refusal {
+        let mut event = self.event(Outcome::Refused(reason.reason_code()));
+        for (kind, id) in subjects {
+            event = event.with_subject(*kind, *id);
+        }
+        Refusal::new(reason, event)
+    }
+}
+
+/// Whether the online rules apply: a patient or proxy acting online. Staff and
+/// the system follow the staff rules.
+pub(crate) fn is_online_actor(actor: &Actor) -> bool {
+    matches!(actor, Actor::Patient { .. } | Actor::Proxy { .. })
+}
+
+/// Checks that the actor may use the channel and act for the patient.
+pub(crate) fn check_actor(
+    actor: &Actor,
+    channel: Channel,
+    patient: Option<PatientId>,
+    system_allowed: bool,
+) -> Result<(), BookingRefusal> {
+    if !actor.may_use(channel) || (*actor == Actor::System && !system_allowed) {
+        return Err(BookingRefusal::ChannelNotAllowed);
+    }
+    if actor.speaks_for().is_some() && patient.is_some() && actor.speaks_for() != patient {
+        return Err(BookingRefusal::ActorNotForPatient);
+    }
+    Ok(())
+}
+
+/// The patient-level online rules (regular patients, minimum age, registration).
+pub(crate) fn check_online_patient(
+    policy: &BookingPolicy,
+    actor: &Actor,
+    patient: &PatientFacts,
+    holdings: Option<&[Holding]>,
+    today: NaiveDate,
+) -> Result<(), BookingRefusal> {
+    let s = policy.settings();
+    if s.online_patients == OnlinePatients::RegularOnly
+        && patient.registration != crate::Registration::Regular
+    {
+        return Err(BookingRefusal::NotRegularPatient);
+    }
+    // Age and registration are about the patient acting for themselves; a
+    // proxy's own standing is checked by the access rules.
+    if let Actor::Patient { .. } = actor {
+        if let Some(minimum) = s.minimum_online_age {
+            if age_on(patient.date_of_birth, today) < minimum {
+                return Err(BookingRefusal::BelowMinimumAge { minimum });
+            }
+        }
+        if patient.online == OnlineRegistration::NotRegistered {
+            match s.before_registration {
+                BeforeRegistration::Refuse => return Err(BookingRefusal::NotRegisteredForOnline),
+                BeforeRegistration::AllowOne => {
+                    if holdings.is_some_and(|h| h.iter().any(|h| h.channel == Channel::Online)) {
+                        return Err(BookingRefusal::PreRegistrationBookingUsed);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why `slot` is not offered to online actors at `now`, if it is not.
+pub fn online_slot_refusal(
+    policy: &BookingPolicy,
+    slot: &Slot,
+    now: DateTime<Utc>,
+) -> Option<BookingRefusal> {
+    let s = policy.settings();
+    if slot.start() <= now {
+        return Some(BookingRefusal::SlotInPast);
+    }
+    let horizon_days = s.online_booking_horizon_days;
+    let last_day = local_date(now).checked_add_days(chrono::Days::new(u64::from(horizon_days)));
+    if last_day.is_none_or(|last| local_date(slot.start()) > last) {
+        return Some(BookingRefusal::BeyondBookingHorizon { horizon_days });
+    }
+    if slot.reserved_for.is_some() {
+        return Some(BookingRefusal::ReservedForTriage);
+    }
+    if slot.slot_type == SlotType::Urgent && s.urgent_slots == UrgentSlots::StaffOnly {
+        return Some(BookingRefusal::UrgentSlotNotOnline);
+    }
+    if !s.online_roles.contains(&slot.role) {
+        return Some(BookingRefusal::RoleNotOnline);
+    }
+    if s.clinicians_not_online.contains(&slot.clinician) {
+        return Some(BookingRefusal::ClinicianNotOnline);
+    }
+    if slot.slot_type != SlotType::Urgent && !s.online_slot_types.contains(&slot.slot_type) {
+        return Some(BookingRefusal::SlotTypeNotOnline);
+    }
+    if let Some(release_at) = policy.online_release_at(slot).filter(|r| *r > now) {
+        return Some(BookingRefusal::NotReleasedYet { release_at });
+    }
+    None
+}
+
+/// Why `slot` may not be booked by staff at `now`, if it may not.
+pub fn staff_slot_refusal(
+    policy: &BookingPolicy,
+    slot: &Slot,
+    now: DateTime<Utc>,
+) -> Option<BookingRefusal> {
+    if slot.start() <= now {
+        return Some(BookingRefusal::SlotInPast);
+    }
+    if let Some(release_at) = policy.telephone_release_at(slot).filter(|r| *r > now) {
+        return Some(BookingRefusal::NotReleasedYet { release_at });
+    }
+    None
+}
+
+pub(crate) fn slot_refusal(
+    policy: &BookingPolicy,
+    actor: &Actor,
+    slot: &Slot,
+    now: DateTime<Utc>,
+) -> Option<BookingRefusal> {
+    if is_online_actor(actor) {
+        online_slot_refusal(policy, slot, now)
+    } else {
+        staff_slot_refusal(policy, slot, now)
+    }
+}
+
+/// Whether booking a slot starting at `start` keeps the patient within the limit,
+/// given the live bookings `others` (not including the one being replaced).
+pub(crate) fn within_holding_limit(
+    policy: &BookingPolicy,
+    start: DateTime<Utc>,
+    others: &[DateTime<Utc>],
+) -> Result<(), BookingRefusal> {
+    let Some(limit) = policy.settings().holding_limit else {
+        return Ok(());
+    };
+    let refused = BookingRefusal::HoldingLimitReached { limit: limit.max };
+    let count_with_new = |from: DateTime<Utc>, to: DateTime<Utc>| -> u64 {
+        1 + others.iter().filter(|s| **s >= from && **s < to).count() as u64
+    };
+    let over = match limit.period {
+        HoldingPeriod::AllFuture => others.len() as u64 + 1 > u64::from(limit.max),
+        HoldingPeriod::RollingDays(days) => {
+            let span = Duration::days(i64::from(days));
+            // The busiest window of `span` containing `start` begins at `start`
+            // or at one of the other bookings just before it.
+            std::iter::once(start)
+                .chain(
+                    others
+                        .iter()
+                        .copied()
+                        .filter(|s| *s <= start && *s > start - span),
+                )
+                .any(|from| count_with_new(from, from + span) > u64::from(limit.max))
+        }
+    };
+    if over {
+        Err(refused)
+    } else {
+        Ok(())
+    }
+}
+
+/// The checks a new booking must pass, shared by book and reschedule.
+/// `holdings` excludes any booking being replaced. Allowed, it answers with
+/// the staff override reason if the booking needed it to pass the holding limit.
+pub(crate) fn check_new_booking<'r>(
+    policy: &BookingPolicy,
+    actor: &Actor,
+    facts: &BookFacts,
+    holdings: &[Holding],
+    override_reason: Option<&'r OverrideReason>,
+    now: DateTime<Utc>,
+) -> Result<Option<&'r OverrideReason>, BookingRefusal> {
+    let online = is_online_actor(actor);
+    if online {
+        if override_reason.is_some() {
+            return Err(BookingRefusal::OverrideNotPermitted);
+        }
+        check_online_patient(
+            policy,
+            actor,
+            &facts.patient,
+            Some(holdings),
+            local_date(now),
+        )?;
+    }
+    let state = facts.slot.as_ref().ok_or(BookingRefusal::SlotNotFound)?;
+    if let Some(reason) = slot_refusal(policy, actor, &state.slot, now) {
+        return Err(reason);
+    }
+    if state.live_booking.is_some() {
+        return Err(BookingRefusal::SlotTaken);
+    }
+    let starts: Vec<DateTime<Utc>> = holdings.iter().map(|h| h.start).collect();
+    match within_holding_limit(policy, state.slot.start(), &starts) {
+        Ok(()) => Ok(None),
+        Err(_) if !online && override_reason.is_some() => Ok(override_reason),
+        Err(refused) => Err(refused),
+    }
+}
+
+/// Records a holding-limit override on the booking and in its event.
+pub(crate) fn record_override(
+    booking: &mut Booking,
+    event: AuditEvent,
+    used: Option<&OverrideReason>,
+) -> AuditEvent {
+    match used {
+        Some(reason) => {
+            booking.holding_limit_override = Some(reason.clone());
+            event.with_detail("holding_limit_override", reason.as_str())
+        }
+        None => event,
+    }
+}
+
+pub(crate) fn new_booking(
+    ids: &dyn IdSource,
+    actor: Actor,
+    channel: Channel,
+    patient: PatientId,
+    slot: SlotId,
+    now: DateTime<Utc>,
+) -> Booking {
+    Booking {
+        id: BookingId::new(ids),
+        slot,
+        patient,
+        booked_by: actor,
+        channel,
+        booked_at: now,
+        description: None,
+        comment: None,
+        holding_limit_override: None,
+        cancellation: None,
+    }
+}
+
+pub(crate) fn holdings_precondition(facts: &BookFacts) -> Precondition {
+    Precondition::HoldingsUnchanged {
+        patient: facts.patient.patient,
+        since: facts.holdings_since,
+        bookings: facts.holdings.iter().map(|h| h.booking).collect(),
+    }
+}
+
+/// The checks a cancellation must pass, shared by cancel and reschedule.
+pub(crate) fn check_cancel<'f>(
+    policy: &BookingPolicy,
+    actor: &Actor,
+    channel: Channel,
+    facts: &'f CancelFacts,
+    now: DateTime<Utc>,
+    system_allowed: bool,
+) -> Result<&'f Booking, BookingRefusal> {
+    check_actor(actor, channel, None, system_allowed)?;
+    let booking = facts
+        .booking
+        .as_ref()
+        .ok_or(BookingRefusal::BookingNotFound)?;
+    if is_online_actor(actor) && actor.speaks_for() != Some(booking.patient) {
+        return Err(BookingRefusal::NotYourBooking);
+    }
+    if !booking.is_live() {
+        return Err(BookingRefusal::AlreadyCancelled);
+    }
+    let slot = facts.slot.as_ref().ok_or(BookingRefusal::SlotNotFound)?;
+    if slot.start() <= now {
+        return Err(BookingRefusal::SlotInPast);
+    }
+    if is_online_actor(actor) {
+        let cutoff_minutes = policy.settings().online_cancellation_cutoff_minutes;
+        if now > slot.start() - Duration::minutes(i64::from(cutoff_minutes)) {
+            return Err(BookingRefusal::CancellationCutoffPassed { cutoff_minutes });
+        }
+    }
+    Ok(booking)
+}
