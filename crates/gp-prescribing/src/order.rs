@@ -17,7 +17,7 @@ use crate::rules::*;
 /// each item is checked on its own: an item not on the list, ended, or with an
 /// open request is refused on every channel; online, an item past its review
 /// date, with no issues left, or ordered too early is refused too, while a
-/// request entered by staff keeps it with a [`Concern`] for the prescriber.
+/// request entered by staff keeps it with a [`Concern`](crate::Concern) for the prescriber.
 /// The request goes through with the items that pass; each refused item has
 /// its own audit event. If every item is refused, the request is refused.
 ///

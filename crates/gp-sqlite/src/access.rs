@@ -8,10 +8,9 @@ use gp_access::{
 use gp_core::{AccountId, AuditEvent, PatientId, StaffId};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
-use crate::store::{
-    all_audit_events, append_events, corrupt, from_json, json, json_rows, put_versioned, storage,
-    versioned, SqliteStore,
-};
+use crate::chain::{all_audit_events, append_events};
+use crate::rows::{corrupt, from_json, json, json_rows, put_versioned, storage, versioned};
+use crate::store::SqliteStore;
 
 fn settings(conn: &Connection) -> Result<SettingsFacts, StoreError> {
     Ok(versioned::<AccessSettings>(conn, "access_settings")?

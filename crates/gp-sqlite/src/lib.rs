@@ -25,12 +25,16 @@
 //! ```
 
 mod access;
+mod booking;
+mod chain;
 mod error;
+mod guard;
 mod messaging;
 mod migrate;
 mod oneshot;
 mod patient_list;
 mod prescribing;
+mod rows;
 mod store;
 
 pub use error::OpenError;

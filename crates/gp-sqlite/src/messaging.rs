@@ -8,10 +8,9 @@ use gp_messaging::{
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::store::{
-    all_audit_events, append_events, corrupt, from_json, json, json_rows, nanos, put_versioned,
-    storage, versioned, SqliteStore,
-};
+use crate::chain::{all_audit_events, append_events};
+use crate::rows::{corrupt, from_json, json, json_rows, nanos, put_versioned, storage, versioned};
+use crate::store::SqliteStore;
 
 fn settings(conn: &Connection) -> Result<SettingsFacts, StoreError> {
     Ok(versioned::<MessagingSettings>(conn, "messaging_settings")?
@@ -43,7 +42,7 @@ fn holds(conn: &Connection, p: &Precondition) -> Result<bool, StoreError> {
             revision,
         } => message(conn, *id)?.is_some_and(|m| m.revision == *revision),
         Precondition::SettingsUnchanged { version } => settings(conn)?.version == *version,
-        Precondition::Authorized(guard) => crate::store::guard_holds(conn, guard)?,
+        Precondition::Authorized(guard) => crate::guard::guard_holds(conn, guard)?,
     })
 }
 

@@ -5,7 +5,8 @@ use gp_access::{ListedPatient, PatientList, StoreError};
 use gp_core::{NhsNumber, PatientId};
 use rusqlite::{params, ErrorCode, OptionalExtension};
 
-use crate::store::{from_json, json, storage, SqliteStore};
+use crate::rows::{from_json, json, storage};
+use crate::store::SqliteStore;
 
 fn one(
     conn: &rusqlite::Connection,
@@ -88,7 +89,7 @@ impl PatientList for SqliteStore {
             let n: i64 = conn
                 .query_row("SELECT COUNT(*) FROM patient_list", [], |r| r.get(0))
                 .map_err(storage)?;
-            u64::try_from(n).map_err(crate::store::corrupt)
+            u64::try_from(n).map_err(crate::rows::corrupt)
         })
         .await
     }

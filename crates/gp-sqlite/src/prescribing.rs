@@ -9,10 +9,11 @@ use gp_prescribing::{
 };
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
-use crate::store::{
-    all_audit_events, append_events, corrupt, exists, from_json, json, json_rows, nanos,
-    put_versioned, storage, versioned, SqliteStore,
+use crate::chain::{all_audit_events, append_events};
+use crate::rows::{
+    corrupt, exists, from_json, json, json_rows, nanos, put_versioned, storage, versioned,
 };
+use crate::store::SqliteStore;
 
 fn settings(conn: &Connection) -> Result<SettingsFacts, StoreError> {
     Ok(
@@ -81,7 +82,7 @@ fn holds(conn: &Connection, p: &Precondition) -> Result<bool, StoreError> {
             "SELECT EXISTS (SELECT 1 FROM request_lines WHERE item = ?1 AND open = 1)",
             &item.to_string(),
         )?,
-        Precondition::Authorized(guard) => crate::store::guard_holds(conn, guard)?,
+        Precondition::Authorized(guard) => crate::guard::guard_holds(conn, guard)?,
     })
 }
 

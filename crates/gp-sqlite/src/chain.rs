@@ -1,0 +1,129 @@
+//! The hash-chained audit trail: appended inside each write transaction,
+//! read back for verification; the AuditStore port.
+
+use async_trait::async_trait;
+use gp_audit::{AuditError, AuditStore, ChainRecord, Hash};
+use gp_booking::StoreError;
+use gp_core::AuditEvent;
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+
+use crate::rows::*;
+use crate::store::SqliteStore;
+
+/// Every audit event, oldest first.
+pub(crate) fn all_audit_events(conn: &Connection) -> Result<Vec<AuditEvent>, StoreError> {
+    json_rows(conn, "SELECT body FROM audit_events ORDER BY seq", [])
+}
+
+pub(crate) fn audit_head(conn: &Connection) -> Result<Option<(u64, Hash)>, StoreError> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE one = 1")
+        .and_then(|mut stmt| {
+            stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(storage)?;
+    row.map(|(seq, hash)| Ok((u64::try_from(seq).map_err(corrupt)?, to_hash(hash)?)))
+        .transpose()
+}
+
+pub(crate) fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+    Hash::try_from(bytes.as_slice())
+        .map_err(|_| StoreError::Corrupt("an audit hash is not 32 bytes".into()))
+}
+
+/// Appends `events` to the chain after the current head, and moves the head.
+pub(crate) fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (last_seq, last_hash) = audit_head(conn)?.unwrap_or((0, gp_audit::GENESIS));
+    let records = gp_audit::chain(last_hash, last_seq + 1, events);
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO audit_events (seq, id, prev_hash, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(storage)?;
+    for (r, e) in records.iter().zip(events) {
+        let seq = i64::try_from(r.seq).map_err(corrupt)?;
+        stmt.execute(params![
+            seq,
+            e.id.to_string(),
+            &r.prev_hash[..],
+            &r.hash[..],
+            r.body
+        ])
+        .map_err(|err| match err.sqlite_error_code() {
+            Some(ErrorCode::ConstraintViolation) => {
+                StoreError::Duplicate(format!("audit event {}", e.id))
+            }
+            _ => storage(err),
+        })?;
+    }
+    if let Some(last) = records.last() {
+        let seq = i64::try_from(last.seq).map_err(corrupt)?;
+        conn.prepare_cached(
+            "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2) \
+             ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        )
+        .and_then(|mut stmt| stmt.execute(params![seq, &last.hash[..]]))
+        .map_err(storage)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn read_chain(
+    conn: &Connection,
+    from: u64,
+    to: u64,
+) -> Result<Vec<ChainRecord>, StoreError> {
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, prev_hash, hash, body FROM audit_events WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq")
+        .map_err(storage)?;
+    let rows = stmt
+        .query_map(params![clamp(from), clamp(to)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(storage)?;
+    rows.map(|row| {
+        let (seq, prev, hash, body) = row.map_err(storage)?;
+        Ok(ChainRecord {
+            seq: u64::try_from(seq).map_err(corrupt)?,
+            prev_hash: to_hash(prev)?,
+            hash: to_hash(hash)?,
+            body,
+        })
+    })
+    .collect()
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append(&self, events: &[AuditEvent]) -> Result<(), AuditError> {
+        let events = events.to_vec();
+        self.write(move |t| append_events(t, &events))
+            .await
+            .map_err(|e| match e {
+                StoreError::Duplicate(what) => AuditError::Duplicate(what),
+                other => AuditError::Unavailable(other.to_string()),
+            })
+    }
+
+    async fn head(&self) -> Result<Option<(u64, Hash)>, AuditError> {
+        self.call(|conn| audit_head(conn))
+            .await
+            .map_err(|e| AuditError::Unavailable(e.to_string()))
+    }
+
+    async fn read(&self, from: u64, to: u64) -> Result<Vec<ChainRecord>, AuditError> {
+        self.call(move |conn| read_chain(conn, from, to))
+            .await
+            .map_err(|e| AuditError::Unavailable(e.to_string()))
+    }
+}
