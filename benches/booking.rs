@@ -43,6 +43,21 @@ impl Ours {
             store.add_schedule(&schedule).await.expect("schedule");
         });
         let online = Appointments::new(store, FixedClock::new(monday_morning()));
+        // Tens of thousands of slots reach most of a year ahead: the
+        // practice lets patients book that far (the default is 28 days).
+        let policy = gp_booking::BookingPolicy::new(gp_booking::BookingSettings {
+            online_booking_horizon_days: 365,
+            ..Default::default()
+        })
+        .expect("a valid policy");
+        let manager = Actor::Staff {
+            staff: gp_core::StaffId::new(&ids),
+            role: gp_core::StaffRole::PracticeManager,
+        };
+        let stored = rt()
+            .block_on(online.set_policy(manager, Channel::Reception, &policy))
+            .expect("policy");
+        assert!(stored.refusal().is_none());
         Self {
             online,
             slots: schedule.slots,

@@ -17,7 +17,8 @@ use crate::model::{AccessRecord, StaffProfile};
 /// # Contract
 ///
 /// - **Reads are snapshots.** [`AccessStore::load`] reads the settings, the
-///   patient's record and the staff profile together. A patient with nothing
+///   patient's record and the staff profile together (and the list entry,
+///   if [`AccessStore::loads_listing`]). A patient with nothing
 ///   stored has an empty record at version 0; settings never stored are the
 ///   defaults at version 0.
 /// - **Versions count changes.** Each commit with a record moves that
@@ -39,6 +40,16 @@ pub trait AccessStore: Send + Sync {
         patient: PatientId,
         staff: Option<StaffId>,
     ) -> Result<AccessFacts, StoreError>;
+
+    /// Whether [`AccessStore::load`] also reads the patient's entry on the
+    /// practice's list into [`AccessFacts::listed`], in the same read (a
+    /// store that keeps the list beside the access records, as gp-sqlite's
+    /// does). Default `false`: the facade reads the list through the
+    /// [`crate::PatientList`] port. A store that answers `true` must fill
+    /// `listed` exactly as its `PatientList::listed_patient` would.
+    fn loads_listing(&self) -> bool {
+        false
+    }
 
     /// The patient whose linkage account this is, if any.
     async fn patient_for_account(
@@ -77,6 +88,9 @@ impl<T: AccessStore + ?Sized> AccessStore for std::sync::Arc<T> {
         staff: Option<StaffId>,
     ) -> Result<AccessFacts, StoreError> {
         (**self).load(patient, staff).await
+    }
+    fn loads_listing(&self) -> bool {
+        (**self).loads_listing()
     }
     async fn patient_for_account(
         &self,

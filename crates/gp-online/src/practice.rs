@@ -204,7 +204,12 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         F: Fn(Authorized) -> Fut,
         Fut: Future<Output = Answered<T>>,
     {
-        let listed = self.store.listed_patient(patient).await?;
+        // One read fewer when the store reads the list with the access record.
+        let listed = if AccessStore::loads_listing(self.store.as_ref()) {
+            None
+        } else {
+            Some(self.store.listed_patient(patient).await?)
+        };
         let allows_one: &BeforeRegistration<'_> = &|| {
             Box::pin(async move {
                 let policy = self.appointments.policy().await?.policy;
@@ -252,21 +257,18 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
 
     /// For a request about something that is not stored (an unknown
     /// booking or message): asks the access rules about the actor alone (a
-    /// patient or proxy for their own patient; staff and the system for
-    /// looking things up), so a refused actor hears the access answer;
-    /// answers whether the request may go on to the service's own
-    /// `NotFound` answer.
-    async fn lookup(&self, by: &By) -> Result<Option<Refused>, OnlineError> {
-        let (patient, action) = match by.actor.speaks_for() {
-            Some(p) => (p, Action::ViewAppointments),
-            None => (
+    /// patient or proxy, for `action` on their own patient; staff, for
+    /// looking things up), so a refused actor hears the access answer and
+    /// nobody learns what exists; answers whether the request may go on to
+    /// the service's own `NotFound` answer.
+    async fn lookup(&self, by: &By, action: Action) -> Result<Option<Refused>, OnlineError> {
+        let (patient, action) = match (by.actor, by.actor.speaks_for()) {
+            (Actor::System, _) => return Ok(None),
+            (_, Some(p)) => (p, action),
+            (_, None) => (
                 PatientId::from_uuid(gp_core::uuid::Uuid::nil()),
                 Action::ViewWorkLists,
             ),
-        };
-        let action = match (by.actor, action) {
-            (Actor::System, _) => return Ok(None),
-            (_, a) => a,
         };
         Ok(
             match self
@@ -362,7 +364,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         };
         let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
         else {
-            if let Some(r) = self.lookup(&by).await? {
+            if let Some(r) = self.lookup(&by, Action::CancelAppointment).await? {
                 return Ok(Answer::Refused(r));
             }
             return Ok(refused(self.appointments.cancel(request).await?));
@@ -394,7 +396,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         };
         let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
         else {
-            if let Some(r) = self.lookup(&by).await? {
+            if let Some(r) = self.lookup(&by, Action::RescheduleAppointment).await? {
                 return Ok(Answer::Refused(r));
             }
             let nobody = gp_booking::PatientFacts {
@@ -777,7 +779,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             channel: action.channel,
         };
         let Some(message) = self.messages.message(action.message).await? else {
-            if let Some(r) = self.lookup(&by).await? {
+            if let Some(r) = self.lookup(&by, permission).await? {
                 return Ok(Answer::Refused(r));
             }
             return Ok(refused(act(*action, crate::commit::Prior::none()).await?));

@@ -119,13 +119,17 @@ impl AccessStore for SqliteStore {
                     Some(s) => staff(&t, s)?,
                     None => None,
                 },
-                listed: None,
+                listed: crate::patient_list::listed(&t, patient)?,
                 one_booking_before_registration: false,
             };
             t.finish().map_err(storage)?;
             Ok(facts)
         })
         .await
+    }
+
+    fn loads_listing(&self) -> bool {
+        true
     }
 
     async fn patient_for_account(

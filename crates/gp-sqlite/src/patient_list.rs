@@ -8,6 +8,18 @@ use rusqlite::{params, ErrorCode, OptionalExtension};
 use crate::rows::{from_json, json, storage};
 use crate::store::SqliteStore;
 
+/// The patient's entry on the list, read on `conn` (inside a caller's transaction).
+pub(crate) fn listed(
+    conn: &rusqlite::Connection,
+    patient: PatientId,
+) -> Result<Option<ListedPatient>, StoreError> {
+    one(
+        conn,
+        "SELECT body FROM patient_list WHERE patient = ?1",
+        patient.to_string(),
+    )
+}
+
 fn one(
     conn: &rusqlite::Connection,
     sql: &str,
@@ -26,14 +38,7 @@ impl PatientList for SqliteStore {
         &self,
         patient: PatientId,
     ) -> Result<Option<ListedPatient>, StoreError> {
-        self.call(move |conn| {
-            one(
-                conn,
-                "SELECT body FROM patient_list WHERE patient = ?1",
-                patient.to_string(),
-            )
-        })
-        .await
+        self.call(move |conn| listed(conn, patient)).await
     }
 
     async fn listed_by_nhs_number(

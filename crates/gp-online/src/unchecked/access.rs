@@ -152,12 +152,16 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
     /// handed back (with the record's version as a guard) to be committed
     /// in the action's own transaction. A proxy's first use of the day is
     /// committed here, with its event.
+    ///
+    /// `listed` is the patient's list entry as read from the
+    /// `PatientList` port, or `None` when the store's `load` reads it
+    /// ([`AccessStore::loads_listing`]).
     pub(crate) async fn gate(
         &self,
         by: &By,
         patient: PatientId,
         action: Action,
-        listed: Option<ListedPatient>,
+        listed: Option<Option<ListedPatient>>,
         before_registration: Option<&BeforeRegistration<'_>>,
     ) -> Result<Gate, OnlineError> {
         self.gate_with(by, patient, action, listed, before_registration, None)
@@ -171,14 +175,16 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         by: &By,
         patient: PatientId,
         action: Action,
-        listed: Option<ListedPatient>,
+        listed: Option<Option<ListedPatient>>,
         before_registration: Option<&BeforeRegistration<'_>>,
         area: Option<&str>,
     ) -> Result<Gate, OnlineError> {
         for _ in 0..self.max_attempts {
             let now = self.clock.now();
             let mut facts = self.store.load(patient, staff_of(&by.actor)).await?;
-            facts.listed = listed.clone();
+            if let Some(listed) = &listed {
+                facts.listed = listed.clone();
+            }
             // Asked only when it can matter: a listed patient with no
             // account, asking to book for themselves.
             if let Some(allows) = before_registration {
@@ -220,7 +226,7 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                                     guard: Some(guard(&record)),
                                 },
                                 record,
-                                listed,
+                                listed: facts.listed,
                             })));
                         }
                         Err(e) => on_commit_error(e)?,
@@ -234,7 +240,7 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                             guard: Some(guard(&facts.record)),
                         },
                         record: facts.record,
-                        listed,
+                        listed: facts.listed,
                     })))
                 }
             }
@@ -253,7 +259,7 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                 by,
                 practice_wide(),
                 Action::ChangeOnlineSettings,
-                None,
+                Some(None),
                 None,
                 Some(area),
             )
@@ -564,7 +570,9 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
             &Prior::none(),
             |now| async move {
                 let mut facts = self.store.load(patient, staff_of(&by.actor)).await?;
-                facts.listed = listed.cloned();
+                if !self.store.loads_listing() {
+                    facts.listed = listed.cloned();
+                }
                 let by = as_recorded(by, &facts);
                 Ok(decide(&facts, &by, now, self.ids.as_ref())?)
             },
