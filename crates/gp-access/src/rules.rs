@@ -2,10 +2,7 @@
 //! whom), how it records an answer, and the permission check.
 
 use chrono::{DateTime, Utc};
-use gp_core::{
-    bounded_text, Actor, AuditAction, AuditEvent, IdSource, Outcome, PatientId, Reason, StaffId,
-    SubjectKind,
-};
+use gp_core::{bounded_text, Actor, AuditEvent, IdSource, Outcome, PatientId, Reason, StaffId};
 
 use crate::authorize::{authorize, Action, Authorization};
 use crate::error::AccessError;
@@ -24,19 +21,15 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub(crate) fn event(&self, outcome: Outcome) -> AuditEvent {
-        let mut e = AuditEvent::new(
+        AuditEvent::decided(
             self.ids,
             self.at,
             self.by.actor,
             self.by.channel,
             self.patient,
-            AuditAction::known(self.action),
+            self.action,
             outcome,
-        );
-        if let Some(p) = self.patient {
-            e = e.with_subject(SubjectKind::Patient, p);
-        }
-        e
+        )
     }
 
     pub(crate) fn refuse(&self, reason: AccessRefusal) -> Decision {

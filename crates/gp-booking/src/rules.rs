@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use gp_core::{
-    age_on, local_date, Actor, AuditAction, AuditEvent, BookingId, Channel, IdSource, Outcome,
-    PatientId, Reason, SlotId, SubjectKind,
+    age_on, local_date, Actor, AuditEvent, BookingId, Channel, IdSource, Outcome, PatientId,
+    Reason, SlotId, SubjectKind,
 };
 
 use crate::booking::{Booking, Holding, OverrideReason};
@@ -28,19 +28,15 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub(crate) fn event(&self, outcome: Outcome) -> AuditEvent {
-        let mut e = AuditEvent::new(
+        AuditEvent::decided(
             self.ids,
             self.now,
             self.actor,
             self.channel,
             self.patient,
-            AuditAction::known(self.action),
+            self.action,
             outcome,
-        );
-        if let Some(p) = self.patient {
-            e = e.with_subject(SubjectKind::Patient, p);
-        }
-        e
+        )
     }
 
     pub(crate) fn refuse(

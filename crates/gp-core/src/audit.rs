@@ -259,6 +259,33 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// The event a decision starts from: about `patient` (if any), who is
+    /// then its first subject, for an action name fixed in the code.
+    #[allow(clippy::too_many_arguments)] // reason: each argument is a required audit field
+    pub fn decided(
+        ids: &dyn IdSource,
+        at: DateTime<Utc>,
+        actor: Actor,
+        channel: Channel,
+        patient: Option<PatientId>,
+        action: &'static str,
+        outcome: Outcome,
+    ) -> Self {
+        let event = Self::new(
+            ids,
+            at,
+            actor,
+            channel,
+            patient,
+            AuditAction::known(action),
+            outcome,
+        );
+        match patient {
+            Some(p) => event.with_subject(SubjectKind::Patient, p),
+            None => event,
+        }
+    }
+
     /// A new event with no subjects or details.
     #[allow(clippy::too_many_arguments)] // reason: each argument is a required audit field
     pub fn new(

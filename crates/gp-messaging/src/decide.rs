@@ -5,8 +5,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use gp_core::{
-    bounded_text, Actor, AuditAction, AuditEvent, Channel, IdSource, MessageId, Outcome, PatientId,
-    Reason, SubjectKind,
+    bounded_text, Actor, AuditEvent, Channel, IdSource, MessageId, Outcome, PatientId, Reason,
+    SubjectKind,
 };
 use serde::{Deserialize, Serialize};
 
@@ -160,18 +160,15 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn event(&self, outcome: Outcome) -> AuditEvent {
-        let mut e = AuditEvent::new(
+        let mut e = AuditEvent::decided(
             self.ids,
             self.now,
             self.actor,
             self.channel,
             self.patient,
-            AuditAction::known(self.action),
+            self.action,
             outcome,
         );
-        if let Some(p) = self.patient {
-            e = e.with_subject(SubjectKind::Patient, p);
-        }
         if let Some(m) = self.message {
             e = e.with_subject(SubjectKind::Message, m);
         }

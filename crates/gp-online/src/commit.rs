@@ -5,7 +5,11 @@ use std::future::Future;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gp_core::{AccessGuard, AuditEvent, Clock, CommitError, Committable, Decision, StoreError};
+use std::sync::Arc;
+
+use gp_core::{
+    AccessGuard, AuditEvent, Clock, CommitError, Committable, Decision, IdSource, StoreError,
+};
 
 use crate::OnlineError;
 
@@ -164,4 +168,40 @@ where
         }
     }
     Err(OnlineError::Contention { attempts })
+}
+
+/// What every facade holds: its store, its clock, its identifier source and
+/// how many times it decides again after conflicts.
+pub(crate) struct Core<S, C> {
+    pub(crate) store: S,
+    pub(crate) clock: C,
+    pub(crate) ids: Arc<dyn IdSource>,
+    pub(crate) max_attempts: u32,
+}
+
+impl<S, C: Clock> Core<S, C> {
+    /// A facade's parts, deciding again at most 16 times.
+    pub(crate) fn new(store: S, clock: C, ids: Box<dyn IdSource>) -> Self {
+        Self {
+            store,
+            clock,
+            ids: ids.into(),
+            max_attempts: 16,
+        }
+    }
+
+    /// [`run`] over this facade's store and clock.
+    pub(crate) async fn run<Ch, P, R, F, Fut>(
+        &self,
+        prior: &Prior,
+        decide: F,
+    ) -> Result<Outcome<Ch, P, R>, OnlineError>
+    where
+        S: Port<Ch, P>,
+        P: Guarded,
+        F: Fn(DateTime<Utc>) -> Fut,
+        Fut: Future<Output = Result<Decision<Ch, P, R>, OnlineError>>,
+    {
+        run(&self.store, &self.clock, self.max_attempts, prior, decide).await
+    }
 }

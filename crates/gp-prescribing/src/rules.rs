@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use gp_core::{
-    Actor, AuditAction, AuditEvent, Channel, IdSource, MedicationId, Outcome, PatientId, Reason,
-    StaffRole, SubjectKind,
+    Actor, AuditEvent, Channel, IdSource, MedicationId, Outcome, PatientId, Reason, StaffRole,
+    SubjectKind,
 };
 
 use crate::item::RepeatItem;
@@ -42,19 +42,15 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub(crate) fn event(&self, outcome: Outcome) -> AuditEvent {
-        let mut e = AuditEvent::new(
+        AuditEvent::decided(
             self.ids,
             self.now,
             self.actor,
             self.channel,
             self.patient,
-            AuditAction::known(self.action),
+            self.action,
             outcome,
-        );
-        if let Some(p) = self.patient {
-            e = e.with_subject(SubjectKind::Patient, p);
-        }
-        e
+        )
     }
 
     pub(crate) fn refuse(&self, reason: PrescribingRefusal) -> Decision {

@@ -20,7 +20,7 @@ use gp_core::{
     ProxyId, RandomIds, RandomSource, StaffId, StoreError,
 };
 
-use crate::commit::{on_commit_error, run, Outcome, Prior};
+use crate::commit::{on_commit_error, Core, Outcome, Prior};
 use crate::{Answer, OnlineError};
 
 /// The access facade over a store and a clock: load, decide with
@@ -30,11 +30,8 @@ use crate::{Answer, OnlineError};
 /// acts in the role their stored profile gives, whatever role the caller's
 /// `Actor` claims.
 pub struct Access<S, C> {
-    store: S,
-    clock: C,
-    ids: Box<dyn IdSource>,
+    core: Core<S, C>,
     random: Box<dyn RandomSource>,
-    max_attempts: u32,
 }
 
 fn staff_of(actor: &Actor) -> Option<StaffId> {
@@ -112,17 +109,14 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         random: Box<dyn RandomSource>,
     ) -> Self {
         Self {
-            store,
-            clock,
-            ids,
+            core: Core::new(store, clock, ids),
             random,
-            max_attempts: 16,
         }
     }
 
     /// The store.
     pub fn store(&self) -> &S {
-        &self.store
+        &self.core.store
     }
 
     /// May `by` take `action` for `patient` now? Recorded in the audit trail
@@ -179,9 +173,9 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         before_registration: Option<&BeforeRegistration<'_>>,
         area: Option<&str>,
     ) -> Result<Gate, OnlineError> {
-        for _ in 0..self.max_attempts {
-            let now = self.clock.now();
-            let mut facts = self.store.load(patient, staff_of(&by.actor)).await?;
+        for _ in 0..self.core.max_attempts {
+            let now = self.core.clock.now();
+            let mut facts = self.core.store.load(patient, staff_of(&by.actor)).await?;
             if let Some(listed) = &listed {
                 facts.listed = listed.clone();
             }
@@ -197,7 +191,8 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                 }
             }
             let by = as_recorded(by, &facts);
-            let mut decision = decide_authorization(&facts, &by, action, now, self.ids.as_ref());
+            let mut decision =
+                decide_authorization(&facts, &by, action, now, self.core.ids.as_ref());
             if let Some(area) = area {
                 let events = match &mut decision {
                     Decision::Allowed(c) => &mut c.events,
@@ -211,11 +206,11 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
             }
             match decision {
                 Decision::Refused(r) => {
-                    self.store.record_refusal(&r.events).await?;
+                    self.core.store.record_refusal(&r.events).await?;
                     return Ok(Gate::Denied(r.reason));
                 }
                 Decision::Allowed(c) if c.change.record.is_some() => {
-                    match self.store.commit(&c).await {
+                    match self.core.store.commit(&c).await {
                         Ok(()) => {
                             let mut record = facts.record;
                             record.version += 1;
@@ -246,7 +241,7 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
             }
         }
         Err(OnlineError::Contention {
-            attempts: self.max_attempts,
+            attempts: self.core.max_attempts,
         })
     }
 
@@ -353,7 +348,7 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         practice: &OdsCode,
         key: &str,
     ) -> Answered<PatientId> {
-        let Some(patient) = self.store.patient_for_account(account).await? else {
+        let Some(patient) = self.core.store.patient_for_account(account).await? else {
             // Same answer as a wrong key; nothing to count it against.
             return Ok(Answer::Refused(AccessRefusal::LinkageKeyInvalid));
         };
@@ -487,22 +482,18 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
 
     /// Records the practice manager as the first member of staff of a new practice.
     pub async fn first_manager(&self, profile: &StaffProfile) -> Answered<()> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            &Prior::none(),
-            |now| async move {
-                let no_staff_yet = self.store.all_staff().await?.is_empty();
+        let outcome = self
+            .core
+            .run(&Prior::none(), |now| async move {
+                let no_staff_yet = self.core.store.all_staff().await?.is_empty();
                 Ok(decide_first_manager(
                     no_staff_yet,
                     profile,
                     now,
-                    self.ids.as_ref(),
+                    self.core.ids.as_ref(),
                 )?)
-            },
-        )
-        .await?;
+            })
+            .await?;
         Ok(unit(outcome))
     }
 
@@ -528,25 +519,25 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
 
     /// The access settings in force.
     pub async fn settings(&self) -> Result<AccessSettings, OnlineError> {
-        Ok(self.store.settings().await?.settings)
+        Ok(self.core.store.settings().await?.settings)
     }
 
     /// Proxy access due for review today, with why.
     pub async fn reviews_due(&self) -> Result<Vec<(ProxyGrant, ReviewReason)>, OnlineError> {
-        let settings = self.store.settings().await?.settings;
-        let records = self.store.records().await?;
+        let settings = self.core.store.settings().await?.settings;
+        let records = self.core.store.records().await?;
         Ok(reviews_due(
             &records,
             &settings,
-            local_date(self.clock.now()),
+            local_date(self.core.clock.now()),
         ))
     }
 
     /// Proxy access unused for the settings' years, to be removed.
     pub async fn unused_proxies(&self) -> Result<Vec<ProxyGrant>, OnlineError> {
-        let settings = self.store.settings().await?.settings;
-        let records = self.store.records().await?;
-        Ok(unused_proxies(&records, &settings, self.clock.now()))
+        let settings = self.core.store.settings().await?.settings;
+        let records = self.core.store.records().await?;
+        Ok(unused_proxies(&records, &settings, self.core.clock.now()))
     }
 
     /// The commit loop for an access decision: load the patient's record
@@ -563,21 +554,16 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         F: Fn(&AccessFacts, &By, DateTime<Utc>, &dyn IdSource) -> Result<Decision, AccessError>,
     {
         let decide = &decide;
-        run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            &Prior::none(),
-            |now| async move {
-                let mut facts = self.store.load(patient, staff_of(&by.actor)).await?;
-                if !self.store.loads_listing() {
+        self.core
+            .run(&Prior::none(), |now| async move {
+                let mut facts = self.core.store.load(patient, staff_of(&by.actor)).await?;
+                if !self.core.store.loads_listing() {
                     facts.listed = listed.cloned();
                 }
                 let by = as_recorded(by, &facts);
-                Ok(decide(&facts, &by, now, self.ids.as_ref())?)
-            },
-        )
-        .await
+                Ok(decide(&facts, &by, now, self.core.ids.as_ref())?)
+            })
+            .await
     }
 
     /// Like `run`, answering with the patient's record as committed.

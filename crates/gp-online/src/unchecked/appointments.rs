@@ -1,8 +1,6 @@
 //! The appointments facade: search, book, cancel, reschedule and the
 //! booking policy, decided by `gp-booking` and committed with their events.
 
-use std::sync::Arc;
-
 use gp_booking::{
     decide_book, decide_cancel, decide_policy, decide_reschedule, search, BookFacts, BookRequest,
     Booking, BookingChange, BookingPolicy, BookingStore, CancelRequest, PatientFacts, PolicyFacts,
@@ -10,16 +8,13 @@ use gp_booking::{
 };
 use gp_core::{Actor, Channel, Clock, Decision, IdSource, RandomIds, StoreError};
 
-use crate::commit::{on_commit_error, run, Guarded, Outcome, Prior};
+use crate::commit::{on_commit_error, Core, Guarded, Outcome, Prior};
 use crate::{Answer, OnlineError};
 
 /// The appointments facade over a store and a clock. It does not ask the
 /// access records: [`crate::Practice`] does, then calls it.
 pub struct Appointments<S, C> {
-    store: S,
-    clock: C,
-    ids: Arc<dyn IdSource>,
-    max_attempts: u32,
+    core: Core<S, C>,
 }
 
 impl<S: BookingStore, C: Clock> Appointments<S, C> {
@@ -32,33 +27,30 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
     /// Like [`Appointments::new`], with identifiers from `ids` (for repeatable tests).
     pub fn with_ids(store: S, clock: C, ids: Box<dyn IdSource>) -> Self {
         Self {
-            store,
-            clock,
-            ids: ids.into(),
-            max_attempts: 16,
+            core: Core::new(store, clock, ids),
         }
     }
 
     /// Sets how many times a request is decided again after conflicts before
     /// [`OnlineError::Contention`] (default 16; at least 1).
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
+        self.core.max_attempts = attempts.max(1);
         self
     }
 
     /// The store.
     pub fn store(&self) -> &S {
-        &self.store
+        &self.core.store
     }
 
     /// The clock.
     pub fn clock(&self) -> &C {
-        &self.clock
+        &self.core.clock
     }
 
     /// The booking policy in force, with its version.
     pub async fn policy(&self) -> Result<PolicyFacts, OnlineError> {
-        Ok(self.store.policy().await?)
+        Ok(self.core.store.policy().await?)
     }
 
     /// Stores a new booking policy (staff only: the booking rules' floor).
@@ -79,45 +71,41 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         policy: &BookingPolicy,
         prior: &Prior,
     ) -> Result<Answer<PolicyFacts>, OnlineError> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let current = self.store.policy().await?;
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let current = self.core.store.policy().await?;
                 Ok(decide_policy(
                     &current,
                     actor,
                     channel,
                     policy,
                     now,
-                    self.ids.as_ref(),
+                    self.core.ids.as_ref(),
                 ))
-            },
-        )
-        .await?;
+            })
+            .await?;
         Ok(match outcome {
             Outcome::Refused(r) => Answer::Refused(r),
-            Outcome::Committed(_) => Answer::Done(self.store.policy().await?),
+            Outcome::Committed(_) => Answer::Done(self.core.store.policy().await?),
         })
     }
 
     /// The free slots this actor may book through this channel, in order of
     /// start. A search changes nothing: only a refusal is recorded.
     pub async fn search(&self, request: &SearchRequest) -> Result<Answer<Vec<Slot>>, OnlineError> {
-        let policy = self.store.policy().await?.policy;
-        let candidates = self.store.find_slots(&request.query).await?;
+        let policy = self.core.store.policy().await?.policy;
+        let candidates = self.core.store.find_slots(&request.query).await?;
         match search(
             &policy,
             request,
             &candidates,
-            self.clock.now(),
-            self.ids.as_ref(),
+            self.core.clock.now(),
+            self.core.ids.as_ref(),
         ) {
             Ok(slots) => Ok(Answer::Done(slots)),
             Err(refusal) => {
-                self.store.record_refusal(&refusal.events).await?;
+                self.core.store.record_refusal(&refusal.events).await?;
                 Ok(Answer::Refused(refusal.reason))
             }
         }
@@ -143,9 +131,9 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         prior: &Prior,
     ) -> Result<Answer<Booking>, OnlineError> {
         let guards: Vec<Precondition> = prior.guard.map(Precondition::guard).into_iter().collect();
-        for _ in 0..self.max_attempts {
-            let now = self.clock.now();
-            let (request_owned, facts, ids) = (request.clone(), *patient, self.ids.clone());
+        for _ in 0..self.core.max_attempts {
+            let now = self.core.clock.now();
+            let (request_owned, facts, ids) = (request.clone(), *patient, self.core.ids.clone());
             // The decision is pure: the store may run it inside its write
             // transaction (gp-sqlite does), so loading, deciding and
             // committing take one trip to the database. The policy is the
@@ -166,6 +154,7 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
                 )
             });
             match self
+                .core
                 .store
                 .book_in_one_step(
                     request.slot,
@@ -183,7 +172,7 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
             }
         }
         Err(OnlineError::Contention {
-            attempts: self.max_attempts,
+            attempts: self.core.max_attempts,
         })
     }
 
@@ -197,24 +186,20 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         request: &CancelRequest,
         prior: &Prior,
     ) -> Result<Answer<Booking>, OnlineError> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let policy = self.store.policy().await?;
-                let facts = self.store.load_cancel(request.booking).await?;
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let policy = self.core.store.policy().await?;
+                let facts = self.core.store.load_cancel(request.booking).await?;
                 Ok(with_policy(
-                    decide_cancel(&policy.policy, &facts, request, now, self.ids.as_ref()),
+                    decide_cancel(&policy.policy, &facts, request, now, self.core.ids.as_ref()),
                     &policy,
                 ))
-            },
-        )
-        .await?;
+            })
+            .await?;
         match outcome {
             Outcome::Refused(r) => Ok(Answer::Refused(r)),
-            Outcome::Committed(_) => match self.store.booking(request.booking).await? {
+            Outcome::Committed(_) => match self.core.store.booking(request.booking).await? {
                 Some(booking) => Ok(Answer::Done(booking)),
                 None => Err(StoreError::Missing(format!(
                     "booking {} after its cancellation",
@@ -242,14 +227,12 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         patient: &PatientFacts,
         prior: &Prior,
     ) -> Result<Answer<Booking>, OnlineError> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let current = self.store.load_cancel(request.booking).await?;
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let current = self.core.store.load_cancel(request.booking).await?;
                 let snap = self
+                    .core
                     .store
                     .load_book(request.new_slot, patient.patient, now)
                     .await?;
@@ -263,12 +246,17 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
                     },
                 };
                 Ok(with_policy(
-                    decide_reschedule(&snap.policy.policy, &facts, request, now, self.ids.as_ref()),
+                    decide_reschedule(
+                        &snap.policy.policy,
+                        &facts,
+                        request,
+                        now,
+                        self.core.ids.as_ref(),
+                    ),
                     &snap.policy,
                 ))
-            },
-        )
-        .await?;
+            })
+            .await?;
         match outcome {
             Outcome::Refused(r) => Ok(Answer::Refused(r)),
             Outcome::Committed(c) => booked(&c.change),
@@ -280,7 +268,7 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         &self,
         patient: gp_core::PatientId,
     ) -> Result<Vec<Booking>, OnlineError> {
-        Ok(self.store.bookings_for_patient(patient).await?)
+        Ok(self.core.store.bookings_for_patient(patient).await?)
     }
 }
 

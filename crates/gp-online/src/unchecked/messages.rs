@@ -6,7 +6,7 @@ use gp_messaging::{
     MessageChange, MessageStore, MessagingRefusal, MessagingSettings, NewMessage,
 };
 
-use crate::commit::{run, Outcome, Prior};
+use crate::commit::{Core, Outcome, Prior};
 use crate::{Answer, OnlineError};
 
 /// The messages facade over a store and a clock: load, decide with
@@ -14,10 +14,7 @@ use crate::{Answer, OnlineError};
 /// decide again (bounded). Refusals are recorded. It does not ask the access
 /// records: [`crate::Practice`] does.
 pub struct Messages<S, C> {
-    store: S,
-    clock: C,
-    ids: Box<dyn IdSource>,
-    max_attempts: u32,
+    core: Core<S, C>,
 }
 
 type Answered<T> = Result<Answer<T, MessagingRefusal>, OnlineError>;
@@ -31,31 +28,28 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
     /// Like [`Messages::new`], with identifiers from `ids` (for repeatable tests).
     pub fn with_ids(store: S, clock: C, ids: Box<dyn IdSource>) -> Self {
         Self {
-            store,
-            clock,
-            ids,
-            max_attempts: 16,
+            core: Core::new(store, clock, ids),
         }
     }
 
     /// The store (for reading the inbox and a patient's messages).
     pub fn store(&self) -> &S {
-        &self.store
+        &self.core.store
     }
 
     /// One message with its replies.
     pub async fn message(&self, id: MessageId) -> Result<Option<Message>, OnlineError> {
-        Ok(self.store.message(id).await?)
+        Ok(self.core.store.message(id).await?)
     }
 
     /// A patient's messages, in the order sent.
     pub async fn messages_for(&self, patient: PatientId) -> Result<Vec<Message>, OnlineError> {
-        Ok(self.store.messages_for_patient(patient).await?)
+        Ok(self.core.store.messages_for_patient(patient).await?)
     }
 
     /// The staff inbox: every message not handled, oldest first.
     pub async fn inbox(&self) -> Result<Vec<Message>, OnlineError> {
-        Ok(self.store.inbox().await?)
+        Ok(self.core.store.inbox().await?)
     }
 
     /// Sends a message to the practice.
@@ -68,17 +62,13 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
         message: &NewMessage,
         prior: &Prior,
     ) -> Answered<Message> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let settings = self.store.settings().await?;
-                Ok(decide_send(&settings, message, now, self.ids.as_ref()))
-            },
-        )
-        .await?;
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let settings = self.core.store.settings().await?;
+                Ok(decide_send(&settings, message, now, self.core.ids.as_ref()))
+            })
+            .await?;
         stored(outcome)
     }
 
@@ -93,25 +83,21 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
         body: &str,
         prior: &Prior,
     ) -> Answered<Message> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let settings = self.store.settings().await?;
-                let message = self.store.message(action.message).await?;
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let settings = self.core.store.settings().await?;
+                let message = self.core.store.message(action.message).await?;
                 Ok(decide_reply(
                     &settings,
                     message.as_ref(),
                     action,
                     body,
                     now,
-                    self.ids.as_ref(),
+                    self.core.ids.as_ref(),
                 )?)
-            },
-        )
-        .await?;
+            })
+            .await?;
         stored(outcome)
     }
 
@@ -126,23 +112,19 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
         to: InboxMove,
         prior: &Prior,
     ) -> Answered<Message> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let message = self.store.message(action.message).await?;
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let message = self.core.store.message(action.message).await?;
                 Ok(decide_inbox(
                     message.as_ref(),
                     action,
                     to,
                     now,
-                    self.ids.as_ref(),
+                    self.core.ids.as_ref(),
                 ))
-            },
-        )
-        .await?;
+            })
+            .await?;
         stored(outcome)
     }
 
@@ -164,24 +146,20 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
         settings: &MessagingSettings,
         prior: &Prior,
     ) -> Answered<MessagingSettings> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let current = self.store.settings().await?;
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let current = self.core.store.settings().await?;
                 Ok(decide_settings(
                     &current,
                     actor,
                     channel,
                     settings,
                     now,
-                    self.ids.as_ref(),
+                    self.core.ids.as_ref(),
                 ))
-            },
-        )
-        .await?;
+            })
+            .await?;
         Ok(match outcome {
             Outcome::Refused(r) => Answer::Refused(r),
             Outcome::Committed(_) => Answer::Done(settings.clone()),

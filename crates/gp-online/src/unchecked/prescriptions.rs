@@ -11,7 +11,7 @@ use gp_prescribing::{
     ReviewOutcome,
 };
 
-use crate::commit::{run, Outcome, Prior};
+use crate::commit::{Core, Outcome, Prior};
 use crate::{Answer, OnlineError};
 
 /// A request that went through: the request as queued (with the items that
@@ -41,10 +41,7 @@ pub enum PrescriberMove {
 /// as `DuplicateRequest`, never an internal conflict. Refusals are recorded.
 /// It does not ask the access records: [`crate::Practice`] does.
 pub struct Prescriptions<S, C> {
-    store: S,
-    clock: C,
-    ids: Box<dyn IdSource>,
-    max_attempts: u32,
+    core: Core<S, C>,
 }
 
 type Answered<T> = Result<Answer<T, PrescribingRefusal>, OnlineError>;
@@ -58,33 +55,30 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
     /// Like [`Prescriptions::new`], with identifiers from `ids` (for repeatable tests).
     pub fn with_ids(store: S, clock: C, ids: Box<dyn IdSource>) -> Self {
         Self {
-            store,
-            clock,
-            ids,
-            max_attempts: 16,
+            core: Core::new(store, clock, ids),
         }
     }
 
     /// Sets how many times a request is decided again after conflicts before
     /// [`OnlineError::Contention`] (default 16; at least 1).
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
+        self.core.max_attempts = attempts.max(1);
         self
     }
 
     /// The store (for reading the queue, the review list and records).
     pub fn store(&self) -> &S {
-        &self.store
+        &self.core.store
     }
 
     /// The clock.
     pub fn clock(&self) -> &C {
-        &self.clock
+        &self.core.clock
     }
 
     /// A patient's repeat medicines, requests and restriction.
     pub async fn record(&self, patient: PatientId) -> Result<PatientRecord, OnlineError> {
-        Ok(self.store.load(patient).await?.record)
+        Ok(self.core.store.load(patient).await?.record)
     }
 
     /// Orders repeat items. Items that pass go to the practice's queue; the
@@ -101,17 +95,18 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         request: &OrderRequest,
         prior: &Prior,
     ) -> Result<Answer<Ordered, OrderRefused>, OnlineError> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let facts = self.store.load(request.patient).await?;
-                Ok(decide_request(&facts, request, now, self.ids.as_ref())?)
-            },
-        )
-        .await?;
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let facts = self.core.store.load(request.patient).await?;
+                Ok(decide_request(
+                    &facts,
+                    request,
+                    now,
+                    self.core.ids.as_ref(),
+                )?)
+            })
+            .await?;
         Ok(match outcome {
             Outcome::Refused(r) => Answer::Refused(r),
             Outcome::Committed(c) => {
@@ -331,24 +326,20 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         settings: &PrescribingSettings,
         prior: &Prior,
     ) -> Answered<PrescribingSettings> {
-        let outcome = run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let current = self.store.settings().await?;
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let current = self.core.store.settings().await?;
                 Ok(decide_settings(
                     &current,
                     actor,
                     channel,
                     settings,
                     now,
-                    self.ids.as_ref(),
+                    self.core.ids.as_ref(),
                 )?)
-            },
-        )
-        .await?;
+            })
+            .await?;
         Ok(match outcome {
             Outcome::Refused(r) => Answer::Refused(r),
             Outcome::Committed(_) => Answer::Done(settings.clone()),
@@ -370,17 +361,12 @@ impl<S: PrescribingStore, C: Clock> Prescriptions<S, C> {
         F: Fn(&PrescribingFacts, DateTime<Utc>, &dyn IdSource) -> Result<Decision, OnlineError>,
     {
         let decide = &decide;
-        run(
-            &self.store,
-            &self.clock,
-            self.max_attempts,
-            prior,
-            |now| async move {
-                let facts = self.store.load(patient).await?;
-                decide(&facts, now, self.ids.as_ref())
-            },
-        )
-        .await
+        self.core
+            .run(prior, |now| async move {
+                let facts = self.core.store.load(patient).await?;
+                decide(&facts, now, self.core.ids.as_ref())
+            })
+            .await
     }
 }
 
