@@ -40,7 +40,11 @@ pub fn decide_issue_linkage(
     }
     let key = linkage::new_key(random)?;
     let salt = linkage::new_salt(random)?;
-    let expires_at = at + Duration::days(i64::from(facts.settings.settings.linkage_key_days));
+    let expires_at = at
+        .checked_add_signed(Duration::days(i64::from(
+            facts.settings.settings.linkage_key_days,
+        )))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let linkage = account.linkage.get_or_insert_with(|| Linkage {
         account: AccountId::new(ids),
         keys: Vec::new(),

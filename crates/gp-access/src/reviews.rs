@@ -1,6 +1,6 @@
 //! The review lists: proxy access due for review, and access unused for years.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use gp_core::{age_on, local_date};
 
 use crate::model::*;
@@ -37,13 +37,17 @@ pub fn reviews_due(
             if g.basis == LegalBasis::ParentalResponsibility {
                 let sixteenth =
                     dob.map(|d| gp_core::birthday_in(d, chrono::Datelike::year(&d) + 16));
-                let notice = Duration::days(i64::from(settings.sixteen_notice_days));
+                let notice = chrono::Days::new(u64::from(settings.sixteen_notice_days));
                 match age {
                     Some(a) if a >= 16 => {
                         out.push((g.clone(), ReviewReason::ReachedSixteen));
                         continue;
                     }
-                    Some(_) if sixteenth.is_some_and(|on| on - notice <= today) => {
+                    Some(_)
+                        if sixteenth.is_some_and(|on| {
+                            on.checked_sub_days(notice).unwrap_or(NaiveDate::MIN) <= today
+                        }) =>
+                    {
                         let on = sixteenth.unwrap_or(today);
                         out.push((g.clone(), ReviewReason::SixteenSoon { on }));
                         continue;

@@ -48,9 +48,13 @@ pub enum PolicyError {
     /// The online search window was zero or more than 14 days.
     #[error("the online search window must be 1 to 14 days, not {0}")]
     SearchWindow(u32),
-    /// The holding limit allowed no appointments at all, or its period was zero days.
-    #[error("a holding limit must allow at least one appointment over at least one day")]
+    /// The holding limit allowed no appointments, or more than 50, or its
+    /// rolling period was not 1 to 366 days.
+    #[error("a holding limit must allow 1 to 50 appointments, over every future appointment or a rolling 1 to 366 days")]
     HoldingLimit,
+    /// The online cancellation cut-off was more than a week (10,080 minutes).
+    #[error("the online cancellation cut-off must be at most 10080 minutes (a week), not {0}")]
+    CancellationCutoff(u32),
     /// The minimum age for online booking was over 120.
     #[error("a minimum age of {0} for online booking is not a real age")]
     MinimumAge(u32),

@@ -90,7 +90,8 @@ pub use error::{CommitError, PolicyError, ScheduleError, StoreError};
 pub use memory::MemoryBookingStore;
 pub use policy::{
     BeforeRegistration, BookingPolicy, BookingSettings, HoldingLimit, HoldingPeriod,
-    OnlinePatients, ReleaseEquity, ReleaseSchedule, UrgentSlots,
+    OnlinePatients, ReleaseEquity, ReleaseSchedule, UrgentSlots, MAX_CUTOFF_MINUTES, MAX_HOLDING,
+    MAX_ROLLING_DAYS,
 };
 pub use policy_change::decide_policy;
 pub use refusal::BookingRefusal;

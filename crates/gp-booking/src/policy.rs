@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use gp_core::{local_date, local_to_utc_lenient, StaffId, StaffRole};
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,9 @@ impl ReleaseSchedule {
 
     /// The instant `slot` is released under this schedule.
     pub fn release_at(&self, slot: &Slot) -> DateTime<Utc> {
-        let date = local_date(slot.start()) - Duration::days(i64::from(self.days_ahead));
+        let date = local_date(slot.start())
+            .checked_sub_days(chrono::Days::new(u64::from(self.days_ahead)))
+            .unwrap_or(chrono::NaiveDate::MIN);
         local_to_utc_lenient(date, self.at)
     }
 }
@@ -131,7 +133,8 @@ pub struct BookingSettings {
     /// Whether online release waits for telephone release. Default: online
     /// never before telephone. Refusal: `NotReleasedYet`.
     pub equity: ReleaseEquity,
-    /// The most appointments a patient may hold. Default: 2 future
+    /// The most appointments a patient may hold (1 to 50, over every future
+    /// appointment or a rolling 1 to 366 days). Default: 2 future
     /// appointments. Staff may book beyond it with a recorded reason.
     /// Refusal: `HoldingLimitReached`.
     pub holding_limit: Option<HoldingLimit>,
@@ -139,7 +142,8 @@ pub struct BookingSettings {
     /// Refusals: `NotRegisteredForOnline`, `PreRegistrationBookingUsed`.
     pub before_registration: BeforeRegistration,
     /// Minutes before the start after which an appointment can no longer be
-    /// cancelled online (staff may still cancel until the start). Default: 60.
+    /// cancelled online (staff may still cancel until the start), 0 to
+    /// 10,080 (a week). Default: 60.
     /// Refusal: `CancellationCutoffPassed`.
     pub online_cancellation_cutoff_minutes: u32,
     /// The longest span one online search may cover, 1 to 14 days (as GP
@@ -187,6 +191,13 @@ impl Default for BookingSettings {
     }
 }
 
+/// The most appointments a holding limit may allow.
+pub const MAX_HOLDING: u32 = 50;
+/// The longest rolling period a holding limit may count over, in days.
+pub const MAX_ROLLING_DAYS: u32 = 366;
+/// The latest online cancellation cut-off, in minutes before the start (a week).
+pub const MAX_CUTOFF_MINUTES: u32 = 7 * 24 * 60;
+
 /// A practice's booking policy, its settings checked.
 ///
 /// ```
@@ -209,9 +220,18 @@ impl BookingPolicy {
             ));
         }
         if let Some(limit) = settings.holding_limit {
-            if limit.max == 0 || limit.period == HoldingPeriod::RollingDays(0) {
+            let days_ok = match limit.period {
+                HoldingPeriod::AllFuture => true,
+                HoldingPeriod::RollingDays(days) => (1..=MAX_ROLLING_DAYS).contains(&days),
+            };
+            if !(1..=MAX_HOLDING).contains(&limit.max) || !days_ok {
                 return Err(PolicyError::HoldingLimit);
             }
+        }
+        if settings.online_cancellation_cutoff_minutes > MAX_CUTOFF_MINUTES {
+            return Err(PolicyError::CancellationCutoff(
+                settings.online_cancellation_cutoff_minutes,
+            ));
         }
         if let Some(age) = settings.minimum_online_age.filter(|a| *a > 120) {
             return Err(PolicyError::MinimumAge(age));
@@ -332,6 +352,35 @@ mod tests {
                 ..Default::default()
             }),
             PolicyError::MinimumAge(121)
+        );
+        for period in [
+            HoldingPeriod::RollingDays(367),
+            HoldingPeriod::RollingDays(u32::MAX),
+        ] {
+            assert_eq!(
+                bad(BookingSettings {
+                    holding_limit: Some(HoldingLimit { max: 2, period }),
+                    ..Default::default()
+                }),
+                PolicyError::HoldingLimit
+            );
+        }
+        assert_eq!(
+            bad(BookingSettings {
+                holding_limit: Some(HoldingLimit {
+                    max: 51,
+                    period: HoldingPeriod::AllFuture
+                }),
+                ..Default::default()
+            }),
+            PolicyError::HoldingLimit
+        );
+        assert_eq!(
+            bad(BookingSettings {
+                online_cancellation_cutoff_minutes: 10_081,
+                ..Default::default()
+            }),
+            PolicyError::CancellationCutoff(10_081)
         );
         let far = ReleaseSchedule {
             days_ahead: 400,

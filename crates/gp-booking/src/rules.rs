@@ -193,15 +193,24 @@ pub(crate) fn within_holding_limit(
         HoldingPeriod::RollingDays(days) => {
             let span = Duration::days(i64::from(days));
             // The busiest window of `span` containing `start` begins at `start`
-            // or at one of the other bookings just before it.
+            // or at one of the other bookings just before it. (Checked
+            // arithmetic: a window past the ends of time is cut there.)
+            let earliest = start
+                .checked_sub_signed(span)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
             std::iter::once(start)
                 .chain(
                     others
                         .iter()
                         .copied()
-                        .filter(|s| *s <= start && *s > start - span),
+                        .filter(|s| *s <= start && *s > earliest),
                 )
-                .any(|from| count_with_new(from, from + span) > u64::from(limit.max))
+                .any(|from| {
+                    let to = from
+                        .checked_add_signed(span)
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                    count_with_new(from, to) > u64::from(limit.max)
+                })
         }
     };
     if over {
@@ -321,7 +330,11 @@ pub(crate) fn check_cancel<'f>(
     }
     if is_online_actor(actor) {
         let cutoff_minutes = policy.settings().online_cancellation_cutoff_minutes;
-        if now > slot.start() - Duration::minutes(i64::from(cutoff_minutes)) {
+        let closes = slot
+            .start()
+            .checked_sub_signed(Duration::minutes(i64::from(cutoff_minutes)))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        if now > closes {
             return Err(BookingRefusal::CancellationCutoffPassed { cutoff_minutes });
         }
     }

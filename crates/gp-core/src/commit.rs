@@ -123,6 +123,11 @@ pub enum StoreError {
     /// Stored data could not be read back as valid values.
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// The store failed on this request for a reason of its own (a defect,
+    /// such as a panic it contained); the request was rolled back and the
+    /// store goes on serving. Trying the same request again will not help.
+    #[error("the request failed inside the store and nothing was written: {0}")]
+    Internal(String),
 }
 
 impl StoreError {

@@ -10,7 +10,8 @@ use thiserror::Error;
 /// and Devices (dm+d) for medicines (for example `322236009`).
 ///
 /// Always valid: 6 to 18 digits, no leading zero, a concept partition
-/// identifier (`00` for the short form, `10` for an extension's long form)
+/// identifier (`00` for the short form, `10` for an extension's long form,
+/// which also carries a seven-digit namespace and so has at least 11 digits)
 /// in the second- and third-last digits, and a correct Verhoeff check digit
 /// last. Whether the concept exists in a dm+d release is the clinical
 /// system's question.
@@ -28,6 +29,10 @@ pub enum ConceptIdError {
     /// The partition identifier is not that of a concept.
     #[error("{0:?} is not a concept identifier (its partition is not 00 or 10)")]
     NotAConcept(String),
+    /// A long-form identifier (partition `10`) too short to hold its item
+    /// identifier and seven-digit namespace: it needs at least 11 digits.
+    #[error("{0:?} is not a concept identifier (a long-form identifier has a seven-digit namespace, so at least 11 digits)")]
+    Namespace(String),
     /// The Verhoeff check digit is wrong (a mistyped digit or two swapped).
     #[error("{0:?} has a wrong check digit")]
     CheckDigit(String),
@@ -80,6 +85,11 @@ impl ConceptId {
         let partition = &s[s.len() - 3..s.len() - 1];
         if partition != "00" && partition != "10" {
             return Err(ConceptIdError::NotAConcept(text.to_owned()));
+        }
+        // Long form: item identifier (at least one digit), a seven-digit
+        // namespace, the partition and the check digit.
+        if partition == "10" && bytes.len() < 11 {
+            return Err(ConceptIdError::Namespace(text.to_owned()));
         }
         if !verhoeff_ok(bytes) {
             return Err(ConceptIdError::CheckDigit(text.to_owned()));
@@ -157,6 +167,13 @@ mod tests {
                 Err(ConceptIdError::Format(_))
             ));
         }
+        // A long-form identifier needs room for its seven-digit namespace:
+        // `3850402109` passes the check digit but has only 10 digits.
+        assert!(verhoeff_ok(b"3850402109"));
+        assert!(matches!(
+            ConceptId::parse("3850402109"),
+            Err(ConceptIdError::Namespace(_))
+        ));
         // A description identifier (partition 01) is not a concept.
         assert!(matches!(
             ConceptId::parse("754015"),

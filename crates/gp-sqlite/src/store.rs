@@ -71,6 +71,18 @@ fn next_job(rx: &mpsc::Receiver<Job>) -> Option<Job> {
     rx.recv().ok()
 }
 
+/// Runs one job. A job that panics (a defect: no input should make one) is
+/// contained: its open transaction is rolled back, its caller is answered
+/// `StoreError::Internal` (its answer channel is dropped), and the thread
+/// goes on serving the next request.
+fn serve(conn: &mut Connection, job: Job) {
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
+    if ran.is_err() && !conn.is_autocommit() {
+        // A transaction the unwinding did not end: end it, writing nothing.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
 /// How long the database thread keeps yielding, waiting for more work, before it sleeps.
 const WAIT_BEFORE_SLEEP: Duration = Duration::from_micros(200);
 
@@ -159,7 +171,7 @@ impl SqliteStore {
             .spawn(move || {
                 let mut conn = conn;
                 while let Some(job) = next_job(&rx) {
-                    job(&mut conn);
+                    serve(&mut conn, job);
                 }
             })
             .map_err(|e| OpenError::Thread(e.to_string()))?;
@@ -176,8 +188,10 @@ impl SqliteStore {
         self.jobs
             .send(Box::new(move |conn: &mut Connection| tx.send(f(conn))))
             .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
+        // The thread outlives a job that panics (see `serve`): no answer
+        // means this request failed inside the store and was rolled back.
         rx.await.ok_or_else(|| {
-            StoreError::Unavailable("the database thread stopped mid-request".into())
+            StoreError::Internal("the request failed inside the store and was rolled back".into())
         })
     }
 

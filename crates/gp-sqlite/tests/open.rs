@@ -336,3 +336,64 @@ async fn a_version_3_database_is_upgraded_with_its_access_records_and_settings_i
     );
     assert_eq!(store.list_size().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_request_that_fails_inside_the_store_is_rolled_back_and_the_store_goes_on() {
+    use gp_booking::{BookingStore, Decision};
+    let store = SqliteStore::open(common::temp_db("panic")).unwrap();
+    let ids = gp_core::SequentialIds::new(1);
+    let (gp, schedule) =
+        gp_testkit::fixtures::small_schedule(&ids, gp_testkit::fixtures::monday_morning(), 2);
+    store.put_staff(&gp).await.unwrap();
+    store.add_schedule(&schedule).await.unwrap();
+    let patient = gp_core::PatientId::new(&ids);
+    let now = gp_testkit::fixtures::monday_morning();
+    // A decision that panics inside the write transaction.
+    let boom: gp_booking::BookDecider = Box::new(|_| panic!("a defect in a decision"));
+    let err = store
+        .book_in_one_step(
+            schedule.slots[0].id,
+            patient,
+            now,
+            Vec::new(),
+            Vec::new(),
+            boom,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            gp_booking::CommitError::Store(gp_core::StoreError::Internal(_))
+        ),
+        "{err:?}"
+    );
+    // Nothing was written, and the store still serves.
+    assert!(store.audit_events().await.unwrap().is_empty());
+    let adult = gp_testkit::fixtures::adult(&ids);
+    let slot = schedule.slots[1].id;
+    let decide: gp_booking::BookDecider = Box::new(move |snap| {
+        let facts = gp_booking::BookFacts {
+            slot: snap.slot,
+            patient: adult,
+            holdings: snap.holdings,
+            holdings_since: now,
+        };
+        gp_booking::decide_book(
+            &snap.policy.policy,
+            &facts,
+            &gp_booking::BookRequest::patient_online(adult.patient, slot),
+            now,
+            &gp_core::SequentialIds::new(99),
+        )
+    });
+    let answer = store
+        .book_in_one_step(slot, adult.patient, now, Vec::new(), Vec::new(), decide)
+        .await
+        .unwrap();
+    assert!(
+        matches!(answer, Decision::Allowed(_)),
+        "the store serves again: {answer:?}"
+    );
+    assert_eq!(store.audit_events().await.unwrap().len(), 1);
+}
