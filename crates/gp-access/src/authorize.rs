@@ -8,7 +8,7 @@ use gp_core::{age_on, local_date, Actor, StaffRole};
 use serde::{Deserialize, Serialize};
 
 use crate::decision::AccessFacts;
-use crate::model::{Competency, Designation, LegalBasis, Service, StaffProfile};
+use crate::model::{Competency, Designation, LegalBasis, Service, StaffProfile, SuspensionReason};
 use crate::refusal::AccessRefusal;
 
 /// Something an actor may ask to do for a patient (or for the practice).
@@ -290,7 +290,8 @@ impl Authorization {
 ///   identity verified, and the action's service switched on. Patients may
 ///   also end a proxy's access to themselves (not while suspended or under
 ///   coercion review).
-/// - A **proxy**: the patient registered; a grant to this proxy that is not
+/// - A **proxy**: the patient registered, their account not suspended
+///   (unless only for a lost device); a grant to this proxy that is not
 ///   revoked, has started and not reached its end date, is not suspended, has
 ///   no coercion concern pending about it (or about the patient's access
 ///   generally), covers the service, and the service is on for the patient.
@@ -386,6 +387,16 @@ fn check(
             }
             if grant.suspended.is_some() {
                 return Err(AccessRefusal::ProxySuspended);
+            }
+            // A suspended account pauses its proxies too (someone may be
+            // misusing it, or a concern is upheld), unless it was suspended
+            // only because the patient lost their own device.
+            if account
+                .suspended
+                .as_ref()
+                .is_some_and(|s| s.reason != SuspensionReason::LostDevice)
+            {
+                return Err(AccessRefusal::OnlineAccessSuspended);
             }
             if record
                 .open_concerns()

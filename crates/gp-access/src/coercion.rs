@@ -49,7 +49,11 @@ pub fn decide_coercion_concern(
     Ok(c.commit(facts, record, event))
 }
 
-/// Decides a clinician's review of a coercion concern, with its outcome.
+/// Decides a clinician's review of a coercion concern, with its outcome:
+/// `AccessRestored` lifts the pause; `ProxyWithdrawn` ends the named proxy's
+/// access (every proxy's, if the concern named nobody);
+/// `OnlineAccessWithdrawn` does that too and suspends the patient's own
+/// online access until staff restore it.
 pub fn decide_coercion_review(
     facts: &AccessFacts,
     by: &By,
@@ -79,22 +83,27 @@ pub fn decide_coercion_review(
         note: note.clone(),
     });
     let named = found.proxy;
+    // Whatever withdraws access ends the named proxy's (or, if the concern
+    // named nobody, every proxy's): the suspected coercer never keeps
+    // access that the patient loses.
+    let end_proxies = |record: &mut AccessRecord| {
+        for g in record
+            .grants
+            .iter_mut()
+            .filter(|g| g.revoked.is_none() && named.is_none_or(|p| p == g.proxy))
+        {
+            g.revoked = Some(Revocation {
+                by: by.actor,
+                at,
+                reason: "Withdrawn after a coercion review".into(),
+            });
+        }
+    };
     match outcome {
         ConcernOutcome::AccessRestored => {}
-        ConcernOutcome::ProxyWithdrawn => {
-            for g in record
-                .grants
-                .iter_mut()
-                .filter(|g| g.revoked.is_none() && named.is_none_or(|p| p == g.proxy))
-            {
-                g.revoked = Some(Revocation {
-                    by: by.actor,
-                    at,
-                    reason: "Withdrawn after a coercion review".into(),
-                });
-            }
-        }
+        ConcernOutcome::ProxyWithdrawn => end_proxies(&mut record),
         ConcernOutcome::OnlineAccessWithdrawn => {
+            end_proxies(&mut record);
             if let Some(account) = record.account.as_mut() {
                 account.suspended = Some(Suspension {
                     reason: SuspensionReason::CoercionConcern,

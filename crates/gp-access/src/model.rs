@@ -327,7 +327,8 @@ pub enum ConcernOutcome {
     AccessRestored,
     /// The named proxy's access (or every proxy's, if none was named) is withdrawn.
     ProxyWithdrawn,
-    /// The patient's own online access stays suspended until staff restore it.
+    /// The patient's own online access stays suspended until staff restore
+    /// it, and the named proxy's access (or every proxy's) is withdrawn.
     OnlineAccessWithdrawn,
 }
 

@@ -1340,9 +1340,112 @@ fn a_coercion_concern_suspends_the_affected_access_until_a_clinician_reviews_it(
         denied(t.allow(t.me(), Action::BookAppointment)),
         AccessRefusal::OnlineAccessSuspended
     );
-    assert!(t
-        .allow(t.as_proxy(sister), Action::BookAppointment)
-        .is_allowed());
+    // Withdrawing the patient's access ends every proxy's too when the
+    // concern named nobody: nobody keeps access the patient lost.
+    assert_eq!(
+        denied(t.allow(t.as_proxy(sister), Action::BookAppointment)),
+        AccessRefusal::ProxyRevoked
+    );
+}
+
+#[test]
+fn withdrawing_access_after_a_concern_ends_the_named_proxys_access_and_pauses_the_rest() {
+    let mut t = T::new();
+    t.ready(date(1985, 4, 4));
+    let (desk, gp) = (t.desk.clone(), t.gp.clone());
+    let consent = || LegalBasis::Consent {
+        seen_alone: SeenAlone::Yes,
+    };
+    let partner = t.grant(consent(), None);
+    let carer = t.grant(consent(), None);
+    t.apply(decide_coercion_concern(
+        &t.facts(&desk),
+        &T::by(&desk),
+        Some(partner),
+        "Partner answered every question",
+        t.now,
+        &t.ids,
+    ));
+    let concern = t.record.concerns[0].id;
+    t.apply(decide_coercion_review(
+        &t.facts(&gp),
+        &T::by(&gp),
+        concern,
+        ConcernOutcome::OnlineAccessWithdrawn,
+        "Seen alone; access withdrawn",
+        t.now,
+        &t.ids,
+    ));
+    // The suspected coercer's access is ended, not given back.
+    assert_eq!(
+        denied(t.allow(t.as_proxy(partner), Action::SendMessage)),
+        AccessRefusal::ProxyRevoked
+    );
+    // The patient's own access is suspended, and so, while it is, is every
+    // other proxy's.
+    assert_eq!(
+        denied(t.allow(t.me(), Action::SendMessage)),
+        AccessRefusal::OnlineAccessSuspended
+    );
+    assert_eq!(
+        denied(t.allow(t.as_proxy(carer), Action::SendMessage)),
+        AccessRefusal::OnlineAccessSuspended
+    );
+    // Restored by staff: the carer acts again; the partner does not.
+    t.apply(decide_suspension(
+        &t.facts(&desk),
+        &T::by(&desk),
+        None,
+        t.now,
+        &t.ids,
+    ));
+    assert!(t.allow(t.as_proxy(carer), Action::SendMessage).is_allowed());
+    assert_eq!(
+        denied(t.allow(t.as_proxy(partner), Action::SendMessage)),
+        AccessRefusal::ProxyRevoked
+    );
+}
+
+#[test]
+fn a_lost_device_suspends_the_patient_but_not_their_proxies() {
+    let mut t = T::new();
+    t.ready(date(1985, 4, 4));
+    let desk = t.desk.clone();
+    let carer = t.grant(
+        LegalBasis::Consent {
+            seen_alone: SeenAlone::Yes,
+        },
+        None,
+    );
+    for (reason, proxy_allowed) in [
+        (SuspensionReason::LostDevice, true),
+        (SuspensionReason::SuspectedCompromise, false),
+        (SuspensionReason::CoercionConcern, false),
+    ] {
+        t.apply(decide_suspension(
+            &t.facts(&desk),
+            &T::by(&desk),
+            Some(reason.clone()),
+            t.now,
+            &t.ids,
+        ));
+        assert_eq!(
+            denied(t.allow(t.me(), Action::BookAppointment)),
+            AccessRefusal::OnlineAccessSuspended
+        );
+        assert_eq!(
+            t.allow(t.as_proxy(carer), Action::BookAppointment).is_allowed(),
+            proxy_allowed,
+            "{reason:?}"
+        );
+        t.apply(decide_suspension(
+            &t.facts(&desk),
+            &T::by(&desk),
+            None,
+            t.now,
+            &t.ids,
+        ));
+    }
 }
 
 #[test]
