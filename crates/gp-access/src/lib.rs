@@ -102,7 +102,9 @@ pub use decision::{
 };
 pub use error::{AccessError, CommitError, StoreError};
 pub use linkage::KEY_LENGTH;
-pub use linkage_keys::{decide_issue_linkage, decide_redeem_linkage};
+pub use linkage_keys::{
+    decide_issue_linkage, decide_redeem_linkage, decide_unknown_account_redemption,
+};
 pub use memory::MemoryAccessStore;
 pub use model::*;
 pub use patient_list::{ListError, ListedPatient, MemoryPatientList, PatientList, MAX_AGE_YEARS};

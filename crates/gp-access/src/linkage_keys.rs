@@ -86,7 +86,9 @@ pub fn decide_issue_linkage(
 /// key, a wrong practice or an unknown account all give `LinkageKeyInvalid`
 /// and count as a failed attempt; reaching the settings' limit locks the
 /// account's keys (`LinkageLocked`) until a new key is issued. A failure
-/// that counts is a change: it commits with its (refused) event.
+/// that counts is a change: it commits with its (refused) event. An account
+/// that is suspended (`OnlineAccessSuspended`) or under coercion review
+/// (`CoercionReviewPending`) links nothing.
 pub fn decide_redeem_linkage(
     facts: &AccessFacts,
     account: AccountId,
@@ -110,6 +112,18 @@ pub fn decide_redeem_linkage(
         return c.refuse(AccessRefusal::LinkageKeyInvalid);
     };
     let subject = |e: AuditEvent| e.with_subject(SubjectKind::Account, account);
+    let refuse = |reason: AccessRefusal| {
+        let event = subject(c.event(Outcome::Refused(reason.reason_code())));
+        Decision::Refused(Refusal::new(reason, event))
+    };
+    // A suspended account (a device lost, the account perhaps in other
+    // hands) and one under coercion review link no app, whatever the key.
+    if acct.suspended.is_some() {
+        return refuse(AccessRefusal::OnlineAccessSuspended);
+    }
+    if facts.record.open_concerns().next().is_some() {
+        return refuse(AccessRefusal::CoercionReviewPending);
+    }
     if linkage.locked_at.is_some() {
         return Decision::Refused(Refusal::new(
             AccessRefusal::LinkageLocked,
@@ -151,4 +165,28 @@ pub fn decide_redeem_linkage(
             d
         }
     }
+}
+
+/// Decides an attempt to redeem linkage details naming an account no
+/// patient of the practice holds: always `LinkageKeyInvalid` (the same
+/// answer as a wrong key), recorded with the account named and no patient,
+/// so that guessing shows in the audit trail.
+pub fn decide_unknown_account_redemption(
+    account: AccountId,
+    at: DateTime<Utc>,
+    ids: &dyn IdSource,
+) -> Decision {
+    let reason = AccessRefusal::LinkageKeyInvalid;
+    let event = AuditEvent::decided(
+        ids,
+        at,
+        Actor::System,
+        Channel::Online,
+        None,
+        "access.linkage_redeem",
+        Outcome::Refused(reason.reason_code()),
+    )
+    .with_subject(SubjectKind::Account, account)
+    .with_detail("account", "unknown");
+    Decision::Refused(Refusal::new(reason, event))
 }

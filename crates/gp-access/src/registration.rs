@@ -109,8 +109,8 @@ pub fn decide_services(
     Ok(c.commit(facts, record, event))
 }
 
-/// Decides suspending the patient's own online access (`Some(reason)`) or
-/// restoring it (`None`).
+/// Decides suspending the patient's own online access (`Some(reason)`:
+/// linkage keys handed out before it stop working) or restoring it (`None`).
 pub fn decide_suspension(
     facts: &AccessFacts,
     by: &By,
@@ -141,6 +141,13 @@ pub fn decide_suspension(
                 by: by.actor,
                 at,
             });
+            // Keys handed out before the suspension stop working: the
+            // practice issues a new one when it restores the account.
+            if let Some(linkage) = account.linkage.as_mut() {
+                for k in linkage.keys.iter_mut().filter(|k| k.used_at.is_none()) {
+                    k.replaced = true;
+                }
+            }
         }
         None => {
             if account.suspended.is_none() {

@@ -1434,7 +1434,8 @@ fn a_lost_device_suspends_the_patient_but_not_their_proxies() {
             AccessRefusal::OnlineAccessSuspended
         );
         assert_eq!(
-            t.allow(t.as_proxy(carer), Action::BookAppointment).is_allowed(),
+            t.allow(t.as_proxy(carer), Action::BookAppointment)
+                .is_allowed(),
             proxy_allowed,
             "{reason:?}"
         );

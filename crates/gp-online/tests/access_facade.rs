@@ -202,13 +202,22 @@ async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
             .unwrap(),
         Answer::Done(patient)
     );
-    // Every attempt is in the chained trail.
+    // Every attempt is in the chained trail, the one naming an unknown
+    // account too (with no patient).
     let events = AccessStore::audit_events(a.store()).await.unwrap();
-    let attempts = events
+    let attempts: Vec<_> = events
         .iter()
         .filter(|e| e.action.as_str() == "access.linkage_redeem")
-        .count();
-    assert_eq!(attempts, 7);
+        .collect();
+    assert_eq!(attempts.len(), 8);
+    assert_eq!(
+        attempts
+            .iter()
+            .filter(|e| e.patient.is_none() && !e.outcome.is_allowed())
+            .count(),
+        1,
+        "the unknown account's attempt"
+    );
     assert_eq!(
         gp_audit::AuditStore::verify_all(a.store().as_ref())
             .await
@@ -260,5 +269,71 @@ async fn settings_changes_are_for_the_manager_and_leads_and_commit_with_their_au
         last[1].details["settings"].contains("max: 3"),
         "{:?}",
         last[1]
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_account_or_one_under_review_links_no_app_and_suspension_ends_its_keys() {
+    let path = temp_db("linkage-suspended");
+    let a = facade(&path, 4);
+    let p = practice(&a).await;
+    let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(79));
+    ready_patient(&a, &p, patient).await;
+    // A key handed out, then the account suspended (suspected compromise).
+    let d = a
+        .issue_linkage(&by(&p.desk), patient)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    a.suspend_access(
+        &by(&p.desk),
+        patient,
+        Some(gp_access::SuspensionReason::SuspectedCompromise),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        a.redeem_linkage(d.account, &d.practice, &d.key)
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::OnlineAccessSuspended))
+    );
+    // Restored: the key handed out before the suspension no longer works.
+    a.suspend_access(&by(&p.desk), patient, None).await.unwrap();
+    assert_eq!(
+        a.redeem_linkage(d.account, &d.practice, &d.key)
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::LinkageKeyExpired))
+    );
+    // Under coercion review: no linking either, even with a fresh key.
+    let fresh = a
+        .issue_linkage(&by(&p.desk), patient)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    a.put_staff(
+        &by(&p.manager),
+        &StaffProfile::new(p.desk.staff, "Staff", StaffRole::Receptionist)
+            .with_competencies([Competency::VerifyIdentity, Competency::RecogniseCoercion]),
+    )
+    .await
+    .unwrap();
+    assert!(a
+        .coercion_concern(&by(&p.desk), patient, None, "Someone else holds the phone")
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    assert_eq!(
+        a.redeem_linkage(fresh.account, &fresh.practice, &fresh.key)
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::CoercionReviewPending))
     );
 }

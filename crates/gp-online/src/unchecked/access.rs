@@ -9,11 +9,11 @@ use gp_access::{
     decide_first_manager, decide_issue_linkage, decide_new_basis, decide_proxy_application,
     decide_proxy_suspension, decide_put_staff, decide_redeem_linkage, decide_register,
     decide_revoke_proxy, decide_services, decide_settings, decide_suspension,
-    decide_verify_identity, reviews_due, unused_proxies, AccessChange, AccessError, AccessFacts,
-    AccessRecord, AccessRefusal, AccessSettings, AccessStore, Action, ApplicationVerdict, By,
-    ConcernOutcome, Decision, LegalBasis, LinkageDetails, ListedPatient, ProxyApplicationInput,
-    ProxyGrant, Registration, ReviewReason, Service, StaffProfile, SuspensionReason,
-    VerificationMethod,
+    decide_unknown_account_redemption, decide_verify_identity, reviews_due, unused_proxies,
+    AccessChange, AccessError, AccessFacts, AccessRecord, AccessRefusal, AccessSettings,
+    AccessStore, Action, ApplicationVerdict, By, ConcernOutcome, Decision, LegalBasis,
+    LinkageDetails, ListedPatient, ProxyApplicationInput, ProxyGrant, Registration, ReviewReason,
+    Service, StaffProfile, SuspensionReason, VerificationMethod,
 };
 use gp_core::{
     local_date, AccountId, Actor, Clock, ConcernId, IdSource, OdsCode, OsRandom, PatientId,
@@ -349,7 +349,14 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         key: &str,
     ) -> Answered<PatientId> {
         let Some(patient) = self.core.store.patient_for_account(account).await? else {
-            // Same answer as a wrong key; nothing to count it against.
+            // Same answer as a wrong key; nothing to count it against, but
+            // recorded, so that guessing shows in the trail.
+            let refused = decide_unknown_account_redemption(
+                account,
+                self.core.clock.now(),
+                self.core.ids.as_ref(),
+            );
+            self.core.store.record_refusal(refused.events()).await?;
             return Ok(Answer::Refused(AccessRefusal::LinkageKeyInvalid));
         };
         let by = By {
