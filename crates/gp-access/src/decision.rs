@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use gp_core::{AccountId, Actor, Channel, NhsNumber, OdsCode, PatientId, ProxyId};
+use gp_core::{AccountId, Actor, Channel, NhsNumber, OdsCode, PatientId, ProxyId, StaffId};
 use serde::{Deserialize, Serialize};
 
 use crate::model::*;
@@ -63,6 +63,16 @@ pub enum Precondition {
         /// The version the decision saw.
         version: u64,
     },
+    /// No member of staff is recorded yet (the first practice manager).
+    NoStaffYet,
+    /// A member of staff's profile is still as the decision saw it (`None`:
+    /// not recorded).
+    StaffAsStored {
+        /// The member of staff.
+        staff: StaffId,
+        /// Their profile as the decision saw it.
+        profile: Option<StaffProfile>,
+    },
 }
 
 impl fmt::Display for Precondition {
@@ -72,6 +82,10 @@ impl fmt::Display for Precondition {
                 write!(f, "patient {patient}'s access record changed")
             }
             Precondition::SettingsUnchanged { .. } => f.write_str("the access settings changed"),
+            Precondition::NoStaffYet => f.write_str("a member of staff was recorded first"),
+            Precondition::StaffAsStored { staff, .. } => {
+                write!(f, "staff member {staff}'s profile changed")
+            }
         }
     }
 }

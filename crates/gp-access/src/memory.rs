@@ -104,6 +104,10 @@ impl AccessStore for MemoryAccessStore {
                     state.record(*patient).version == *version
                 }
                 Precondition::SettingsUnchanged { version } => state.settings.version == *version,
+                Precondition::NoStaffYet => state.staff.is_empty(),
+                Precondition::StaffAsStored { staff, profile } => {
+                    state.staff.get(staff) == profile.as_ref()
+                }
             };
             if !holds {
                 return Err(CommitError::Conflict(p.clone()));

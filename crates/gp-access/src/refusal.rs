@@ -61,6 +61,11 @@ pub enum AccessRefusal {
     UnknownStaff,
     /// The patient is not on the practice's list (and has no online account).
     PatientNotListed,
+    /// Nobody changes their own staff profile.
+    OwnProfile,
+    /// Only the practice manager or the lead GP grants a clinical role, the
+    /// prescribing competency or a lead designation.
+    GrantNeedsManagerOrLeadGp,
     /// The linkage details do not match (the same answer whatever part is wrong).
     LinkageKeyInvalid,
     /// The linkage key has expired; the practice can issue a new one.
@@ -110,6 +115,8 @@ impl Reason for AccessRefusal {
             LeadOrManagerOnly => "LeadOrManagerOnly",
             UnknownStaff => "UnknownStaff",
             PatientNotListed => "PatientNotListed",
+            OwnProfile => "OwnProfile",
+            GrantNeedsManagerOrLeadGp => "GrantNeedsManagerOrLeadGp",
             LinkageKeyInvalid => "LinkageKeyInvalid",
             LinkageKeyExpired => "LinkageKeyExpired",
             LinkageKeyUsed => "LinkageKeyUsed",
@@ -149,6 +156,8 @@ impl fmt::Display for AccessRefusal {
             LeadOrManagerOnly => f.write_str("Only the practice manager or a lead for online services may do this."),
             UnknownStaff => f.write_str("This member of staff is not recorded for online services."),
             PatientNotListed => f.write_str("This patient is not on the practice's list."),
+            OwnProfile => f.write_str("Nobody may change their own staff record; ask the practice manager."),
+            GrantNeedsManagerOrLeadGp => f.write_str("Only the practice manager or the lead GP may grant a clinical role, prescribing or a lead designation."),
             LinkageKeyInvalid => f.write_str("Those linkage details do not match; please check them and try again."),
             LinkageKeyExpired => f.write_str("The linkage key has expired; the practice can issue a new one."),
             LinkageKeyUsed => f.write_str("The linkage key has been used already; the practice can issue a new one."),

@@ -1556,6 +1556,7 @@ fn the_staff_matrix_needs_role_competency_and_leads() {
         t.refused(decide_put_staff(
             &t.facts(&desk),
             &T::by(&desk),
+            None,
             &newcomer,
             t.now,
             &t.ids
@@ -1565,6 +1566,7 @@ fn the_staff_matrix_needs_role_competency_and_leads() {
     t.apply(decide_put_staff(
         &t.facts(&manager),
         &T::by(&manager),
+        None,
         &newcomer,
         t.now,
         &t.ids,
@@ -1771,6 +1773,8 @@ fn every_reason_code_is_distinct_and_readable() {
         LeadOrManagerOnly,
         UnknownStaff,
         PatientNotListed,
+        OwnProfile,
+        GrantNeedsManagerOrLeadGp,
         LinkageKeyInvalid,
         LinkageKeyExpired,
         LinkageKeyUsed,
@@ -1789,4 +1793,112 @@ fn every_reason_code_is_distinct_and_readable() {
         assert!(gp_core::ReasonCode::parse(r.code()).is_ok());
         assert!(r.to_string().ends_with('.'), "{r}");
     }
+}
+
+#[test]
+fn nobody_raises_themselves_and_only_the_manager_or_lead_gp_grants_clinical_power() {
+    let t = T::new();
+    let manager = t.manager.clone();
+    let lead_gp = t.gp.clone();
+    // A receptionist who is a lead for online services.
+    let mut lead_desk = t.desk.clone();
+    lead_desk.designations.insert(Designation::LeadStaff);
+    // Raising their own profile to GP with prescribing: refused, whoever asks.
+    let mut raised = lead_desk.clone();
+    raised.role = StaffRole::Gp;
+    raised.competencies.insert(Competency::Prescribing);
+    for who in [&lead_desk, &manager] {
+        let mut me = raised.clone();
+        me.staff = who.staff;
+        assert_eq!(
+            t.refused(decide_put_staff(
+                &t.facts(who),
+                &T::by(who),
+                Some(who),
+                &me,
+                t.now,
+                &t.ids
+            )),
+            AccessRefusal::OwnProfile,
+            "{:?}",
+            who.role
+        );
+    }
+    // A lead for online services may record staff, but not grant a
+    // clinical role, prescribing or a lead designation.
+    let clerk = profile(&t.ids, StaffRole::Receptionist, &[], &[]);
+    let grants = [
+        StaffProfile {
+            role: StaffRole::Gp,
+            ..clerk.clone()
+        },
+        clerk.clone().with_competencies([Competency::Prescribing]),
+        clerk.clone().with_designations([Designation::LeadStaff]),
+    ];
+    for grant in &grants {
+        assert_eq!(
+            t.refused(decide_put_staff(
+                &t.facts(&lead_desk),
+                &T::by(&lead_desk),
+                Some(&clerk),
+                grant,
+                t.now,
+                &t.ids
+            )),
+            AccessRefusal::GrantNeedsManagerOrLeadGp,
+            "{grant:?}"
+        );
+    }
+    // ... but may record a clerk, or train one to verify identity.
+    let trained = clerk
+        .clone()
+        .with_competencies([Competency::VerifyIdentity]);
+    assert!(decide_put_staff(
+        &t.facts(&lead_desk),
+        &T::by(&lead_desk),
+        Some(&clerk),
+        &trained,
+        t.now,
+        &t.ids
+    )
+    .unwrap()
+    .refusal()
+    .is_none());
+    // The manager and the lead GP may grant each; the event holds before and after.
+    for grantor in [&manager, &lead_gp] {
+        for grant in &grants {
+            let d = decide_put_staff(
+                &t.facts(grantor),
+                &T::by(grantor),
+                Some(&clerk),
+                grant,
+                t.now,
+                &t.ids,
+            )
+            .unwrap();
+            let Decision::Allowed(c) = d else {
+                panic!("{:?} may grant {grant:?}", grantor.role)
+            };
+            let details = &c.events[0].details;
+            assert!(details["before"].contains("Receptionist"), "{details:?}");
+            assert!(details["after"].contains(&format!("{:?}", grant.role)));
+            assert_eq!(
+                c.preconditions,
+                vec![Precondition::StaffAsStored {
+                    staff: clerk.staff,
+                    profile: Some(clerk.clone())
+                }]
+            );
+        }
+    }
+}
+
+#[test]
+fn the_first_manager_commits_only_while_no_staff_are_recorded() {
+    let t = T::new();
+    let d = decide_first_manager(true, &t.manager, t.now, &t.ids).unwrap();
+    let Decision::Allowed(c) = d else {
+        panic!("the first manager is allowed")
+    };
+    assert_eq!(c.preconditions, vec![Precondition::NoStaffYet]);
 }

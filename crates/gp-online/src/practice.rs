@@ -1017,7 +1017,10 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         Ok(refused(self.access.first_manager(profile).await?))
     }
 
-    /// Records a staff profile (the practice manager or a lead).
+    /// Records a staff profile (the practice manager or a lead; nobody their
+    /// own; a clinical role, prescribing or a lead designation only by the
+    /// practice manager or the lead GP). The event records the profile
+    /// before and after.
     pub async fn put_staff(&self, by: &By, profile: &StaffProfile) -> Answered<()> {
         Ok(refused(self.access.put_staff(by, profile).await?))
     }

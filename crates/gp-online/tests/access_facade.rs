@@ -337,3 +337,29 @@ async fn a_suspended_account_or_one_under_review_links_no_app_and_suspension_end
         Some(&Refused::Access(AccessRefusal::CoercionReviewPending))
     );
 }
+
+#[test]
+fn two_first_managers_at_once_give_one_manager() {
+    for round in 0..10 {
+        let path = temp_db(&format!("first-manager-{round}"));
+        // Open once, so both racers find the schema in place.
+        drop(facade(&path, 5));
+        let answers = race(2, {
+            let path = path.clone();
+            move |i, runtime| {
+                let a = facade(&path, 20 + i as u64);
+                let me = StaffProfile::new(
+                    StaffId::from_uuid(gp_core::uuid::Uuid::from_u128(500 + i as u128)),
+                    "Manager",
+                    StaffRole::PracticeManager,
+                );
+                runtime.block_on(a.first_manager(&me)).unwrap()
+            }
+        });
+        let won = answers.iter().filter(|a| a.refusal().is_none()).count();
+        assert_eq!(won, 1, "round {round}: {answers:?}");
+        let store = SqliteStore::open(&path).unwrap();
+        let staff = rt().block_on(AccessStore::all_staff(&store)).unwrap();
+        assert_eq!(staff.len(), 1);
+    }
+}

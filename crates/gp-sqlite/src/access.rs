@@ -51,6 +51,16 @@ fn apply(conn: &Connection, decision: &Committable) -> Result<(), CommitError> {
                 record(conn, *patient)?.version == *version
             }
             Precondition::SettingsUnchanged { version } => settings(conn)?.version == *version,
+            Precondition::NoStaffYet => conn
+                .query_row(
+                    "SELECT NOT EXISTS (SELECT 1 FROM staff_profiles)",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(storage)?,
+            Precondition::StaffAsStored { staff: id, profile } => {
+                staff(conn, *id)?.as_ref() == profile.as_ref()
+            }
         };
         if !holds {
             return Err(CommitError::Conflict(p.clone()));

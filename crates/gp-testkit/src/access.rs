@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use gp_access::decide_put_staff;
 use gp_access::{
     decide_first_manager, decide_issue_linkage, decide_register, decide_services, decide_settings,
     decide_verify_identity, AccessRecord, AccessSettings, AccessStore, By, CommitError,
@@ -28,6 +29,7 @@ pub const CHECKS: &[&str] = &[
     "settings_versions_move_by_one_and_stale_settings_conflict",
     "an_account_id_belongs_to_one_patient",
     "refusals_are_recorded_alone",
+    "staff_changes_commit_only_on_the_staff_records_they_saw",
 ];
 
 struct World {
@@ -336,6 +338,68 @@ pub async fn refusals_are_recorded_alone<S: AccessStore>(store: S) {
     assert!(store.records().await.expect("records").is_empty());
 }
 
+/// `NoStaffYet` holds only while no staff are recorded (two first managers
+/// at once: one wins); `StaffAsStored` only while the profile is as seen.
+pub async fn staff_changes_commit_only_on_the_staff_records_they_saw<S: AccessStore>(store: S) {
+    let w = World::new();
+    let first = decide_first_manager(true, &w.manager, w.now, &w.ids).expect("valid");
+    let Decision::Allowed(c) = first else {
+        panic!("the first manager is allowed")
+    };
+    // A second "first manager" decided on the same empty store.
+    let rival = StaffProfile::new(StaffId::new(&w.ids), "Rival", StaffRole::PracticeManager);
+    let Decision::Allowed(r) = decide_first_manager(true, &rival, w.now, &w.ids).expect("valid")
+    else {
+        panic!("allowed on an empty store")
+    };
+    store.commit(&c).await.expect("the first commits");
+    assert_eq!(
+        store.commit(&r).await,
+        Err(CommitError::Conflict(Precondition::NoStaffYet)),
+        "a second first manager conflicts"
+    );
+    assert_eq!(
+        store.all_staff().await.expect("staff"),
+        vec![w.manager.clone()]
+    );
+    // A change decided on a profile that has since changed conflicts.
+    let clerk = StaffProfile::new(StaffId::new(&w.ids), "Clerk", StaffRole::Receptionist);
+    let facts = store
+        .load(PatientId::new(&w.ids), Some(w.manager.staff))
+        .await
+        .expect("load");
+    let put = |before: Option<&StaffProfile>, after: &StaffProfile| match decide_put_staff(
+        &facts,
+        &w.by(),
+        before,
+        after,
+        w.now,
+        &w.ids,
+    )
+    .expect("valid")
+    {
+        Decision::Allowed(c) => c,
+        Decision::Refused(r) => panic!("refused: {}", r.reason),
+    };
+    let add = put(None, &clerk);
+    store.commit(&add).await.expect("recorded");
+    assert!(matches!(
+        store.commit(&add).await,
+        Err(CommitError::Conflict(Precondition::StaffAsStored { .. }))
+    ));
+    let trained = clerk
+        .clone()
+        .with_competencies([Competency::VerifyIdentity]);
+    store
+        .commit(&put(Some(&clerk), &trained))
+        .await
+        .expect("changed");
+    assert_eq!(
+        store.staff(clerk.staff).await.expect("staff"),
+        Some(trained)
+    );
+}
+
 /// Expands into one `#[tokio::test]` per access conformance check.
 ///
 /// ```text
@@ -351,7 +415,8 @@ macro_rules! access_store_conformance {
             staff_profiles_load_with_the_record,
             settings_versions_move_by_one_and_stale_settings_conflict,
             an_account_id_belongs_to_one_patient,
-            refusals_are_recorded_alone
+            refusals_are_recorded_alone,
+            staff_changes_commit_only_on_the_staff_records_they_saw
         );
     };
     (@each $make:expr; $($check:ident),+) => {

@@ -504,11 +504,28 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         Ok(unit(outcome))
     }
 
-    /// Records a staff profile (the practice manager or a lead).
+    /// Records a staff profile (the practice manager or a lead; nobody their
+    /// own; a clinical role, prescribing or a lead designation only by the
+    /// practice manager or the lead GP).
     pub async fn put_staff(&self, by: &By, profile: &StaffProfile) -> Answered<()> {
         let outcome = self
-            .run(practice_wide(), None, by, |facts, by, now, ids| {
-                decide_put_staff(facts, by, profile, now, ids)
+            .core
+            .run(&Prior::none(), |now| async move {
+                let facts = self
+                    .core
+                    .store
+                    .load(practice_wide(), staff_of(&by.actor))
+                    .await?;
+                let before = self.core.store.staff(profile.staff).await?;
+                let by = as_recorded(by, &facts);
+                Ok(decide_put_staff(
+                    &facts,
+                    &by,
+                    before.as_ref(),
+                    profile,
+                    now,
+                    self.core.ids.as_ref(),
+                )?)
             })
             .await?;
         Ok(unit(outcome))
