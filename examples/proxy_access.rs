@@ -45,6 +45,7 @@ fn staff(
         role,
         competencies: c.iter().copied().collect(),
         designations: d.iter().copied().collect(),
+        version: 0,
     }
 }
 

@@ -141,6 +141,8 @@ impl AccessStore for MemoryAccessStore {
             state.records.insert(record.patient, record);
         }
         if let Some(profile) = &change.staff {
+            let mut profile = profile.clone();
+            profile.version = state.staff.get(&profile.staff).map_or(0, |p| p.version) + 1;
             if state.staff.insert(profile.staff, profile.clone()).is_none() {
                 state.staff_order.push(profile.staff);
             }

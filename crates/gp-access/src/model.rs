@@ -407,6 +407,11 @@ pub struct StaffProfile {
     pub competencies: BTreeSet<Competency>,
     /// Lead designations.
     pub designations: BTreeSet<Designation>,
+    /// How many times the profile has been stored: 0 until it first is. The
+    /// store sets it and moves it on with each change, so an authorization
+    /// can be checked against the profile it read.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl StaffProfile {
@@ -418,6 +423,7 @@ impl StaffProfile {
             role,
             competencies: BTreeSet::new(),
             designations: BTreeSet::new(),
+            version: 0,
         }
     }
 

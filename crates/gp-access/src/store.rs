@@ -23,7 +23,11 @@ use crate::model::{AccessRecord, StaffProfile};
 ///   defaults at version 0.
 /// - **Versions count changes.** Each commit with a record moves that
 ///   record's version on by one (whatever version the record in the change
-///   carries); each commit with settings moves theirs on by one.
+///   carries); each commit with a staff profile moves that profile's
+///   version on by one; each commit with settings moves theirs on by one.
+/// - **Staff preconditions.** `NoStaffYet` holds while no staff profile is
+///   stored; `StaffAsStored` while the stored profile (version included)
+///   equals the one given.
 /// - **Commits are atomic and conditional**: every precondition is checked,
 ///   the record, staff profile and settings are stored and every event
 ///   appended as one transaction, or `Conflict` and nothing is written.

@@ -30,6 +30,7 @@ fn profile(
         role,
         competencies: competencies.iter().copied().collect(),
         designations: designations.iter().copied().collect(),
+        version: 0,
     }
 }
 

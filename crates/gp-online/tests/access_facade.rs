@@ -60,6 +60,7 @@ async fn practice(a: &Facade) -> Practice {
         role,
         competencies: c.iter().copied().collect(),
         designations: d.iter().copied().collect(),
+        version: 0,
     };
     let p = Practice {
         manager: profile(StaffRole::PracticeManager, &[], &[]),

@@ -61,6 +61,7 @@ impl World {
             role: StaffRole::PracticeManager,
             competencies: Default::default(),
             designations: Default::default(),
+            version: 0,
         };
         let desk = StaffProfile {
             staff: StaffId::new(&ids),
@@ -74,6 +75,7 @@ impl World {
             .into_iter()
             .collect(),
             designations: Default::default(),
+            version: 0,
         };
         p.first_manager(&manager).await.unwrap();
         p.put_staff(&by(&manager), &desk).await.unwrap();
@@ -366,6 +368,7 @@ async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
         role: StaffRole::Gp,
         competencies: Default::default(),
         designations: Default::default(),
+        version: 0,
     };
     let lead = StaffProfile {
         staff: StaffId::new(&w.ids),
@@ -373,6 +376,7 @@ async fn settings_are_changed_by_the_manager_or_a_lead_and_audited() {
         role: StaffRole::Receptionist,
         competencies: Default::default(),
         designations: [gp_access::Designation::LeadStaff].into_iter().collect(),
+        version: 0,
     };
     let manager_id = {
         let all = AccessStore::all_staff(w.p.store().as_ref()).await.unwrap();
@@ -520,6 +524,7 @@ async fn only_prescribers_recorded_as_trained_approve_through_the_practice() {
         role: StaffRole::Gp,
         competencies: Default::default(),
         designations: Default::default(),
+        version: 0,
     };
     let trained = StaffProfile {
         staff: StaffId::new(&w.ids),
@@ -527,6 +532,7 @@ async fn only_prescribers_recorded_as_trained_approve_through_the_practice() {
         role: StaffRole::Gp,
         competencies: [Competency::Prescribing].into_iter().collect(),
         designations: Default::default(),
+        version: 0,
     };
     w.p.put_staff(&by(&manager), &untrained).await.unwrap();
     w.p.put_staff(&by(&manager), &trained).await.unwrap();

@@ -34,6 +34,7 @@ fn temp_db(name: &str) -> PathBuf {
 
 /// The staff who revokes, the patient and the proxy of one round.
 struct Round {
+    manager: By,
     desk: By,
     patient: PatientId,
     proxy: ProxyId,
@@ -114,6 +115,7 @@ async fn set_up(path: &Path, slots: usize) -> Round {
         .refusal()
         .is_none());
     Round {
+        manager: By::staff(&manager, Channel::Reception),
         desk,
         patient,
         proxy,
@@ -342,6 +344,10 @@ impl gp_prescribing::PrescribingStore for Hooked {
         &self,
         d: &gp_prescribing::Committable,
     ) -> Result<(), gp_prescribing::CommitError> {
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
         gp_prescribing::PrescribingStore::commit(&self.inner, d).await
     }
     async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
@@ -452,4 +458,86 @@ async fn a_revocation_between_the_authorization_and_the_commit_wins() {
     assert!(revoked < events.len() - 1);
     assert_eq!(last.action.as_str(), "access.authorize");
     assert!(!last.outcome.is_allowed());
+}
+
+#[tokio::test]
+async fn a_prescriber_demoted_between_the_authorization_and_the_commit_approves_nothing() {
+    let path = temp_db("demoted");
+    let r = set_up(&path, 1).await;
+    let ids = SequentialIds::new(0xDE);
+    let p = practice_on(&path);
+    let gp = StaffProfile::new(StaffId::new(&ids), "Dr Lee", StaffRole::Gp)
+        .with_competencies([Competency::Prescribing]);
+    assert!(p
+        .put_staff(&r.manager, &gp)
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    // A medicine on the list, ordered by the patient.
+    let item =
+        gp_testkit::fixtures::repeat_item(&ids, r.patient, 0, None, local_date(monday_morning()));
+    let system = By {
+        actor: Actor::System,
+        channel: Channel::Internal,
+    };
+    assert!(p
+        .put_item(&system, &item)
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    let order = gp_prescribing::OrderRequest::new(
+        Actor::Patient { patient: r.patient },
+        gp_prescribing::RequestChannel::Online,
+        r.patient,
+        vec![item.id],
+        None,
+    )
+    .unwrap();
+    let request = p.order(&order).await.unwrap().done().unwrap().request;
+    // The manager takes the GP's prescribing away through another
+    // connection, after the approval was authorized and before it commits.
+    let (other, manager, gp_id) = (path.clone(), r.manager, gp.staff);
+    let hooked = Arc::new(Hooked {
+        inner: SqliteStore::open(&path).unwrap(),
+        hook: Mutex::new(Some(Box::new(move || {
+            std::thread::spawn(move || {
+                let p = practice_on(&other);
+                let demoted = StaffProfile::new(gp_id, "Dr Lee", StaffRole::Receptionist);
+                let answer = common::rt()
+                    .block_on(p.put_staff(&manager, &demoted))
+                    .unwrap();
+                assert!(answer.refusal().is_none(), "{answer:?}");
+            })
+            .join()
+            .unwrap();
+        }))),
+    });
+    let door = Practice::new(hooked.clone(), Arc::new(FixedClock::new(monday_morning())));
+    let line = gp_prescribing::LineAction {
+        actor: By::staff(&gp, Channel::Reception).actor,
+        channel: Channel::Reception,
+        patient: r.patient,
+        request: request.id,
+        item: item.id,
+    };
+    let answer = door
+        .prescriber_move(&line, &gp_online::PrescriberMove::Approve)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.refusal().map(Refused::code),
+        Some("RoleNotPermitted"),
+        "authorized again, as the receptionist the records now say"
+    );
+    let record = gp_prescribing::PrescribingStore::load(hooked.as_ref(), r.patient)
+        .await
+        .unwrap()
+        .record;
+    assert_eq!(
+        record.requests[0].lines[0].state.status(),
+        gp_prescribing::LineStatus::Requested,
+        "nothing was approved"
+    );
 }

@@ -36,7 +36,7 @@ fn record(conn: &Connection, patient: PatientId) -> Result<AccessRecord, StoreEr
     }
 }
 
-fn staff(conn: &Connection, staff: StaffId) -> Result<Option<StaffProfile>, StoreError> {
+pub(crate) fn staff(conn: &Connection, staff: StaffId) -> Result<Option<StaffProfile>, StoreError> {
     let body: Option<String> = conn
         .prepare_cached("SELECT body FROM staff_profiles WHERE staff = ?1")
         .and_then(|mut s| s.query_row([staff.to_string()], |r| r.get(0)).optional())
@@ -98,12 +98,14 @@ fn apply(conn: &Connection, decision: &Committable) -> Result<(), CommitError> {
         }
     }
     if let Some(profile) = &change.staff {
+        let mut profile = profile.clone();
+        profile.version = staff(conn, profile.staff)?.map_or(0, |p| p.version) + 1;
         conn.prepare_cached(
             "INSERT INTO staff_profiles (staff, body) VALUES (?1, ?2) \
              ON CONFLICT (staff) DO UPDATE SET body = excluded.body",
         )
         .map_err(storage)?
-        .execute(params![profile.staff.to_string(), json(profile)?])
+        .execute(params![profile.staff.to_string(), json(&profile)?])
         .map_err(storage)?;
     }
     if let Some(s) = &change.settings {

@@ -1,5 +1,5 @@
-//! The authorization guard: the access record version an action was
-//! authorized on, checked in the action's own transaction.
+//! The authorization guard: the access record and staff profile versions
+//! an action was authorized on, checked in the action's own transaction.
 
 use gp_booking::StoreError;
 use gp_core::{AccessGuard, PatientId};
@@ -16,7 +16,14 @@ pub(crate) fn access_version(conn: &Connection, patient: PatientId) -> Result<u6
     version.map_or(Ok(0), |v| u64::try_from(v).map_err(corrupt))
 }
 
-/// Whether the access record is still at the version an action was authorized on.
+/// Whether the access record (and the acting staff member's profile) is
+/// still at the version an action was authorized on.
 pub(crate) fn guard_holds(conn: &Connection, guard: &AccessGuard) -> Result<bool, StoreError> {
-    Ok(access_version(conn, guard.patient)? == guard.version)
+    if access_version(conn, guard.patient)? != guard.version {
+        return Ok(false);
+    }
+    Ok(match guard.staff {
+        None => true,
+        Some((id, version)) => crate::access::staff(conn, id)?.map_or(0, |p| p.version) == version,
+    })
 }

@@ -47,6 +47,7 @@ impl World {
             role: StaffRole::PracticeManager,
             competencies: [Competency::VerifyIdentity].into_iter().collect(),
             designations: [Designation::LeadStaff].into_iter().collect(),
+            version: 0,
         };
         Self {
             ids,
@@ -225,10 +226,15 @@ pub async fn staff_profiles_load_with_the_record<S: AccessStore>(store: S) {
         .load(patient, Some(w.manager.staff))
         .await
         .expect("load");
-    assert_eq!(facts.staff.as_ref(), Some(&w.manager));
+    // Stored once: the profile as given, at version 1.
+    let stored = StaffProfile {
+        version: 1,
+        ..w.manager.clone()
+    };
+    assert_eq!(facts.staff.as_ref(), Some(&stored));
     assert_eq!(
         store.staff(w.manager.staff).await.expect("staff"),
-        Some(w.manager.clone())
+        Some(stored)
     );
     let stranger = StaffId::new(&w.ids);
     assert_eq!(
@@ -360,7 +366,10 @@ pub async fn staff_changes_commit_only_on_the_staff_records_they_saw<S: AccessSt
     );
     assert_eq!(
         store.all_staff().await.expect("staff"),
-        vec![w.manager.clone()]
+        vec![StaffProfile {
+            version: 1,
+            ..w.manager.clone()
+        }]
     );
     // A change decided on a profile that has since changed conflicts.
     let clerk = StaffProfile::new(StaffId::new(&w.ids), "Clerk", StaffRole::Receptionist);
@@ -387,16 +396,33 @@ pub async fn staff_changes_commit_only_on_the_staff_records_they_saw<S: AccessSt
         store.commit(&add).await,
         Err(CommitError::Conflict(Precondition::StaffAsStored { .. }))
     ));
-    let trained = clerk
+    // Versions count the changes; a change on the profile as stored commits.
+    let stored = store
+        .staff(clerk.staff)
+        .await
+        .expect("staff")
+        .expect("recorded");
+    assert_eq!(stored.version, 1);
+    let trained = stored
         .clone()
         .with_competencies([Competency::VerifyIdentity]);
+    assert!(
+        matches!(
+            store.commit(&put(Some(&clerk), &trained)).await,
+            Err(CommitError::Conflict(Precondition::StaffAsStored { .. }))
+        ),
+        "decided on the profile before it was stored"
+    );
     store
-        .commit(&put(Some(&clerk), &trained))
+        .commit(&put(Some(&stored), &trained))
         .await
         .expect("changed");
     assert_eq!(
         store.staff(clerk.staff).await.expect("staff"),
-        Some(trained)
+        Some(StaffProfile {
+            version: 2,
+            ..trained
+        })
     );
 }
 

@@ -218,7 +218,7 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                                 by,
                                 prior: Prior {
                                     events: Vec::new(),
-                                    guard: Some(guard(&record)),
+                                    guard: Some(guard(&record, facts.staff.as_ref())),
                                 },
                                 record,
                                 listed: facts.listed,
@@ -232,7 +232,7 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                         by,
                         prior: Prior {
                             events: c.events,
-                            guard: Some(guard(&facts.record)),
+                            guard: Some(guard(&facts.record, facts.staff.as_ref())),
                         },
                         record: facts.record,
                         listed: facts.listed,
@@ -259,14 +259,10 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                 Some(area),
             )
             .await?;
-        Ok(match gate {
-            Gate::Allowed(mut a) => {
-                // A practice-wide change rests on no patient's record.
-                a.prior.guard = None;
-                Gate::Allowed(a)
-            }
-            denied => denied,
-        })
+        // A practice-wide change rests on no patient's record (the
+        // placeholder's is never stored), but on the staff profile: a lead
+        // designation taken away first wins.
+        Ok(gate)
     }
 
     /// Registers the patient for online services.
@@ -518,14 +514,15 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                     .await?;
                 let before = self.core.store.staff(profile.staff).await?;
                 let by = as_recorded(by, &facts);
-                Ok(decide_put_staff(
+                let decided = decide_put_staff(
                     &facts,
                     &by,
                     before.as_ref(),
                     profile,
                     now,
                     self.core.ids.as_ref(),
-                )?)
+                )?;
+                Ok(on_staff_record(decided, &facts))
             })
             .await?;
         Ok(unit(outcome))
@@ -585,7 +582,10 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                     facts.listed = listed.cloned();
                 }
                 let by = as_recorded(by, &facts);
-                Ok(decide(&facts, &by, now, self.core.ids.as_ref())?)
+                Ok(on_staff_record(
+                    decide(&facts, &by, now, self.core.ids.as_ref())?,
+                    &facts,
+                ))
             })
             .await
     }
@@ -609,8 +609,26 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
     }
 }
 
-fn guard(record: &AccessRecord) -> gp_core::AccessGuard {
+/// A change a member of staff was allowed to make commits only while their
+/// profile is as the decision read it: a role, competency or designation
+/// taken away first wins.
+fn on_staff_record(decision: Decision, facts: &AccessFacts) -> Decision {
+    match (decision, &facts.staff) {
+        (Decision::Allowed(mut c), Some(me)) => {
+            c.preconditions
+                .push(gp_access::Precondition::StaffAsStored {
+                    staff: me.staff,
+                    profile: Some(me.clone()),
+                });
+            Decision::Allowed(c)
+        }
+        (decision, _) => decision,
+    }
+}
+
+fn guard(record: &AccessRecord, staff: Option<&StaffProfile>) -> gp_core::AccessGuard {
     gp_core::AccessGuard {
+        staff: staff.map(|p| (p.staff, p.version)),
         patient: record.patient,
         version: record.version,
     }
