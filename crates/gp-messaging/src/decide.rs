@@ -126,6 +126,21 @@ impl NewMessage {
             link,
         })
     }
+
+    /// Checks what [`NewMessage::new`] checks, for a value built field by
+    /// field: a subject of 1 to 120 characters and a body of 1 to 2,000,
+    /// trimmed, with no control characters.
+    pub fn check(&self) -> Result<(), MessageError> {
+        for (field, text, max) in [
+            ("subject", &self.subject, MAX_SUBJECT),
+            ("message", &self.body, MAX_BODY),
+        ] {
+            if bounded_text(text, field, max, true)? != *text {
+                return Err(MessageError::Text(gp_core::ParseError::Empty { field }));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Who acts on a stored message, and how.
@@ -184,6 +199,16 @@ impl Ctx<'_> {
 /// Decides sending a message: patients and proxies, online, for their own
 /// patient, while the practice has messaging on.
 pub fn decide_send(
+    settings: &SettingsFacts,
+    message: &NewMessage,
+    now: DateTime<Utc>,
+    ids: &dyn IdSource,
+) -> Result<Decision, MessageError> {
+    message.check()?;
+    Ok(decide_checked_send(settings, message, now, ids))
+}
+
+fn decide_checked_send(
     settings: &SettingsFacts,
     message: &NewMessage,
     now: DateTime<Utc>,

@@ -56,7 +56,9 @@ impl T {
             &self.new_message(self.me(), Channel::Online),
             self.now,
             &self.ids,
-        ) {
+        )
+        .unwrap()
+        {
             Decision::Allowed(c) => c.change.message.unwrap(),
             Decision::Refused(r) => panic!("{}", r.reason),
         }
@@ -112,54 +114,56 @@ fn patients_and_proxies_send_online_while_messaging_is_on() {
         proxy: ProxyId::new(&t.ids),
         for_patient: t.patient,
     };
-    let by_proxy = changed(decide_send(
-        &t.on,
-        &t.new_message(proxy, Channel::Online),
-        t.now,
-        &t.ids,
-    ));
+    let by_proxy =
+        changed(decide_send(&t.on, &t.new_message(proxy, Channel::Online), t.now, &t.ids).unwrap());
     assert_eq!(by_proxy.writer, proxy, "a proxy is recorded as the writer");
     let off = SettingsFacts {
         settings: MessagingSettings { enabled: false },
         version: 1,
     };
     assert_eq!(
-        refused(&decide_send(
-            &off,
-            &t.new_message(t.me(), Channel::Online),
-            t.now,
-            &t.ids
-        )),
+        refused(
+            &decide_send(&off, &t.new_message(t.me(), Channel::Online), t.now, &t.ids).unwrap()
+        ),
         MessagingRefusal::MessagingOff
     );
     assert_eq!(
-        refused(&decide_send(
-            &t.on,
-            &t.new_message(t.me(), Channel::Telephone),
-            t.now,
-            &t.ids
-        )),
+        refused(
+            &decide_send(
+                &t.on,
+                &t.new_message(t.me(), Channel::Telephone),
+                t.now,
+                &t.ids
+            )
+            .unwrap()
+        ),
         MessagingRefusal::ChannelNotAllowed
     );
     let stranger = Actor::Patient {
         patient: PatientId::new(&t.ids),
     };
     assert_eq!(
-        refused(&decide_send(
-            &t.on,
-            &t.new_message(stranger, Channel::Online),
-            t.now,
-            &t.ids
-        )),
+        refused(
+            &decide_send(
+                &t.on,
+                &t.new_message(stranger, Channel::Online),
+                t.now,
+                &t.ids
+            )
+            .unwrap()
+        ),
         MessagingRefusal::ActorNotForPatient
     );
     assert_eq!(
-        refused(&decide_send(
-            &t.on,
-            &t.new_message(t.staff(StaffRole::Gp), Channel::Reception),
-            t.now,
-            &t.ids
-        )),
+        refused(
+            &decide_send(
+                &t.on,
+                &t.new_message(t.staff(StaffRole::Gp), Channel::Reception),
+                t.now,
+                &t.ids
+            )
+            .unwrap()
+        ),
         MessagingRefusal::ChannelNotAllowed
     );
 }
@@ -177,7 +181,7 @@ fn a_link_is_kept_and_audited() {
         Some(MessageLink::Appointment(booking)),
     )
     .unwrap();
-    let Decision::Allowed(c) = decide_send(&t.on, &m, t.now, &t.ids) else {
+    let Decision::Allowed(c) = decide_send(&t.on, &m, t.now, &t.ids).unwrap() else {
         panic!("refused")
     };
     assert_eq!(

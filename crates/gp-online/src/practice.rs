@@ -284,6 +284,14 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     }
 }
 
+/// Checks a reason or note before anything is authorized: bad input is an
+/// input error that records nothing.
+fn text(input: &str, field: &'static str, required: bool) -> Result<(), OnlineError> {
+    gp_core::bounded_text(input, field, gp_prescribing::MAX_REASON, required)
+        .map_err(gp_prescribing::RequestError::from)?;
+    Ok(())
+}
+
 fn facts_of(a: &Authorized) -> Result<gp_booking::PatientFacts, OnlineError> {
     patient_facts(&a.record, a.listed.as_ref()).ok_or_else(|| {
         StoreError::Invalid(format!(
@@ -489,6 +497,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
 impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// Orders repeat items, by the patient, a proxy or staff.
     pub async fn order(&self, request: &OrderRequest) -> Answered<Ordered> {
+        request.check()?;
         let by = By {
             actor: request.actor,
             channel: request.channel.audit_channel(),
@@ -529,6 +538,9 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         action: &LineAction,
         kind: &PrescriberMove,
     ) -> Answered<RepeatRequest> {
+        if let PrescriberMove::Reject(reason) = kind {
+            text(reason, "rejection reason", true)?;
+        }
         let permission = match kind {
             PrescriberMove::Issue => Action::IssuePrescription,
             _ => Action::ApprovePrescription,
@@ -579,6 +591,9 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         action: &ItemAction,
         note: Option<&str>,
     ) -> Answered<RepeatItem> {
+        if let Some(note) = note {
+            text(note, "note", false)?;
+        }
         self.on_item(
             action,
             Action::ManageOwnRepeats,
@@ -597,6 +612,9 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         action: &ItemAction,
         outcome: &ReviewOutcome,
     ) -> Answered<RepeatItem> {
+        if let ReviewOutcome::End(reason) = outcome {
+            text(reason, "reason", true)?;
+        }
         self.on_item(action, Action::ManageRepeatList, |action, prior| async move {
             self.repeats.review_after(&action, outcome, &prior).await
         })
@@ -637,6 +655,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// Puts a medicine on a patient's repeat list (a prescriber with the
     /// recorded competency, or the system copying the clinical record).
     pub async fn put_item(&self, by: &By, item: &RepeatItem) -> Answered<RepeatItem> {
+        item.check()?;
         self.act(
             by,
             item.patient,
@@ -661,6 +680,9 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         patient: PatientId,
         restriction: Option<(RestrictionScope, &str)>,
     ) -> Answered<Option<OrderingRestriction>> {
+        if let Some((_, reason)) = restriction {
+            text(reason, "restriction reason", true)?;
+        }
         self.act(
             by,
             patient,
@@ -728,6 +750,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
 impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// Sends a message to the practice, by the patient or a proxy.
     pub async fn send(&self, message: &NewMessage) -> Answered<Message> {
+        message.check()?;
         let by = By {
             actor: message.actor,
             channel: message.channel,
@@ -750,6 +773,8 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
 
     /// Replies to a message (staff, or the patient's side).
     pub async fn reply(&self, action: &MessageAction, body: &str) -> Answered<Message> {
+        gp_core::bounded_text(body, "reply", gp_messaging::MAX_BODY, true)
+            .map_err(gp_messaging::MessageError::from)?;
         self.on_message(action, Action::SendMessage, |action, prior| async move {
             self.messages.reply_after(&action, body, &prior).await
         })

@@ -1134,3 +1134,79 @@ fn practice_futures_can_be_sent_between_threads() {
         SearchQuery::between(monday_morning(), monday_morning()),
     ));
 }
+
+#[tokio::test]
+async fn bad_input_is_an_input_error_that_records_and_authorizes_nothing() {
+    let w = World::new().await;
+    let t = w
+        .patient(
+            LegalBasis::Consent {
+                seen_alone: SeenAlone::Yes,
+            },
+            None,
+        )
+        .await;
+    // The proxy's first use of the day would commit with an authorization:
+    // bad input stops before it.
+    let proxy = By::proxy_online(t.proxy, t.patient);
+    let version = || async {
+        AccessStore::load(w.store.as_ref(), t.patient, None)
+            .await
+            .unwrap()
+            .record
+            .version
+    };
+    let (events, record) = (w.events().await.len(), version().await);
+    // A message built field by field, past the checks of `NewMessage::new`.
+    let forged = NewMessage {
+        actor: proxy.actor,
+        channel: Channel::Online,
+        patient: t.patient,
+        subject: String::new(),
+        body: "x".repeat(200_000),
+        link: None,
+    };
+    assert!(matches!(
+        w.p.send(&forged).await,
+        Err(gp_online::OnlineError::Message(_))
+    ));
+    let message = MessageAction {
+        actor: proxy.actor,
+        channel: Channel::Online,
+        message: t.message,
+    };
+    assert!(matches!(
+        w.p.reply(&message, &"y".repeat(1_000_000)).await,
+        Err(gp_online::OnlineError::Message(_))
+    ));
+    let line = LineAction {
+        actor: w.gp.actor,
+        channel: w.gp.channel,
+        patient: t.patient,
+        request: t.request,
+        item: t.item.id,
+    };
+    assert!(matches!(
+        w.p.prescriber_move(&line, &PrescriberMove::Reject(String::new()))
+            .await,
+        Err(gp_online::OnlineError::Request(_))
+    ));
+    let item = ItemAction {
+        actor: proxy.actor,
+        channel: Channel::Online,
+        patient: t.patient,
+        item: t.item.id,
+    };
+    assert!(w
+        .p
+        .flag_not_taken(&item, Some(&"z".repeat(10_000)))
+        .await
+        .is_err());
+    assert!(w
+        .p
+        .restrict_ordering(&w.gp, t.patient, Some((RestrictionScope::Online, "")))
+        .await
+        .is_err());
+    assert_eq!(w.events().await.len(), events, "nothing recorded");
+    assert_eq!(version().await, record, "no first use committed");
+}

@@ -234,7 +234,8 @@ impl OrderRequest {
         Ok(request)
     }
 
-    pub(crate) fn check(&self) -> Result<(), RequestError> {
+    /// Checks what [`OrderRequest::new`] checks, for a value built field by field.
+    pub fn check(&self) -> Result<(), RequestError> {
         if self.items.is_empty() {
             return Err(RequestError::NoItems);
         }

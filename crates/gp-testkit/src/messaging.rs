@@ -61,7 +61,7 @@ impl World {
             None,
         )
         .expect("a valid message");
-        allowed(decide_send(&Default::default(), &m, at, &self.ids))
+        allowed(decide_send(&Default::default(), &m, at, &self.ids).expect("a valid message"))
     }
 
     fn action(&self, c: &Committable) -> MessageAction {
@@ -377,7 +377,8 @@ pub async fn the_inbox_is_oldest_first_and_refusals_are_recorded_alone<S: Messag
         None,
     )
     .expect("valid");
-    let Decision::Refused(r) = decide_send(&off, &m, w.now, &w.ids) else {
+    let Decision::Refused(r) = decide_send(&off, &m, w.now, &w.ids).expect("a valid message")
+    else {
         panic!("messaging is off");
     };
     store.record_refusal(&r.events).await.expect("record");

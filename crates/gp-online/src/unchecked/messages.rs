@@ -66,7 +66,12 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
             .core
             .run(prior, |now| async move {
                 let settings = self.core.store.settings().await?;
-                Ok(decide_send(&settings, message, now, self.core.ids.as_ref()))
+                Ok(decide_send(
+                    &settings,
+                    message,
+                    now,
+                    self.core.ids.as_ref(),
+                )?)
             })
             .await?;
         stored(outcome)
