@@ -73,8 +73,7 @@ pub fn decide_book(
         .with_subject(SubjectKind::Slot, request.slot)
         .with_subject(SubjectKind::Booking, booking.id);
     let mut event = record_override(&mut booking, event, used_override);
-    if is_online_actor(&request.actor) && facts.patient.online == OnlineRegistration::NotRegistered
-    {
+    if is_online_actor(&request.actor) && !facts.patient.online.is_registered() {
         event = event.with_detail("before_online_registration", "true");
     }
     Decision::Allowed(Committable {

@@ -44,6 +44,17 @@ pub enum OnlineRegistration {
     Registered,
     /// Not registered.
     NotRegistered,
+    /// Not registered, and an online booking was made for the patient
+    /// already (live, cancelled or past): the one a practice may allow
+    /// before registration is used.
+    NotRegisteredBookedOnline,
+}
+
+impl OnlineRegistration {
+    /// Whether the patient is registered for online services.
+    pub fn is_registered(self) -> bool {
+        self == OnlineRegistration::Registered
+    }
 }
 
 /// What booking needs to know about a patient, passed in by the caller (the

@@ -96,11 +96,17 @@ pub(crate) fn check_online_patient(
                 return Err(BookingRefusal::BelowMinimumAge { minimum });
             }
         }
-        if patient.online == OnlineRegistration::NotRegistered {
+        if !patient.online.is_registered() {
             match s.before_registration {
                 BeforeRegistration::Refuse => return Err(BookingRefusal::NotRegisteredForOnline),
                 BeforeRegistration::AllowOne => {
-                    if holdings.is_some_and(|h| h.iter().any(|h| h.channel == Channel::Online)) {
+                    // One booking, ever: a cancelled or past one counts too
+                    // (the facts say so), and a live one in the holdings
+                    // counts even when the facts were read before it.
+                    let booked_before = patient.online
+                        == OnlineRegistration::NotRegisteredBookedOnline
+                        || holdings.is_some_and(|h| h.iter().any(|h| h.channel == Channel::Online));
+                    if booked_before {
                         return Err(BookingRefusal::PreRegistrationBookingUsed);
                     }
                 }

@@ -587,6 +587,12 @@ fn setting_before_registration() {
     case.holdings.clear();
     case.hold(5, Channel::Telephone);
     allowed(case.online());
+    // A cancelled or past online booking (not among the live holdings)
+    // used it too, and so does one whatever the holdings.
+    case.patient.online = OnlineRegistration::NotRegisteredBookedOnline;
+    refused(case.online(), "PreRegistrationBookingUsed");
+    case.settings.before_registration = BeforeRegistration::Refuse;
+    refused(case.online(), "NotRegisteredForOnline");
 }
 
 fn booked_case() -> (Case, Booking) {

@@ -292,6 +292,29 @@ fn text(input: &str, field: &'static str, required: bool) -> Result<(), OnlineEr
     Ok(())
 }
 
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    /// For a patient not registered online booking for themselves: whether
+    /// an online booking was made for them before (live, cancelled or past),
+    /// which uses the one a practice may allow before registration.
+    async fn with_online_history(
+        &self,
+        mut facts: gp_booking::PatientFacts,
+        actor: &Actor,
+    ) -> Result<gp_booking::PatientFacts, OnlineError> {
+        if facts.online.is_registered() || !matches!(actor, Actor::Patient { .. }) {
+            return Ok(facts);
+        }
+        let bookings = self.appointments.bookings_for(facts.patient).await?;
+        if bookings
+            .iter()
+            .any(|b| b.channel == gp_core::Channel::Online)
+        {
+            facts.online = gp_booking::OnlineRegistration::NotRegisteredBookedOnline;
+        }
+        Ok(facts)
+    }
+}
+
 fn facts_of(a: &Authorized) -> Result<gp_booking::PatientFacts, OnlineError> {
     patient_facts(&a.record, a.listed.as_ref()).ok_or_else(|| {
         StoreError::Invalid(format!(
@@ -353,7 +376,9 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
                     actor: a.by.actor,
                     ..request.clone()
                 };
-                let facts = facts_of(&a)?;
+                let facts = self
+                    .with_online_history(facts_of(&a)?, &request.actor)
+                    .await?;
                 Ok(refused(
                     self.appointments
                         .book_after(&request, &facts, &a.prior)

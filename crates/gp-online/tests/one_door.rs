@@ -1079,6 +1079,31 @@ async fn a_patient_on_the_list_books_once_online_before_registering_when_the_pra
             .map(Refused::code),
         Some("PreRegistrationBookingUsed")
     );
+    // Cancelled by the desk, or long past, the one booking is still used.
+    let by_desk = CancelRequest {
+        actor: w.desk.actor,
+        channel: Channel::Telephone,
+        booking: first.id,
+        reason: CancellationReason::parse("Rang to cancel").unwrap(),
+    };
+    done(w.p.cancel(&by_desk).await.unwrap());
+    assert_eq!(
+        w.p.book(&online(w.slot()))
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("PreRegistrationBookingUsed")
+    );
+    w.clock.advance(Duration::days(6));
+    assert_eq!(
+        w.p.book(&online(w.slot()))
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("PreRegistrationBookingUsed")
+    );
     // Nothing else online before registration.
     let cancel = CancelRequest {
         actor: Actor::Patient { patient },
