@@ -11,7 +11,9 @@ use crate::refusal::AccessRefusal;
 use crate::decision::*;
 use crate::rules::*;
 
-/// Decides recording a coercion concern (optionally naming a proxy). Until
+/// Decides recording a coercion concern (optionally naming a proxy, who
+/// must have access to the patient: `NoProxyAccess` otherwise, so that a
+/// mistyped proxy never leaves the real one's access running). Until
 /// a clinician reviews it, the named proxy's access (or, if none is named,
 /// the patient's own online access and every proxy's) is refused with
 /// `CoercionReviewPending`.
@@ -29,6 +31,13 @@ pub fn decide_coercion_concern(
     let Some(staff) = staff_id(by) else {
         return Ok(c.refuse(AccessRefusal::RoleNotPermitted));
     };
+    // A concern pauses access: it must name access there is.
+    if facts.record.account.is_none() {
+        return Ok(c.refuse(AccessRefusal::NotRegisteredForOnline));
+    }
+    if proxy.is_some_and(|p| facts.record.grant(p).is_none()) {
+        return Ok(c.refuse(AccessRefusal::NoProxyAccess));
+    }
     let mut record = facts.record.clone();
     let concern = CoercionConcern {
         id: ConcernId::new(ids),

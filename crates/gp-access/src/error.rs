@@ -29,6 +29,12 @@ pub enum AccessError {
     /// The system could not make a linkage key.
     #[error(transparent)]
     Random(#[from] RandomUnavailable),
+    /// A date of birth was not a living patient's.
+    #[error(transparent)]
+    DateOfBirth(#[from] crate::patient_list::ListError),
+    /// No patient was named (the empty identifier).
+    #[error("no patient was named")]
+    NoPatient,
 }
 
 pub use gp_core::StoreError;

@@ -107,7 +107,9 @@ pub use linkage_keys::{
 };
 pub use memory::MemoryAccessStore;
 pub use model::*;
-pub use patient_list::{ListError, ListedPatient, MemoryPatientList, PatientList, MAX_AGE_YEARS};
+pub use patient_list::{
+    check_date_of_birth, ListError, ListedPatient, MemoryPatientList, PatientList, MAX_AGE_YEARS,
+};
 pub use proxies::{
     decide_child_view, decide_new_basis, decide_proxy_application, decide_proxy_suspension,
     decide_revoke_proxy,

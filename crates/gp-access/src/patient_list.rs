@@ -35,6 +35,25 @@ pub enum ListError {
     BornTooLongAgo(NaiveDate),
 }
 
+/// Checks a living patient's date of birth against `today`: neither after
+/// it nor more than 130 years before it.
+pub fn check_date_of_birth(date_of_birth: NaiveDate, today: NaiveDate) -> Result<(), ListError> {
+    if date_of_birth > today {
+        return Err(ListError::BornInFuture(date_of_birth));
+    }
+    let oldest = today
+        .with_year(today.year() - MAX_AGE_YEARS)
+        .or_else(|| {
+            // 29 February, 130 years back, falls on 1 March.
+            NaiveDate::from_ymd_opt(today.year() - MAX_AGE_YEARS, 3, 1)
+        })
+        .unwrap_or(NaiveDate::MIN);
+    if date_of_birth < oldest {
+        return Err(ListError::BornTooLongAgo(date_of_birth));
+    }
+    Ok(())
+}
+
 /// A patient on the practice's list: NHS number, date of birth and whether
 /// they are a regular patient or a temporary resident.
 ///
@@ -68,19 +87,7 @@ impl ListedPatient {
         registration: RegistrationKind,
         today: NaiveDate,
     ) -> Result<Self, ListError> {
-        if date_of_birth > today {
-            return Err(ListError::BornInFuture(date_of_birth));
-        }
-        let oldest = today
-            .with_year(today.year() - MAX_AGE_YEARS)
-            .or_else(|| {
-                // 29 February, 130 years back, falls on 1 March.
-                NaiveDate::from_ymd_opt(today.year() - MAX_AGE_YEARS, 3, 1)
-            })
-            .unwrap_or(NaiveDate::MIN);
-        if date_of_birth < oldest {
-            return Err(ListError::BornTooLongAgo(date_of_birth));
-        }
+        check_date_of_birth(date_of_birth, today)?;
         Ok(Self {
             patient,
             nhs_number,

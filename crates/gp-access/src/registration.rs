@@ -22,6 +22,11 @@ pub fn decide_register(
     at: DateTime<Utc>,
     ids: &dyn IdSource,
 ) -> Result<Decision, AccessError> {
+    if facts.record.patient.as_uuid().is_nil() {
+        return Err(AccessError::NoPatient);
+    }
+    let today = gp_core::local_date(at);
+    crate::patient_list::check_date_of_birth(registration.date_of_birth, today)?;
     let c = ctx(facts, *by, "access.register", at, ids);
     permit!(c, facts, Action::RegisterPatient);
     if facts.record.account.is_some() {

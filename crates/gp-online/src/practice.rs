@@ -182,9 +182,21 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// to offer); the answer is recorded either way.
     pub async fn authorize(&self, by: &By, patient: PatientId, action: Action) -> Answered<()> {
         let listed = self.store.listed_patient(patient).await?;
+        // The same answer `book` would give a listed patient with no account.
+        let allows_one = action == Action::BookAppointment
+            && matches!(by.actor, Actor::Patient { .. })
+            && listed.is_some()
+            && self
+                .appointments
+                .policy()
+                .await?
+                .policy
+                .settings()
+                .before_registration
+                == gp_booking::BeforeRegistration::AllowOne;
         Ok(refused(
             self.access
-                .authorize_listed(by, patient, action, listed.as_ref())
+                .authorize_listed(by, patient, action, listed.as_ref(), allows_one)
                 .await?,
         ))
     }
@@ -260,10 +272,11 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// patient or proxy, for `action` on their own patient; staff, for
     /// looking things up), so a refused actor hears the access answer and
     /// nobody learns what exists; answers whether the request may go on to
-    /// the service's own `NotFound` answer.
-    async fn lookup(&self, by: &By, action: Action) -> Result<Option<Refused>, OnlineError> {
+    /// the service's own `NotFound` answer, with the actor as the records
+    /// say (a member of staff in their stored role).
+    async fn lookup(&self, by: &By, action: Action) -> Result<Result<Actor, Refused>, OnlineError> {
         let (patient, action) = match (by.actor, by.actor.speaks_for()) {
-            (Actor::System, _) => return Ok(None),
+            (Actor::System, _) => return Ok(Ok(by.actor)),
             (_, Some(p)) => (p, action),
             (_, None) => (
                 PatientId::from_uuid(gp_core::uuid::Uuid::nil()),
@@ -272,13 +285,13 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         };
         Ok(
             match self
-                .act(by, patient, action, Record::DenialsOnly, |_| async {
-                    Ok(Answer::Done(()))
+                .act(by, patient, action, Record::DenialsOnly, |a| async move {
+                    Ok(Answer::Done(a.by.actor))
                 })
                 .await?
             {
-                Answer::Done(()) => None,
-                Answer::Refused(r) => Some(r),
+                Answer::Done(actor) => Ok(actor),
+                Answer::Refused(r) => Err(r),
             },
         )
     }
@@ -397,10 +410,15 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         };
         let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
         else {
-            if let Some(r) = self.lookup(&by, Action::CancelAppointment).await? {
-                return Ok(Answer::Refused(r));
-            }
-            return Ok(refused(self.appointments.cancel(request).await?));
+            let actor = match self.lookup(&by, Action::CancelAppointment).await? {
+                Ok(actor) => actor,
+                Err(r) => return Ok(Answer::Refused(r)),
+            };
+            let request = CancelRequest {
+                actor,
+                ..request.clone()
+            };
+            return Ok(refused(self.appointments.cancel(&request).await?));
         };
         self.act(
             &by,
@@ -429,9 +447,14 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         };
         let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
         else {
-            if let Some(r) = self.lookup(&by, Action::RescheduleAppointment).await? {
-                return Ok(Answer::Refused(r));
-            }
+            let actor = match self.lookup(&by, Action::RescheduleAppointment).await? {
+                Ok(actor) => actor,
+                Err(r) => return Ok(Answer::Refused(r)),
+            };
+            let request = &RescheduleRequest {
+                actor,
+                ..request.clone()
+            };
             let nobody = gp_booking::PatientFacts {
                 patient: PatientId::from_uuid(gp_core::uuid::Uuid::nil()),
                 date_of_birth: chrono::NaiveDate::MIN,
@@ -829,10 +852,12 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             channel: action.channel,
         };
         let Some(message) = self.messages.message(action.message).await? else {
-            if let Some(r) = self.lookup(&by, permission).await? {
-                return Ok(Answer::Refused(r));
-            }
-            return Ok(refused(act(*action, crate::commit::Prior::none()).await?));
+            let actor = match self.lookup(&by, permission).await? {
+                Ok(actor) => actor,
+                Err(r) => return Ok(Answer::Refused(r)),
+            };
+            let action = MessageAction { actor, ..*action };
+            return Ok(refused(act(action, crate::commit::Prior::none()).await?));
         };
         let act = &act;
         self.act(

@@ -1046,6 +1046,16 @@ async fn a_patient_on_the_list_books_once_online_before_registering_when_the_pra
     })
     .unwrap();
     done(w.p.set_booking_policy(&manager, &allow_one).await.unwrap());
+    // Asked alone, the question gets the answer booking would.
+    done(
+        w.p.authorize(
+            &By::patient_online(patient),
+            patient,
+            Action::BookAppointment,
+        )
+        .await
+        .unwrap(),
+    );
     // The search and the first booking go through; the booking is marked.
     let now = w.clock.now();
     let found = done(
@@ -1234,4 +1244,143 @@ async fn bad_input_is_an_input_error_that_records_and_authorizes_nothing() {
         .is_err());
     assert_eq!(w.events().await.len(), events, "nothing recorded");
     assert_eq!(version().await, record, "no first use committed");
+}
+
+#[tokio::test]
+async fn registrations_and_concerns_must_name_what_there_is() {
+    let w = World::new().await;
+    let t = w
+        .patient(
+            LegalBasis::Consent {
+                seen_alone: SeenAlone::Yes,
+            },
+            None,
+        )
+        .await;
+    let reg = |dob: NaiveDate| Registration {
+        nhs_number: nhs_number(900),
+        date_of_birth: dob,
+        registration: RegistrationKind::Regular,
+        practice: OdsCode::parse("A81001").unwrap(),
+    };
+    let before = w.events().await.len();
+    let nobody = PatientId::from_uuid(gp_core::uuid::Uuid::nil());
+    let ok_dob = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+    assert!(matches!(
+        w.p.register(&w.desk, nobody, &reg(ok_dob)).await,
+        Err(gp_online::OnlineError::AccessInput(
+            gp_access::AccessError::NoPatient
+        ))
+    ));
+    let someone = PatientId::new(&w.ids);
+    for dob in [
+        NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+        NaiveDate::MAX,
+        NaiveDate::MIN,
+        NaiveDate::from_ymd_opt(1800, 1, 1).unwrap(),
+    ] {
+        assert!(
+            matches!(
+                w.p.register(&w.desk, someone, &reg(dob)).await,
+                Err(gp_online::OnlineError::AccessInput(
+                    gp_access::AccessError::DateOfBirth(_)
+                ))
+            ),
+            "{dob}"
+        );
+    }
+    assert_eq!(
+        w.events().await.len(),
+        before,
+        "input errors record nothing"
+    );
+    // A concern naming a proxy the patient has not: refused, so the real
+    // proxy's access is not left running unnoticed.
+    assert_eq!(
+        w.p.coercion_concern(&w.desk, t.patient, Some(ProxyId::new(&w.ids)), "Worried")
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("NoProxyAccess")
+    );
+    // Named rightly, it pauses that proxy.
+    done(
+        w.p.coercion_concern(&w.desk, t.patient, Some(t.proxy), "Worried")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        w.p.messages(&By::proxy_online(t.proxy, t.patient), t.patient)
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("CoercionReviewPending")
+    );
+}
+
+#[tokio::test]
+async fn odd_searches_and_unknown_ids_are_refused_as_the_records_say() {
+    let w = World::new().await;
+    let t = w
+        .patient(
+            LegalBasis::Consent {
+                seen_alone: SeenAlone::Yes,
+            },
+            None,
+        )
+        .await;
+    let now = w.clock.now();
+    let y9999 = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 9999, 12, 31, 0, 0, 0).unwrap();
+    let me = By::patient_online(t.patient);
+    // Too wide, or backwards: refused by the rules before the store is asked.
+    for (query, code) in [
+        (SearchQuery::between(now, y9999), "SearchWindowTooWide"),
+        (SearchQuery::between(y9999, now), "SearchRangeEmpty"),
+    ] {
+        let before = w.events().await.len();
+        assert_eq!(
+            w.p.search(&me, t.patient, query)
+                .await
+                .unwrap()
+                .refusal()
+                .map(Refused::code),
+            Some(code)
+        );
+        assert_eq!(w.events().await.len(), before + 1);
+    }
+    // Beyond the years the store holds: a typed input error, not "try again".
+    let far = SearchQuery::between(y9999 - Duration::days(7), y9999);
+    assert!(matches!(
+        w.p.search(&w.desk, t.patient, far).await,
+        Err(gp_online::OnlineError::Store(
+            gp_core::StoreError::OutOfRange(_)
+        ))
+    ));
+    // A receptionist claiming to be a GP, cancelling an unknown booking: the
+    // refusal records the receptionist the records know.
+    let Actor::Staff { staff, .. } = w.desk.actor else {
+        unreachable!()
+    };
+    let claimed = Actor::Staff {
+        staff,
+        role: StaffRole::Gp,
+    };
+    let cancel = CancelRequest {
+        actor: claimed,
+        channel: Channel::Reception,
+        booking: gp_core::BookingId::new(&w.ids),
+        reason: CancellationReason::parse("Not needed").unwrap(),
+    };
+    assert_eq!(
+        w.p.cancel(&cancel)
+            .await
+            .unwrap()
+            .refusal()
+            .map(Refused::code),
+        Some("BookingNotFound")
+    );
+    let events = w.events().await;
+    assert_eq!(events.last().unwrap().actor, w.desk.actor);
 }

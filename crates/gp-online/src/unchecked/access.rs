@@ -122,7 +122,8 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
     /// May `by` take `action` for `patient` now? Recorded in the audit trail
     /// either way; a proxy's use is noted for the unused-access list.
     pub async fn authorize(&self, by: &By, patient: PatientId, action: Action) -> Answered<()> {
-        self.authorize_listed(by, patient, action, None).await
+        self.authorize_listed(by, patient, action, None, false)
+            .await
     }
 
     /// [`Access::authorize`], with the patient's entry on the practice's list.
@@ -132,10 +133,15 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         patient: PatientId,
         action: Action,
         listed: Option<&ListedPatient>,
+        one_booking_before_registration: bool,
     ) -> Answered<()> {
         let outcome = self
             .run(patient, listed, by, |facts, by, now, ids| {
-                Ok(decide_authorization(facts, by, action, now, ids))
+                let facts = AccessFacts {
+                    one_booking_before_registration,
+                    ..facts.clone()
+                };
+                Ok(decide_authorization(&facts, by, action, now, ids))
             })
             .await?;
         Ok(unit(outcome))

@@ -95,14 +95,15 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
     /// start. A search changes nothing: only a refusal is recorded.
     pub async fn search(&self, request: &SearchRequest) -> Result<Answer<Vec<Slot>>, OnlineError> {
         let policy = self.core.store.policy().await?.policy;
-        let candidates = self.core.store.find_slots(&request.query).await?;
-        match search(
-            &policy,
-            request,
-            &candidates,
-            self.core.clock.now(),
-            self.core.ids.as_ref(),
-        ) {
+        let now = self.core.clock.now();
+        // The request's own rules first (the span, the range, the patient),
+        // so that a refused search is refused before the store is asked.
+        let ids = self.core.ids.as_ref();
+        let candidates = match search(&policy, request, &[], now, ids) {
+            Ok(_) => self.core.store.find_slots(&request.query).await?,
+            Err(_) => Vec::new(),
+        };
+        match search(&policy, request, &candidates, now, ids) {
             Ok(slots) => Ok(Answer::Done(slots)),
             Err(refusal) => {
                 self.core.store.record_refusal(&refusal.events).await?;
