@@ -198,19 +198,26 @@ impl Ctx<'_> {
 
 /// Decides sending a message: patients and proxies, online, for their own
 /// patient, while the practice has messaging on.
+///
+/// `link_owner` is whose the appointment or medicine the message links to
+/// is, as the facade read it from the other records (`None`: there is no
+/// such appointment or medicine): a message links only to the patient's
+/// own (`LinkNotFound` otherwise).
 pub fn decide_send(
     settings: &SettingsFacts,
     message: &NewMessage,
+    link_owner: Option<PatientId>,
     now: DateTime<Utc>,
     ids: &dyn IdSource,
 ) -> Result<Decision, MessageError> {
     message.check()?;
-    Ok(decide_checked_send(settings, message, now, ids))
+    Ok(decide_checked_send(settings, message, link_owner, now, ids))
 }
 
 fn decide_checked_send(
     settings: &SettingsFacts,
     message: &NewMessage,
+    link_owner: Option<PatientId>,
     now: DateTime<Utc>,
     ids: &dyn IdSource,
 ) -> Decision {
@@ -232,6 +239,9 @@ fn decide_checked_send(
     }
     if !settings.settings.enabled {
         return ctx.refuse(MessagingRefusal::MessagingOff);
+    }
+    if message.link.is_some() && link_owner != Some(message.patient) {
+        return ctx.refuse(MessagingRefusal::LinkNotFound);
     }
     let stored = Message {
         id,

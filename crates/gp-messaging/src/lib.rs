@@ -34,10 +34,10 @@
 //! let now = Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap();
 //! let message = NewMessage::new(Actor::Patient { patient }, Channel::Online, patient,
 //!     "Blood test results", "Have my results come back?", None)?;
-//! assert!(decide_send(&SettingsFacts::default(), &message, now, &ids)?.refusal().is_none());
+//! assert!(decide_send(&SettingsFacts::default(), &message, None, now, &ids)?.refusal().is_none());
 //!
 //! let off = SettingsFacts { settings: MessagingSettings { enabled: false }, version: 1 };
-//! assert_eq!(decide_send(&off, &message, now, &ids)?.refusal(), Some(&MessagingRefusal::MessagingOff));
+//! assert_eq!(decide_send(&off, &message, None, now, &ids)?.refusal(), Some(&MessagingRefusal::MessagingOff));
 //! # Ok::<(), MessageError>(())
 //! ```
 

@@ -27,6 +27,8 @@ pub enum MessagingRefusal {
     AlreadyRead,
     /// The message has already been handled.
     AlreadyHandled,
+    /// The appointment or medicine the message links to is not the patient's.
+    LinkNotFound,
 }
 
 impl Reason for MessagingRefusal {
@@ -40,6 +42,7 @@ impl Reason for MessagingRefusal {
             MessagingRefusal::MessageNotFound => "MessageNotFound",
             MessagingRefusal::AlreadyRead => "AlreadyRead",
             MessagingRefusal::AlreadyHandled => "AlreadyHandled",
+            MessagingRefusal::LinkNotFound => "LinkNotFound",
         }
     }
 }
@@ -55,6 +58,7 @@ impl fmt::Display for MessagingRefusal {
             MessagingRefusal::MessageNotFound => "No such message.",
             MessagingRefusal::AlreadyRead => "The message has already been read.",
             MessagingRefusal::AlreadyHandled => "The message has already been handled.",
+            MessagingRefusal::LinkNotFound => "That appointment or medicine is not on this patient's record.",
         })
     }
 }

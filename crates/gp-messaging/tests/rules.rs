@@ -54,6 +54,7 @@ impl T {
         match decide_send(
             &self.on,
             &self.new_message(self.me(), Channel::Online),
+            None,
             self.now,
             &self.ids,
         )
@@ -114,8 +115,16 @@ fn patients_and_proxies_send_online_while_messaging_is_on() {
         proxy: ProxyId::new(&t.ids),
         for_patient: t.patient,
     };
-    let by_proxy =
-        changed(decide_send(&t.on, &t.new_message(proxy, Channel::Online), t.now, &t.ids).unwrap());
+    let by_proxy = changed(
+        decide_send(
+            &t.on,
+            &t.new_message(proxy, Channel::Online),
+            None,
+            t.now,
+            &t.ids,
+        )
+        .unwrap(),
+    );
     assert_eq!(by_proxy.writer, proxy, "a proxy is recorded as the writer");
     let off = SettingsFacts {
         settings: MessagingSettings { enabled: false },
@@ -123,7 +132,14 @@ fn patients_and_proxies_send_online_while_messaging_is_on() {
     };
     assert_eq!(
         refused(
-            &decide_send(&off, &t.new_message(t.me(), Channel::Online), t.now, &t.ids).unwrap()
+            &decide_send(
+                &off,
+                &t.new_message(t.me(), Channel::Online),
+                None,
+                t.now,
+                &t.ids
+            )
+            .unwrap()
         ),
         MessagingRefusal::MessagingOff
     );
@@ -132,6 +148,7 @@ fn patients_and_proxies_send_online_while_messaging_is_on() {
             &decide_send(
                 &t.on,
                 &t.new_message(t.me(), Channel::Telephone),
+                None,
                 t.now,
                 &t.ids
             )
@@ -147,6 +164,7 @@ fn patients_and_proxies_send_online_while_messaging_is_on() {
             &decide_send(
                 &t.on,
                 &t.new_message(stranger, Channel::Online),
+                None,
                 t.now,
                 &t.ids
             )
@@ -159,6 +177,7 @@ fn patients_and_proxies_send_online_while_messaging_is_on() {
             &decide_send(
                 &t.on,
                 &t.new_message(t.staff(StaffRole::Gp), Channel::Reception),
+                None,
                 t.now,
                 &t.ids
             )
@@ -181,7 +200,8 @@ fn a_link_is_kept_and_audited() {
         Some(MessageLink::Appointment(booking)),
     )
     .unwrap();
-    let Decision::Allowed(c) = decide_send(&t.on, &m, t.now, &t.ids).unwrap() else {
+    let Decision::Allowed(c) = decide_send(&t.on, &m, Some(t.patient), t.now, &t.ids).unwrap()
+    else {
         panic!("refused")
     };
     assert_eq!(
@@ -192,6 +212,13 @@ fn a_link_is_kept_and_audited() {
         .subjects
         .iter()
         .any(|s| s.kind == SubjectKind::Booking && s.id == booking.as_uuid()));
+    // Only to the patient's own appointment or medicine.
+    let someone_else = gp_core::PatientId::new(&t.ids);
+    for owner in [Some(someone_else), None] {
+        let d = decide_send(&t.on, &m, owner, t.now, &t.ids).unwrap();
+        assert_eq!(d.refusal(), Some(&MessagingRefusal::LinkNotFound));
+        assert_eq!(d.events().len(), 1);
+    }
 }
 
 #[test]
@@ -448,6 +475,7 @@ fn every_reason_code_is_distinct() {
         MessageNotFound,
         AlreadyRead,
         AlreadyHandled,
+        LinkNotFound,
     ];
     let codes: std::collections::BTreeSet<_> = all.iter().map(|r| r.code()).collect();
     assert_eq!(codes.len(), all.len());

@@ -328,6 +328,29 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     }
 }
 
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    /// Whose the appointment or medicine a message links to is (`None`: no
+    /// such appointment, or no such medicine on the patient's list).
+    async fn link_owner(&self, message: &NewMessage) -> Result<Option<PatientId>, OnlineError> {
+        Ok(match message.link {
+            None => Some(message.patient),
+            Some(gp_messaging::MessageLink::Appointment(b)) => {
+                BookingStore::booking(self.store.as_ref(), b)
+                    .await?
+                    .map(|b| b.patient)
+            }
+            Some(gp_messaging::MessageLink::Medication(m)) => {
+                let record = self.repeats.record(message.patient).await?;
+                record
+                    .items
+                    .iter()
+                    .any(|i| i.id == m)
+                    .then_some(message.patient)
+            }
+        })
+    }
+}
+
 fn facts_of(a: &Authorized) -> Result<gp_booking::PatientFacts, OnlineError> {
     patient_facts(&a.record, a.listed.as_ref()).ok_or_else(|| {
         StoreError::Invalid(format!(
@@ -813,7 +836,10 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
                     actor: a.by.actor,
                     ..message.clone()
                 };
-                Ok(refused(self.messages.send_after(&message, &a.prior).await?))
+                let owner = self.link_owner(&message).await?;
+                Ok(refused(
+                    self.messages.send_after(&message, owner, &a.prior).await?,
+                ))
             },
         )
         .await

@@ -1384,3 +1384,36 @@ async fn odd_searches_and_unknown_ids_are_refused_as_the_records_say() {
     let events = w.events().await;
     assert_eq!(events.last().unwrap().actor, w.desk.actor);
 }
+
+#[tokio::test]
+async fn a_message_links_only_to_the_patients_own_appointment_or_medicine() {
+    let w = World::new().await;
+    let consent = || LegalBasis::Consent {
+        seen_alone: SeenAlone::Yes,
+    };
+    let a = w.patient(consent(), None).await;
+    let b = w.patient(consent(), None).await;
+    let me = Actor::Patient { patient: a.patient };
+    let about = |link| {
+        NewMessage::new(me, Channel::Online, a.patient, "About", "This", Some(link)).unwrap()
+    };
+    for (link, code) in [
+        (
+            gp_messaging::MessageLink::Appointment(b.booking),
+            Some("LinkNotFound"),
+        ),
+        (
+            gp_messaging::MessageLink::Medication(b.item.id),
+            Some("LinkNotFound"),
+        ),
+        (
+            gp_messaging::MessageLink::Appointment(gp_core::BookingId::new(&w.ids)),
+            Some("LinkNotFound"),
+        ),
+        (gp_messaging::MessageLink::Appointment(a.booking), None),
+        (gp_messaging::MessageLink::Medication(a.item.id), None),
+    ] {
+        let answer = w.p.send(&about(link)).await.unwrap();
+        assert_eq!(answer.refusal().map(Refused::code), code, "{link:?}");
+    }
+}

@@ -61,7 +61,7 @@ impl World {
             None,
         )
         .expect("a valid message");
-        allowed(decide_send(&Default::default(), &m, at, &self.ids).expect("a valid message"))
+        allowed(decide_send(&Default::default(), &m, None, at, &self.ids).expect("a valid message"))
     }
 
     fn action(&self, c: &Committable) -> MessageAction {
@@ -377,7 +377,7 @@ pub async fn the_inbox_is_oldest_first_and_refusals_are_recorded_alone<S: Messag
         None,
     )
     .expect("valid");
-    let Decision::Refused(r) = decide_send(&off, &m, w.now, &w.ids).expect("a valid message")
+    let Decision::Refused(r) = decide_send(&off, &m, None, w.now, &w.ids).expect("a valid message")
     else {
         panic!("messaging is off");
     };

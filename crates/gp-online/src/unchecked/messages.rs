@@ -52,14 +52,20 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
         Ok(self.core.store.inbox().await?)
     }
 
-    /// Sends a message to the practice.
+    /// Sends a message to the practice. A link is taken to be the
+    /// patient's own (this facade sees no appointments or medicines;
+    /// `Practice::send` checks them).
     pub async fn send(&self, message: &NewMessage) -> Answered<Message> {
-        self.send_after(message, &Prior::none()).await
+        self.send_after(message, Some(message.patient), &Prior::none())
+            .await
     }
 
+    /// Like [`Messages::send`], with whose the linked appointment or
+    /// medicine is, as read from the other records.
     pub(crate) async fn send_after(
         &self,
         message: &NewMessage,
+        link_owner: Option<PatientId>,
         prior: &Prior,
     ) -> Answered<Message> {
         let outcome = self
@@ -69,6 +75,7 @@ impl<S: MessageStore, C: Clock> Messages<S, C> {
                 Ok(decide_send(
                     &settings,
                     message,
+                    link_owner,
                     now,
                     self.core.ids.as_ref(),
                 )?)
