@@ -193,7 +193,7 @@ impl By {
 }
 
 /// What registering a patient for online services needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Registration {
     /// NHS number.
     pub nhs_number: NhsNumber,
@@ -240,3 +240,8 @@ pub enum ApplicationVerdict {
     /// Refuse, for this reason.
     Refuse(String),
 }
+
+gp_core::redacted_debug!(Registration {
+    show: [registration, practice],
+    hide: [nhs_number, date_of_birth],
+});

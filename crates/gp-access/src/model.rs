@@ -139,7 +139,7 @@ pub struct Linkage {
 }
 
 /// A patient's registration for online services.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatientAccount {
     /// The patient.
     pub patient: PatientId,
@@ -232,7 +232,7 @@ pub struct ChildView {
 }
 
 /// Proxy access ended by the patient or the practice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
     /// Who ended it.
     pub by: Actor,
@@ -243,7 +243,7 @@ pub struct Revocation {
 }
 
 /// A proxy's access to one patient's online services.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyGrant {
     /// The person acting (with their own credentials).
     pub proxy: ProxyId,
@@ -294,7 +294,7 @@ pub enum ApplicationDecision {
 }
 
 /// An application for proxy access, kept whether granted or refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyApplication {
     /// This application.
     pub id: ApplicationId,
@@ -333,7 +333,7 @@ pub enum ConcernOutcome {
 }
 
 /// A clinician's review of a coercion concern.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConcernReview {
     /// The clinician.
     pub by: StaffId,
@@ -347,7 +347,7 @@ pub struct ConcernReview {
 
 /// A coercion concern recorded by staff. While it has no review, the
 /// affected access is suspended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoercionConcern {
     /// This concern.
     pub id: ConcernId,
@@ -490,3 +490,66 @@ impl AccessRecord {
         self.concerns.iter().filter(|c| c.is_open())
     }
 }
+
+gp_core::redacted_debug!(PatientAccount {
+    show: [
+        patient,
+        registration,
+        practice,
+        registered_by,
+        registered_at,
+        identity,
+        services,
+        suspended,
+        linkage
+    ],
+    hide: [nhs_number, date_of_birth],
+});
+gp_core::redacted_debug!(Revocation {
+    show: [by, at],
+    hide: [reason],
+});
+gp_core::redacted_debug!(ProxyGrant {
+    show: [
+        proxy,
+        patient,
+        proxy_identity,
+        care_home,
+        basis,
+        basis_since,
+        scopes,
+        start,
+        end,
+        review,
+        decided_by,
+        decided_at,
+        revoked,
+        suspended,
+        child_view,
+        last_used
+    ],
+    hide: [proxy_name],
+});
+gp_core::redacted_debug!(ProxyApplication {
+    show: [
+        id,
+        applicant,
+        patient,
+        basis,
+        scopes,
+        applicant_identity,
+        patient_identity_checked,
+        decision,
+        decided_by,
+        at
+    ],
+    hide: [applicant_name],
+});
+gp_core::redacted_debug!(ConcernReview {
+    show: [by, at, outcome],
+    hide: [note],
+});
+gp_core::redacted_debug!(CoercionConcern {
+    show: [id, patient, proxy, raised_by, at, review],
+    hide: [note],
+});

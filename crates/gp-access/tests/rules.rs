@@ -1903,3 +1903,39 @@ fn the_first_manager_commits_only_while_no_staff_are_recorded() {
     };
     assert_eq!(c.preconditions, vec![Precondition::NoStaffYet]);
 }
+
+#[test]
+fn debug_output_carries_no_personal_data() {
+    let mut t = T::new();
+    t.ready(date(1987, 11, 23));
+    let desk = t.desk.clone();
+    let proxy = t.grant(
+        LegalBasis::Consent {
+            seen_alone: SeenAlone::Yes,
+        },
+        None,
+    );
+    t.apply(decide_coercion_concern(
+        &t.facts(&desk),
+        &T::by(&desk),
+        Some(proxy),
+        "Partner reads her texts aloud",
+        t.now,
+        &t.ids,
+    ));
+    let reg = Registration {
+        nhs_number: NhsNumber::parse("9434765919").unwrap(),
+        date_of_birth: date(1987, 11, 23),
+        registration: RegistrationKind::Regular,
+        practice: OdsCode::parse("A81001").unwrap(),
+    };
+    for shown in [format!("{:?}", t.record), format!("{reg:?}")] {
+        for secret in ["9434765919", "1987-11-23", "Partner reads", "Sam Carer"] {
+            assert!(!shown.contains(secret), "{secret:?} in {shown}");
+        }
+    }
+    // What is shown still helps: ids and lengths.
+    let shown = format!("{:?}", t.record);
+    assert!(shown.contains(&t.record.patient.to_string()));
+    assert!(shown.contains("<29 chars>"), "{shown}");
+}

@@ -36,6 +36,13 @@ pub enum ParseError {
         /// The field's name as shown to people.
         field: &'static str,
     },
+    /// A text field held a character that changes how text reads without
+    /// being seen (a bidirectional override or a zero-width character).
+    #[error("{field} must not contain invisible formatting characters")]
+    InvisibleCharacter {
+        /// The field's name as shown to people.
+        field: &'static str,
+    },
     /// A text field held a control character.
     #[error("{field} must not contain control characters")]
     ControlCharacter {

@@ -48,7 +48,7 @@ pub use ids::{
 };
 pub use nhs::{NhsNumber, OdsCode};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
-pub use text::bounded_text;
+pub use text::{bounded_text, is_invisible, Redacted, RedactedShape};
 pub use time::{
     age_on, birthday_in, date_of_age, local_date, local_to_utc, local_to_utc_lenient,
     start_of_local_day, to_local, PRACTICE_TZ,

@@ -91,7 +91,7 @@ pub type Refusal = gp_core::Refusal<MessagingRefusal>;
 pub type Decision = gp_core::Decision<MessageChange, Precondition, MessagingRefusal>;
 
 /// A new message, checked. Build one with [`NewMessage::new`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewMessage {
     /// Who writes (the patient or a proxy).
     pub actor: Actor,
@@ -429,3 +429,8 @@ pub fn decide_settings(
         }],
     })
 }
+
+gp_core::redacted_debug!(NewMessage {
+    show: [actor, channel, patient, link],
+    hide: [subject, body],
+});

@@ -59,7 +59,7 @@ impl fmt::Display for InboxState {
 }
 
 /// A reply in a message's thread, from staff or from the patient's side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
     /// Who wrote it (staff, the patient, or a proxy, recorded as themselves).
     pub by: Actor,
@@ -71,7 +71,7 @@ pub struct Reply {
 
 /// A message from a patient (or a proxy, recorded as the writer) to the practice,
 /// with its thread of replies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// This message.
     pub id: MessageId,
@@ -94,3 +94,12 @@ pub struct Message {
     /// How many times it has changed since it was sent (0 when sent).
     pub revision: u64,
 }
+
+gp_core::redacted_debug!(Reply {
+    show: [by, at],
+    hide: [body],
+});
+gp_core::redacted_debug!(Message {
+    show: [id, patient, writer, at, link, state, replies, revision],
+    hide: [subject, body],
+});

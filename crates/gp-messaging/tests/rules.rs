@@ -480,3 +480,26 @@ fn every_reason_code_is_distinct() {
     let codes: std::collections::BTreeSet<_> = all.iter().map(|r| r.code()).collect();
     assert_eq!(codes.len(), all.len());
 }
+
+#[test]
+fn debug_output_carries_no_message_text() {
+    let t = T::new();
+    let m = NewMessage::new(
+        t.me(),
+        Channel::Online,
+        t.patient,
+        "Private subject",
+        "Something only the practice should read",
+        None,
+    )
+    .unwrap();
+    let Decision::Allowed(c) = decide_send(&t.on, &m, None, t.now, &t.ids).unwrap() else {
+        panic!("refused")
+    };
+    let stored = c.change.message.unwrap();
+    for shown in [format!("{m:?}"), format!("{stored:?}")] {
+        assert!(!shown.contains("Private subject"), "{shown}");
+        assert!(!shown.contains("only the practice"), "{shown}");
+        assert!(shown.contains("<15 chars>"), "{shown}");
+    }
+}

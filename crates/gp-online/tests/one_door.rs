@@ -1242,6 +1242,25 @@ async fn bad_input_is_an_input_error_that_records_and_authorizes_nothing() {
         .restrict_ordering(&w.gp, t.patient, Some((RestrictionScope::Online, "")))
         .await
         .is_err());
+    // Text that reads other than it is: a right-to-left override.
+    let sneaky = NewMessage {
+        subject: "Repeat \u{202E}tnegru".into(),
+        body: "Please".into(),
+        ..forged.clone()
+    };
+    assert!(matches!(
+        w.p.send(&sneaky).await,
+        Err(gp_online::OnlineError::Message(_))
+    ));
+    assert!(NewMessage::new(
+        proxy.actor,
+        Channel::Online,
+        t.patient,
+        "Hi",
+        "call\u{200B}me",
+        None
+    )
+    .is_err());
     assert_eq!(w.events().await.len(), events, "nothing recorded");
     assert_eq!(version().await, record, "no first use committed");
 }
