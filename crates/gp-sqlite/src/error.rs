@@ -14,6 +14,15 @@ pub enum OpenError {
         /// The file.
         path: PathBuf,
     },
+    /// The file is an SQLite database of another application (marked with
+    /// another application id, or holding tables that are not ours).
+    #[error("{path} is not a practice database ({reason}); it was left unchanged")]
+    NotOurs {
+        /// The file.
+        path: PathBuf,
+        /// What showed it.
+        reason: String,
+    },
     /// The database was written by a newer version of this crate.
     #[error("this database has schema version {found}, newer than the {supported} this version understands; upgrade the software before opening it")]
     NewerSchema {

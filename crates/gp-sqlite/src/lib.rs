@@ -38,5 +38,5 @@ mod rows;
 mod store;
 
 pub use error::OpenError;
-pub use migrate::SCHEMA_VERSION;
+pub use migrate::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{SqliteConfig, SqliteStore, Synchronous};

@@ -138,6 +138,12 @@ impl SqliteStore {
         let err = |e: rusqlite::Error| open_error(path, &e);
         conn.busy_timeout(config.busy_timeout).map_err(err)?;
         // Read before writing anything: a foreign or newer file is left untouched.
+        if let Some(reason) = migrate::not_ours(&conn).map_err(err)? {
+            return Err(OpenError::NotOurs {
+                path: path.to_owned(),
+                reason,
+            });
+        }
         let found = migrate::current_version(&conn).map_err(err)?;
         if found > migrate::SCHEMA_VERSION {
             return Err(OpenError::NewerSchema {

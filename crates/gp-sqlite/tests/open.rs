@@ -159,7 +159,8 @@ async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
              DROP TABLE access_settings; DROP TABLE access_records; DROP TABLE staff_profiles; \
              DROP TABLE messages; DROP TABLE messaging_settings; DROP TABLE request_lines; \
              DROP TABLE repeat_requests; DROP TABLE repeat_items; DROP TABLE prescribing_patients; \
-             DROP TABLE prescribing_settings; DELETE FROM schema_migrations WHERE version > 1;",
+             DROP TABLE prescribing_settings; DELETE FROM schema_migrations WHERE version > 1; \
+             PRAGMA application_id = 0; PRAGMA user_version = 0;",
         )
         .unwrap();
         let version: i64 = raw
@@ -292,6 +293,7 @@ async fn a_version_3_database_is_upgraded_with_its_access_records_and_settings_i
         raw.execute_batch(
             "DROP TABLE booking_settings; DROP TABLE patient_list; \
              UPDATE staff_profiles SET body = json_remove(body, '$.version'); \
+             PRAGMA application_id = 0; PRAGMA user_version = 0; \
              DELETE FROM schema_migrations WHERE version > 3;",
         )
         .unwrap();
@@ -398,4 +400,64 @@ async fn a_request_that_fails_inside_the_store_is_rolled_back_and_the_store_goes
         "the store serves again: {answer:?}"
     );
     assert_eq!(store.audit_events().await.unwrap().len(), 1);
+}
+
+#[test]
+fn another_applications_database_is_refused_before_anything_changes() {
+    // A rota application's database, with a table whose name clashes with ours.
+    let clashing = common::temp_db("foreign-clash");
+    {
+        let raw = Connection::open(&clashing).unwrap();
+        raw.execute_batch(
+            "CREATE TABLE slots (rota TEXT, shift TEXT); INSERT INTO slots VALUES ('A', 'early');",
+        )
+        .unwrap();
+    }
+    // One that marks itself with an application id of its own.
+    let marked = common::temp_db("foreign-marked");
+    {
+        let raw = Connection::open(&marked).unwrap();
+        raw.execute_batch("PRAGMA application_id = 1234; CREATE TABLE notes (body TEXT);")
+            .unwrap();
+    }
+    // One with a table of its own and nothing of ours.
+    let unrelated = common::temp_db("foreign-unrelated");
+    {
+        let raw = Connection::open(&unrelated).unwrap();
+        raw.execute_batch("CREATE TABLE invoices (n INTEGER);")
+            .unwrap();
+    }
+    for path in [&clashing, &marked, &unrelated] {
+        let before = std::fs::read(path).unwrap();
+        let err = SqliteStore::open(path).unwrap_err();
+        assert!(matches!(err, OpenError::NotOurs { .. }), "{err:?}");
+        assert_eq!(
+            std::fs::read(path).unwrap(),
+            before,
+            "the refused file is byte-for-byte unchanged"
+        );
+        let wal = format!("{}-wal", path.display());
+        assert!(
+            !std::path::Path::new(&wal).exists(),
+            "not switched to write-ahead logging"
+        );
+    }
+}
+
+#[test]
+fn a_practice_database_is_marked_as_ours() {
+    let path = common::temp_db("marked");
+    drop(SqliteStore::open(&path).unwrap());
+    let raw = Connection::open(&path).unwrap();
+    let (id, version): (i32, i64) = raw
+        .query_row(
+            "SELECT * FROM pragma_application_id, pragma_user_version",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((id, version), (gp_sqlite::APPLICATION_ID, SCHEMA_VERSION));
+    drop(raw);
+    // And it opens again.
+    drop(SqliteStore::open(&path).unwrap());
 }
