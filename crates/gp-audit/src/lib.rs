@@ -31,8 +31,14 @@
 //! assert_eq!(verify(GENESIS, 1, &records, None).unwrap_err().seq, 2);
 //! ```
 
+mod checkpoint;
+mod export;
 mod memory;
 
+pub use checkpoint::{
+    Checkpoint, CheckpointError, HmacKey, Signer, TrailBreak, Verifier, CHECKPOINT_TAG,
+};
+pub use export::{export_jsonl, hex};
 pub use memory::MemoryAuditStore;
 
 use std::collections::HashSet;
@@ -117,6 +123,8 @@ pub enum BreakKind {
     Missing,
     /// A genuine record stands at the wrong place.
     OutOfOrder,
+    /// A record stands past the recorded head (the head was moved back).
+    BeyondHead,
 }
 
 /// The first place a chain breaks.
@@ -134,6 +142,7 @@ impl fmt::Display for ChainBreak {
             BreakKind::Modified => "was changed after it was written",
             BreakKind::Missing => "is missing",
             BreakKind::OutOfOrder => "is out of order",
+            BreakKind::BeyondHead => "stands past the recorded end of the trail",
         };
         write!(f, "the audit trail is broken: event {} {how}", self.seq)
     }
@@ -195,6 +204,12 @@ pub fn verify(
                 kind: BreakKind::Modified,
             });
         }
+        if head_seq + 1 < expected_seq {
+            return Err(ChainBreak {
+                seq: head_seq + 1,
+                kind: BreakKind::BeyondHead,
+            });
+        }
     }
     Ok(())
 }
@@ -241,11 +256,64 @@ pub trait AuditStore: Send + Sync {
     /// The records with `from <= seq <= to`, in order.
     async fn read(&self, from: u64, to: u64) -> Result<Vec<ChainRecord>, AuditError>;
 
-    /// Verifies the whole chain; `Ok(Err(break))` when it is broken.
+    /// Verifies the whole chain; `Ok(Err(break))` when it is broken. Every
+    /// stored record is read: one past the recorded head is a break.
     async fn verify_all(&self) -> Result<Result<(), ChainBreak>, AuditError> {
         let head = self.head().await?;
         let records = self.read(1, u64::MAX).await?;
         Ok(verify(GENESIS, 1, &records, head))
+    }
+
+    /// The records with `from <= seq <= to` as JSON Lines with their hashes
+    /// ([`export_jsonl`]; the format is in `docs/audit-format.md`).
+    async fn export(&self, from: u64, to: u64) -> Result<String, AuditError> {
+        Ok(export_jsonl(&self.read(from, to).await?))
+    }
+
+    /// A checkpoint of the trail's head, signed by `signer` (`None` while
+    /// the trail is empty). Keep it where the database's writers cannot
+    /// change it.
+    async fn checkpoint(
+        &self,
+        signer: &dyn Signer,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Checkpoint>, AuditError> {
+        Ok(self
+            .head()
+            .await?
+            .map(|(seq, hash)| Checkpoint::sign(seq, hash, at, signer)))
+    }
+
+    /// Verifies the trail against a checkpoint kept elsewhere: the
+    /// checkpoint's signature, the whole chain, that the trail still reaches
+    /// the checkpoint's head, and that the event there is the one signed. A
+    /// trail rewritten with every later hash recomputed, or cut back with its
+    /// head moved, fails here though [`AuditStore::verify_all`] would pass.
+    async fn verify_against(
+        &self,
+        checkpoint: &Checkpoint,
+        verifier: &dyn Verifier,
+    ) -> Result<Result<(), TrailBreak>, AuditError> {
+        if !checkpoint.signed_by(verifier) {
+            return Ok(Err(TrailBreak::BadSignature));
+        }
+        if let Err(b) = self.verify_all().await? {
+            return Ok(Err(b.into()));
+        }
+        let head = self.head().await?.map_or(0, |(seq, _)| seq);
+        if head < checkpoint.seq {
+            return Ok(Err(TrailBreak::Truncated {
+                head,
+                checkpoint: checkpoint.seq,
+            }));
+        }
+        let signed = self.read(checkpoint.seq, checkpoint.seq).await?;
+        if signed.first().map(|r| r.hash) != Some(checkpoint.hash) {
+            return Ok(Err(TrailBreak::Rewritten {
+                seq: checkpoint.seq,
+            }));
+        }
+        Ok(Ok(()))
     }
 }
 

@@ -106,3 +106,136 @@ async fn swapped_rows_are_out_of_order() {
         })
     );
 }
+
+/// A key of the supplier's, kept outside the database.
+fn key() -> gp_audit::HmacKey {
+    gp_audit::HmacKey::new("practice-a81001-2026", &[7u8; 32]).unwrap()
+}
+
+/// Rewrites rows `from..` of the trail as an insider with write access
+/// would: each body as given by `edit`, every hash recomputed, the head moved.
+fn rewrite(path: &std::path::Path, from: i64, edit: impl Fn(i64, String) -> String) {
+    let conn = Connection::open(path).unwrap();
+    let rows: Vec<(i64, Vec<u8>, String)> = conn
+        .prepare("SELECT seq, prev_hash, body FROM audit_events WHERE seq >= ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut prev: gp_audit::Hash = rows[0].1.clone().try_into().unwrap();
+    for (seq, _, body) in rows {
+        let body = edit(seq, body);
+        let hash = gp_audit::link(&prev, &body);
+        conn.execute(
+            "UPDATE audit_events SET prev_hash = ?2, hash = ?3, body = ?4 WHERE seq = ?1",
+            rusqlite::params![seq, &prev[..], &hash[..], body],
+        )
+        .unwrap();
+        conn.execute(
+            "UPDATE audit_head SET seq = ?1, hash = ?2",
+            rusqlite::params![seq, &hash[..]],
+        )
+        .unwrap();
+        prev = hash;
+    }
+}
+
+#[tokio::test]
+async fn a_trail_rewritten_with_every_hash_recomputed_fails_against_a_checkpoint() {
+    let (path, store) = trail("rewrite", 10).await;
+    let at = gp_testkit::fixtures::monday_morning();
+    let checkpoint = store.checkpoint(&key(), at).await.unwrap().unwrap();
+    assert_eq!(checkpoint.seq, 10);
+    assert_eq!(
+        store.verify_against(&checkpoint, &key()).await.unwrap(),
+        Ok(())
+    );
+    rewrite(&path, 4, |seq, body| {
+        if seq == 4 {
+            body.replace("appointment.cancel", "appointment.book")
+        } else {
+            body
+        }
+    });
+    // The chain alone cannot tell: every hash was recomputed.
+    assert_eq!(store.verify_all().await.unwrap(), Ok(()));
+    assert_eq!(
+        store.verify_against(&checkpoint, &key()).await.unwrap(),
+        Err(gp_audit::TrailBreak::Rewritten { seq: 10 })
+    );
+}
+
+#[tokio::test]
+async fn a_trail_cut_back_with_its_head_moved_fails_against_a_checkpoint() {
+    let (path, store) = trail("truncate", 10).await;
+    let at = gp_testkit::fixtures::monday_morning();
+    let checkpoint = store.checkpoint(&key(), at).await.unwrap().unwrap();
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DELETE FROM audit_events WHERE seq > 7;
+         UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM audit_events WHERE seq = 7);",
+    )
+    .unwrap();
+    assert_eq!(
+        store.verify_all().await.unwrap(),
+        Ok(()),
+        "the chain alone cannot tell"
+    );
+    assert_eq!(
+        store.verify_against(&checkpoint, &key()).await.unwrap(),
+        Err(gp_audit::TrailBreak::Truncated {
+            head: 7,
+            checkpoint: 10
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_head_moved_back_over_rows_left_in_place_is_a_break() {
+    let (path, store) = trail("head-back", 10).await;
+    let at = gp_testkit::fixtures::monday_morning();
+    let checkpoint = store.checkpoint(&key(), at).await.unwrap().unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM audit_events WHERE seq = 7);",
+        )
+        .unwrap();
+    let beyond = ChainBreak {
+        seq: 8,
+        kind: BreakKind::BeyondHead,
+    };
+    assert_eq!(store.verify_all().await.unwrap(), Err(beyond));
+    assert_eq!(
+        store.verify_against(&checkpoint, &key()).await.unwrap(),
+        Err(gp_audit::TrailBreak::Chain(beyond))
+    );
+}
+
+#[tokio::test]
+async fn a_forged_or_foreign_checkpoint_is_refused_and_one_kept_as_text_reads_back() {
+    let (_path, store) = trail("forged", 3).await;
+    let at = gp_testkit::fixtures::monday_morning();
+    let checkpoint = store.checkpoint(&key(), at).await.unwrap().unwrap();
+    // Kept as a line of text elsewhere, it reads back the same.
+    let line = checkpoint.to_line();
+    assert!(line.starts_with("gp-audit-checkpoint v1 3 "), "{line}");
+    let back = gp_audit::Checkpoint::from_line(&line).unwrap();
+    assert_eq!(back, checkpoint);
+    assert_eq!(store.verify_against(&back, &key()).await.unwrap(), Ok(()));
+    // Changed, or checked with another key: refused.
+    let mut forged = checkpoint.clone();
+    forged.seq = 2;
+    assert_eq!(
+        store.verify_against(&forged, &key()).await.unwrap(),
+        Err(gp_audit::TrailBreak::BadSignature)
+    );
+    let other = gp_audit::HmacKey::new("practice-a81001-2026", &[8u8; 32]).unwrap();
+    assert_eq!(
+        store.verify_against(&checkpoint, &other).await.unwrap(),
+        Err(gp_audit::TrailBreak::BadSignature)
+    );
+    assert!(gp_audit::HmacKey::new("short", &[1u8; 16]).is_err());
+    assert!(gp_audit::Checkpoint::from_line("gp-audit-checkpoint v1 x").is_err());
+}
