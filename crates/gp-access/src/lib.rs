@@ -103,7 +103,8 @@ pub use decision::{
 pub use error::{AccessError, CommitError, StoreError};
 pub use linkage::KEY_LENGTH;
 pub use linkage_keys::{
-    decide_issue_linkage, decide_redeem_linkage, decide_unknown_account_redemption,
+    decide_issue_linkage, decide_practice_linkage_limit, decide_redeem_linkage,
+    decide_unknown_account_redemption, REDEEM_ACTION,
 };
 pub use memory::MemoryAccessStore;
 pub use model::*;

@@ -11,6 +11,7 @@ use crate::error::AccessError;
 use crate::linkage;
 use crate::model::*;
 use crate::refusal::AccessRefusal;
+use crate::settings::AccessSettings;
 
 use crate::decision::*;
 use crate::rules::*;
@@ -102,7 +103,7 @@ pub fn decide_redeem_linkage(
         actor: Actor::Patient { patient },
         channel: Channel::Online,
     };
-    let c = ctx(facts, by, "access.linkage_redeem", at, ids);
+    let c = ctx(facts, by, REDEEM_ACTION, at, ids);
     let mut record = facts.record.clone();
     let Some(acct) = record.account.as_mut() else {
         return c.refuse(AccessRefusal::LinkageKeyInvalid);
@@ -183,10 +184,48 @@ pub fn decide_unknown_account_redemption(
         Actor::System,
         Channel::Online,
         None,
-        "access.linkage_redeem",
+        REDEEM_ACTION,
         Outcome::Refused(reason.reason_code()),
     )
     .with_subject(SubjectKind::Account, account)
     .with_detail("account", "unknown");
     Decision::Refused(Refusal::new(reason, event))
+}
+
+/// The action name of every attempt to redeem linkage details, allowed or
+/// refused (what [`crate::AccessStore::failed_redemptions_since`] counts).
+pub const REDEEM_ACTION: &str = "access.linkage_redeem";
+
+/// Decides whether the practice-wide limit on failed linkage attempts stops
+/// an attempt before any key is tried: `failures_last_hour` is how many
+/// redemptions were refused at the practice (every account, known or not)
+/// in the hour before `at`. At or over
+/// [`AccessSettings::practice_failed_redemptions_per_hour`] the attempt is
+/// refused with `LinkageRateLimited`, recorded with the account named and
+/// no patient, and the account's own count of wrong keys is left alone.
+/// Attempts refused by the limit count as failures too, so the limit holds
+/// while guessing goes on. `None`: the attempt may go ahead.
+pub fn decide_practice_linkage_limit(
+    settings: &AccessSettings,
+    failures_last_hour: u64,
+    account: AccountId,
+    at: DateTime<Utc>,
+    ids: &dyn IdSource,
+) -> Option<Decision> {
+    if failures_last_hour < u64::from(settings.practice_failed_redemptions_per_hour) {
+        return None;
+    }
+    let reason = AccessRefusal::LinkageRateLimited;
+    let event = AuditEvent::decided(
+        ids,
+        at,
+        Actor::System,
+        Channel::Online,
+        None,
+        REDEEM_ACTION,
+        Outcome::Refused(reason.reason_code()),
+    )
+    .with_subject(SubjectKind::Account, account)
+    .with_detail("failures_last_hour", failures_last_hour.to_string());
+    Some(Decision::Refused(Refusal::new(reason, event)))
 }

@@ -74,6 +74,9 @@ pub enum AccessRefusal {
     LinkageKeyUsed,
     /// Too many wrong attempts: the account's keys are locked until the practice issues a new one.
     LinkageLocked,
+    /// Too many failed linkage attempts at this practice in the last hour
+    /// (every account, known or not): no key is tried until the count falls.
+    LinkageRateLimited,
     /// The applicant's identity has not been verified.
     ApplicantIdentityNotVerified,
     /// The patient's identity has not been verified or checked.
@@ -121,6 +124,7 @@ impl Reason for AccessRefusal {
             LinkageKeyExpired => "LinkageKeyExpired",
             LinkageKeyUsed => "LinkageKeyUsed",
             LinkageLocked => "LinkageLocked",
+            LinkageRateLimited => "LinkageRateLimited",
             ApplicantIdentityNotVerified => "ApplicantIdentityNotVerified",
             PatientIdentityNotVerified => "PatientIdentityNotVerified",
             PatientIs16OrOver => "PatientIs16OrOver",
@@ -162,6 +166,7 @@ impl fmt::Display for AccessRefusal {
             LinkageKeyExpired => f.write_str("The linkage key has expired; the practice can issue a new one."),
             LinkageKeyUsed => f.write_str("The linkage key has been used already; the practice can issue a new one."),
             LinkageLocked => f.write_str("Too many wrong attempts: linking is locked until the practice issues a new key."),
+            LinkageRateLimited => f.write_str("Too many failed attempts to link apps at this practice in the last hour: try again later."),
             ApplicantIdentityNotVerified => f.write_str("The applicant's identity must be verified first."),
             PatientIdentityNotVerified => f.write_str("The patient's identity must be verified first."),
             PatientIs16OrOver => f.write_str("Parental responsibility gives no online access to a patient aged 16 or over."),

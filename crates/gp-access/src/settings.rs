@@ -19,6 +19,15 @@ pub struct AccessSettings {
     /// for review, so the family can be told before it stops. Default 28 (0 to 180).
     #[serde(default = "default_sixteen_notice_days")]
     pub sixteen_notice_days: u32,
+    /// Failed linkage attempts at the whole practice (every account, known
+    /// or not) in the last hour after which no attempt is tried
+    /// (`LinkageRateLimited`) until the count falls. Default 30 (1 to 1000).
+    #[serde(default = "default_practice_failed_redemptions_per_hour")]
+    pub practice_failed_redemptions_per_hour: u32,
+}
+
+fn default_practice_failed_redemptions_per_hour() -> u32 {
+    30
 }
 
 fn default_sixteen_notice_days() -> u32 {
@@ -33,6 +42,7 @@ impl Default for AccessSettings {
             parental_review_age: 11,
             unused_proxy_years: 5,
             sixteen_notice_days: default_sixteen_notice_days(),
+            practice_failed_redemptions_per_hour: default_practice_failed_redemptions_per_hour(),
         }
     }
 }
@@ -55,6 +65,12 @@ impl AccessSettings {
         }
         if self.sixteen_notice_days > 180 {
             return bad("sixteen_notice_days", self.sixteen_notice_days);
+        }
+        if !(1..=1000).contains(&self.practice_failed_redemptions_per_hour) {
+            return bad(
+                "practice_failed_redemptions_per_hour",
+                self.practice_failed_redemptions_per_hour,
+            );
         }
         Ok(())
     }

@@ -36,6 +36,14 @@ pub fn decide_settings(
         .with_detail(
             "unused_proxy_years",
             settings.unused_proxy_years.to_string(),
+        )
+        .with_detail(
+            "sixteen_notice_days",
+            settings.sixteen_notice_days.to_string(),
+        )
+        .with_detail(
+            "practice_failed_redemptions_per_hour",
+            settings.practice_failed_redemptions_per_hour.to_string(),
         );
     Ok(Decision::Allowed(Committable {
         change: AccessChange {

@@ -1,6 +1,7 @@
 //! The AccessStore port: what the access rules need from storage.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use gp_core::{AccountId, AuditEvent, PatientId, StaffId};
 
 use crate::decision::{AccessFacts, Committable, SettingsFacts};
@@ -81,6 +82,25 @@ pub trait AccessStore: Send + Sync {
 
     /// Every audit event appended, oldest first.
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// How many attempts to redeem linkage details were refused at this
+    /// practice at or after `since` (events with action
+    /// [`crate::REDEEM_ACTION`] and a refused outcome, for every account,
+    /// known or not), to the second. The default counts
+    /// [`AccessStore::audit_events`]; a
+    /// store with a long trail answers from an index (gp-sqlite does).
+    async fn failed_redemptions_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        let events = self.audit_events().await?;
+        let failed = events
+            .iter()
+            .filter(|e| {
+                e.action.as_str() == crate::REDEEM_ACTION
+                    && !e.outcome.is_allowed()
+                    && e.at >= since
+            })
+            .count();
+        Ok(u64::try_from(failed).unwrap_or(u64::MAX))
+    }
 }
 
 /// A shared store is a store.
@@ -122,5 +142,8 @@ impl<T: AccessStore + ?Sized> AccessStore for std::sync::Arc<T> {
     }
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
         (**self).audit_events().await
+    }
+    async fn failed_redemptions_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        (**self).failed_redemptions_since(since).await
     }
 }

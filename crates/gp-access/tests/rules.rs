@@ -1780,6 +1780,7 @@ fn every_reason_code_is_distinct_and_readable() {
         LinkageKeyExpired,
         LinkageKeyUsed,
         LinkageLocked,
+        LinkageRateLimited,
         ApplicantIdentityNotVerified,
         PatientIdentityNotVerified,
         PatientIs16OrOver,
@@ -1938,4 +1939,42 @@ fn debug_output_carries_no_personal_data() {
     let shown = format!("{:?}", t.record);
     assert!(shown.contains(&t.record.patient.to_string()));
     assert!(shown.contains("<29 chars>"), "{shown}");
+}
+
+#[test]
+fn the_practice_wide_linkage_limit_stops_attempts_at_the_setting() {
+    let ids = SequentialIds::new(404);
+    let at = at(2026, 6, 1, 9, 0);
+    let account = gp_core::AccountId::from_uuid(gp_core::uuid::Uuid::from_u128(3));
+    let settings = AccessSettings {
+        practice_failed_redemptions_per_hour: 4,
+        ..AccessSettings::default()
+    };
+    for failures in [0, 1, 3] {
+        assert!(
+            gp_access::decide_practice_linkage_limit(&settings, failures, account, at, &ids)
+                .is_none()
+        );
+    }
+    for failures in [4, 5, u64::MAX] {
+        let d = gp_access::decide_practice_linkage_limit(&settings, failures, account, at, &ids)
+            .expect("limited");
+        let Decision::Refused(r) = d else {
+            panic!("a refusal")
+        };
+        assert_eq!(r.reason, AccessRefusal::LinkageRateLimited);
+        assert_eq!(r.events[0].patient, None);
+        assert_eq!(r.events[0].action.as_str(), gp_access::REDEEM_ACTION);
+    }
+    for bad in [0, 1001] {
+        let s = AccessSettings {
+            practice_failed_redemptions_per_hour: bad,
+            ..AccessSettings::default()
+        };
+        assert!(s.check().is_err());
+    }
+    assert_eq!(
+        AccessSettings::default().practice_failed_redemptions_per_hour,
+        30
+    );
 }

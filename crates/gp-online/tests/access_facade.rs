@@ -228,6 +228,107 @@ async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
 }
 
 #[tokio::test]
+async fn failed_attempts_across_the_practice_stop_linking_for_an_hour() {
+    let path = temp_db("linkage-practice-limit");
+    let clock = Arc::new(FixedClock::new(monday_morning()));
+    let door = |seed: u64| -> Facade {
+        Door::with_sources(
+            Arc::new(SqliteStore::open(&path).unwrap()),
+            clock.clone(),
+            Box::new(SequentialIds::new(seed << 32)),
+            Box::new(SeededRandom::new(seed)),
+        )
+    };
+    let a = door(9);
+    let p = practice(&a).await;
+    // The setting is bounded: 0 and 1001 are input errors that change nothing.
+    for bad in [0, 1001] {
+        let settings = gp_access::AccessSettings {
+            practice_failed_redemptions_per_hour: bad,
+            ..Default::default()
+        };
+        assert!(a
+            .set_access_settings(&by(&p.manager), &settings)
+            .await
+            .is_err());
+    }
+    let settings = gp_access::AccessSettings {
+        practice_failed_redemptions_per_hour: 3,
+        ..Default::default()
+    };
+    assert!(a
+        .set_access_settings(&by(&p.manager), &settings)
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(91));
+    ready_patient(&a, &p, patient).await;
+    let d = a
+        .issue_linkage(&by(&p.desk), patient)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    let invalid = Some(Refused::Access(AccessRefusal::LinkageKeyInvalid));
+    let limited = Some(Refused::Access(AccessRefusal::LinkageRateLimited));
+    // Three failures at the practice: one wrong key, two guessed accounts.
+    let wrong = a
+        .redeem_linkage(d.account, &d.practice, "AAAA-BBBB-CCCC-DDDD")
+        .await
+        .unwrap();
+    assert_eq!(wrong.refusal().cloned(), invalid);
+    for n in 1..=2u128 {
+        let guessed = gp_core::AccountId::from_uuid(gp_core::uuid::Uuid::from_u128(5000 + n));
+        let answer = a
+            .redeem_linkage(guessed, &d.practice, &d.key)
+            .await
+            .unwrap();
+        assert_eq!(answer.refusal().cloned(), invalid);
+    }
+    // Now even the right key is not tried, from any door on the file, and a
+    // guessed account gets the same answer.
+    let b = door(10);
+    for facade in [&a, &b] {
+        let answer = facade
+            .redeem_linkage(d.account, &d.practice, &d.key)
+            .await
+            .unwrap();
+        assert_eq!(answer.refusal().cloned(), limited);
+    }
+    let guessed = gp_core::AccountId::from_uuid(gp_core::uuid::Uuid::from_u128(6000));
+    let answer = b
+        .redeem_linkage(guessed, &d.practice, &d.key)
+        .await
+        .unwrap();
+    assert_eq!(answer.refusal().cloned(), limited);
+    let events = AccessStore::audit_events(a.store()).await.unwrap();
+    let limits: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e.outcome == Outcome::Refused(gp_core::ReasonCode::parse("LinkageRateLimited").unwrap())
+        })
+        .collect();
+    assert_eq!(limits.len(), 3, "each limited attempt is recorded");
+    assert!(limits.iter().all(|e| e.patient.is_none()));
+    // An hour after the last failure the key works: the limit did not
+    // count against the patient's own account.
+    clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(
+        a.redeem_linkage(d.account, &d.practice, &d.key)
+            .await
+            .unwrap(),
+        Answer::Done(patient)
+    );
+    assert_eq!(
+        gp_audit::AuditStore::verify_all(a.store().as_ref())
+            .await
+            .unwrap(),
+        Ok(())
+    );
+}
+
+#[tokio::test]
 async fn settings_changes_are_for_the_manager_and_leads_and_commit_with_their_authorization() {
     let path = temp_db("settings");
     let a = facade(&path, 3);

@@ -201,6 +201,28 @@ impl AccessStore for SqliteStore {
         self.write(move |t| append_events(t, &events)).await
     }
 
+    async fn failed_redemptions_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError> {
+        // Whole seconds: an event in the second `since` falls in counts.
+        let from = since.timestamp();
+        self.call(move |conn| {
+            conn.prepare_cached(
+                "SELECT count(*) FROM audit_index \
+                 WHERE action = ?1 AND refused = 1 AND at_secs >= ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(rusqlite::params![gp_access::REDEEM_ACTION, from], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .map_err(crate::rows::storage)
+            .map(|n| u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
         self.call(|conn| all_audit_events(conn)).await
     }

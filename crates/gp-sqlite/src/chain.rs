@@ -44,8 +44,21 @@ pub(crate) fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<
             "INSERT INTO audit_events (seq, id, prev_hash, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(storage)?;
+    let mut index = conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO audit_index (seq, action, refused, at_secs) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(storage)?;
     for (r, e) in records.iter().zip(events) {
         let seq = i64::try_from(r.seq).map_err(corrupt)?;
+        index
+            .execute(params![
+                seq,
+                e.action.as_str(),
+                !e.outcome.is_allowed(),
+                e.at.timestamp()
+            ])
+            .map_err(storage)?;
         stmt.execute(params![
             seq,
             e.id.to_string(),

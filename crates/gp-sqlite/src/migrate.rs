@@ -10,6 +10,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_prescribing_messaging.sql"),
     include_str!("migrations/0003_access.sql"),
     include_str!("migrations/0004_booking_policy_patient_list.sql"),
+    include_str!("migrations/0005_audit_index.sql"),
 ];
 
 /// The newest schema version this crate writes.
@@ -40,6 +41,7 @@ const OUR_TABLES: &[&str] = &[
     "staff_profiles",
     "booking_settings",
     "patient_list",
+    "audit_index",
 ];
 
 /// Why a database is not a practice database of ours, if it is not:

@@ -35,3 +35,53 @@ async fn the_access_facts_carry_the_list_entry_the_port_answers() {
         Some(entry)
     );
 }
+
+/// The indexed count of failed linkage attempts agrees with the port's
+/// default count over the trail, on the same events.
+#[tokio::test]
+async fn failed_redemptions_are_counted_from_the_index_as_from_the_trail() {
+    use gp_access::{MemoryAccessStore, REDEEM_ACTION};
+    use gp_core::{Actor, AuditAction, AuditEvent, Channel, Outcome, ReasonCode};
+    let sqlite = SqliteStore::open_in_memory().unwrap();
+    let memory = MemoryAccessStore::new();
+    let ids = SequentialIds::new(77);
+    let start = monday_morning();
+    let refused = Outcome::Refused(ReasonCode::parse("LinkageKeyInvalid").unwrap());
+    for (minutes, action, outcome) in [
+        (0, REDEEM_ACTION, refused.clone()),
+        (10, REDEEM_ACTION, Outcome::Allowed),
+        (20, "access.linkage_issue", refused.clone()),
+        (30, REDEEM_ACTION, refused.clone()),
+        (50, REDEEM_ACTION, refused.clone()),
+    ] {
+        let e = AuditEvent::new(
+            &ids,
+            start + chrono::Duration::minutes(minutes),
+            Actor::System,
+            Channel::Online,
+            None,
+            AuditAction::parse(action).unwrap(),
+            outcome,
+        );
+        sqlite
+            .record_refusal(std::slice::from_ref(&e))
+            .await
+            .unwrap();
+        memory
+            .record_refusal(std::slice::from_ref(&e))
+            .await
+            .unwrap();
+    }
+    for (from, expected) in [(-1, 3), (0, 3), (1, 2), (30, 2), (31, 1), (51, 0)] {
+        let since = start + chrono::Duration::minutes(from);
+        assert_eq!(
+            memory.failed_redemptions_since(since).await.unwrap(),
+            expected
+        );
+        assert_eq!(
+            sqlite.failed_redemptions_since(since).await.unwrap(),
+            expected,
+            "from minute {from}"
+        );
+    }
+}

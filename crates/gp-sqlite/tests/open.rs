@@ -155,7 +155,7 @@ async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
     {
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP TABLE booking_settings; DROP TABLE patient_list; \
+            "DROP TABLE audit_index; DROP TABLE booking_settings; DROP TABLE patient_list; \
              DROP TABLE access_settings; DROP TABLE access_records; DROP TABLE staff_profiles; \
              DROP TABLE messages; DROP TABLE messaging_settings; DROP TABLE request_lines; \
              DROP TABLE repeat_requests; DROP TABLE repeat_items; DROP TABLE prescribing_patients; \
@@ -291,7 +291,7 @@ async fn a_version_3_database_is_upgraded_with_its_access_records_and_settings_i
         // staff profiles as version 3 wrote them, with no version).
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP TABLE booking_settings; DROP TABLE patient_list; \
+            "DROP TABLE audit_index; DROP TABLE booking_settings; DROP TABLE patient_list; \
              UPDATE staff_profiles SET body = json_remove(body, '$.version'); \
              PRAGMA application_id = 0; PRAGMA user_version = 0; \
              DELETE FROM schema_migrations WHERE version > 3;",
@@ -332,6 +332,17 @@ async fn a_version_3_database_is_upgraded_with_its_access_records_and_settings_i
         gp_audit::AuditStore::verify_all(&store).await.unwrap(),
         Ok(())
     );
+    // Version 5's index of the trail is derived from the events already there.
+    let indexed: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM audit_index i JOIN audit_events e USING (seq) \
+             WHERE i.action = json_extract(e.body, '$.action')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexed, events.len() as i64);
+    assert!(!events.is_empty());
     // The new tables work: the default policy at version 0, an empty list.
     let policy = store.policy().await.unwrap();
     assert_eq!(

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use gp_access::{
     decide_authorization, decide_child_view, decide_coercion_concern, decide_coercion_review,
-    decide_first_manager, decide_issue_linkage, decide_new_basis, decide_proxy_application,
-    decide_proxy_suspension, decide_put_staff, decide_redeem_linkage, decide_register,
-    decide_revoke_proxy, decide_services, decide_settings, decide_suspension,
+    decide_first_manager, decide_issue_linkage, decide_new_basis, decide_practice_linkage_limit,
+    decide_proxy_application, decide_proxy_suspension, decide_put_staff, decide_redeem_linkage,
+    decide_register, decide_revoke_proxy, decide_services, decide_settings, decide_suspension,
     decide_unknown_account_redemption, decide_verify_identity, reviews_due, unused_proxies,
     AccessChange, AccessError, AccessFacts, AccessRecord, AccessRefusal, AccessSettings,
     AccessStore, Action, ApplicationVerdict, By, ConcernOutcome, Decision, LegalBasis,
@@ -350,6 +350,25 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         practice: &OdsCode,
         key: &str,
     ) -> Answered<PatientId> {
+        // The practice-wide limit first, the same for every account, so
+        // that it says nothing about which accounts exist.
+        let now = self.core.clock.now();
+        let settings = self.core.store.settings().await?;
+        let failures = self
+            .core
+            .store
+            .failed_redemptions_since(now - chrono::Duration::hours(1))
+            .await?;
+        if let Some(limited) = decide_practice_linkage_limit(
+            &settings.settings,
+            failures,
+            account,
+            now,
+            self.core.ids.as_ref(),
+        ) {
+            self.core.store.record_refusal(limited.events()).await?;
+            return Ok(Answer::Refused(AccessRefusal::LinkageRateLimited));
+        }
         let Some(patient) = self.core.store.patient_for_account(account).await? else {
             // Same answer as a wrong key; nothing to count it against, but
             // recorded, so that guessing shows in the trail.
