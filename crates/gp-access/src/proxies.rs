@@ -169,7 +169,7 @@ pub fn decide_revoke_proxy(
     let event = c
         .event(Outcome::Allowed)
         .with_subject(SubjectKind::Proxy, proxy)
-        .with_detail("reason", reason);
+        .with_personal_text(ids, "reason", &reason);
     Ok(c.commit(facts, record, event))
 }
 

@@ -953,7 +953,7 @@ fn proxy_access_follows_its_dates_revocation_and_suspension() {
         actor: t.me(),
         channel: Channel::Online,
     };
-    t.apply(decide_revoke_proxy(
+    let revoked = t.apply(decide_revoke_proxy(
         &t.plain(),
         &me,
         proxy,
@@ -961,6 +961,13 @@ fn proxy_access_follows_its_dates_revocation_and_suspension() {
         t.now,
         &t.ids,
     ));
+    // The patient's words are kept beside the audit event, not in it.
+    let event = revoked.events.last().unwrap();
+    assert_eq!(
+        event.personal_text("reason"),
+        Some("I can manage myself now")
+    );
+    assert!(event.details.values().all(|v| !v.contains("manage myself")));
     assert_eq!(
         denied(t.allow(t.as_proxy(proxy), Action::OrderRepeats)),
         AccessRefusal::ProxyRevoked

@@ -39,7 +39,7 @@ pub fn decide_cancel(
         .event(Outcome::Allowed)
         .with_subject(SubjectKind::Booking, booking.id)
         .with_subject(SubjectKind::Slot, booking.slot)
-        .with_detail("reason", request.reason.as_str());
+        .with_personal_text(ids, "reason", request.reason.as_str());
     Decision::Allowed(Committable {
         change: BookingChange::Cancel {
             booking: booking.id,

@@ -86,7 +86,7 @@ pub fn decide_reschedule(
         .with_subject(SubjectKind::Slot, old.slot)
         .with_subject(SubjectKind::Booking, booking.id)
         .with_subject(SubjectKind::Slot, request.new_slot)
-        .with_detail("reason", request.reason.as_str());
+        .with_personal_text(ids, "reason", request.reason.as_str());
     let event = record_override(&mut booking, event, used_override);
     Decision::Allowed(Committable {
         change: BookingChange::Reschedule {

@@ -624,9 +624,15 @@ fn setting_online_cancellation_cutoff() {
     case.now = case.slot.start() - Duration::minutes(61);
     let c = allowed(cancel(&case, &b, case.me(), Channel::Online));
     assert_eq!(c.preconditions, vec![Precondition::BookingLive(b.id)]);
+    // The patient's words travel beside the event, not in its chained details.
+    assert_eq!(c.events[0].personal_text("reason"), Some("Feeling better"));
+    assert!(c.events[0]
+        .details
+        .values()
+        .all(|v| !v.contains("Feeling better")));
     assert_eq!(
-        c.events[0].details.get("reason").map(String::as_str),
-        Some("Feeling better")
+        c.events[0].details.get("reason_sha256"),
+        Some(&c.events[0].texts[0].digest())
     );
     case.now = case.slot.start() - Duration::minutes(30);
     assert_eq!(

@@ -5,6 +5,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::actor::{Actor, Channel};
@@ -256,6 +257,55 @@ pub struct AuditEvent {
     pub subjects: Vec<Subject>,
     /// Further facts worth keeping, as readable text (for example an override reason).
     pub details: BTreeMap<String, String>,
+    /// Free text a person typed, kept beside the event and never in its
+    /// chained encoding (see [`PersonalText`]). Not serialized: a store
+    /// keeps these in their own table and attaches them again when it
+    /// reads events back, until one is erased.
+    #[serde(skip)]
+    pub texts: Vec<PersonalText>,
+}
+
+/// Free text a person typed (a cancellation reason, why a proxy was
+/// revoked), kept beside the audit event that refers to it and never in the
+/// hash-chained encoding, so that it can be corrected or erased without
+/// breaking the chain.
+///
+/// The event's details carry `<key>_text`, the text's id, and
+/// `<key>_sha256`, the lower-case hex SHA-256 of the salt's 16 bytes
+/// followed by the text's UTF-8 bytes: whoever holds the text and its salt
+/// can show it is the one recorded; once both are erased the hash says
+/// nothing about what it was.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PersonalText {
+    /// The text's id (the `<key>_text` detail).
+    pub id: Uuid,
+    /// The detail key it stands for (`reason`).
+    pub key: String,
+    /// A random salt, kept only with the text.
+    pub salt: Uuid,
+    /// The text itself.
+    pub text: String,
+}
+
+impl std::fmt::Debug for PersonalText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersonalText")
+            .field("id", &self.id)
+            .field("key", &self.key)
+            .field("salt", &"<redacted>")
+            .field("text", &crate::Redacted::of(&self.text))
+            .finish()
+    }
+}
+
+impl PersonalText {
+    /// `SHA-256(salt || text)` in lower-case hex: the `<key>_sha256` detail.
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.salt.as_bytes());
+        h.update(self.text.as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 impl AuditEvent {
@@ -307,6 +357,7 @@ impl AuditEvent {
             outcome,
             subjects: Vec::new(),
             details: BTreeMap::new(),
+            texts: Vec::new(),
         }
     }
 
@@ -320,6 +371,35 @@ impl AuditEvent {
     pub fn with_detail(mut self, key: &str, value: impl Into<String>) -> Self {
         self.details.insert(key.to_owned(), value.into());
         self
+    }
+
+    /// Adds free text a person typed under `key`, out of the chain: the
+    /// details get `<key>_text` (the text's id) and `<key>_sha256` (see
+    /// [`PersonalText`]); the text travels in [`AuditEvent::texts`]. The id
+    /// and salt come from `ids` (random in production).
+    pub fn with_personal_text(mut self, ids: &dyn IdSource, key: &str, text: &str) -> Self {
+        let personal = PersonalText {
+            id: ids.next_uuid(),
+            key: key.to_owned(),
+            salt: ids.next_uuid(),
+            text: text.to_owned(),
+        };
+        self.details
+            .insert(format!("{key}_text"), personal.id.to_string());
+        self.details
+            .insert(format!("{key}_sha256"), personal.digest());
+        self.texts.push(personal);
+        self
+    }
+
+    /// The free text recorded under `key`, while it is kept (`None` once
+    /// erased, or if there was none).
+    pub fn personal_text(&self, key: &str) -> Option<&str> {
+        let id = self.details.get(&format!("{key}_text"))?;
+        self.texts
+            .iter()
+            .find(|t| t.id.to_string() == *id)
+            .map(|t| t.text.as_str())
     }
 }
 

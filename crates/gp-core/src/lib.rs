@@ -37,7 +37,9 @@ mod text;
 mod time;
 
 pub use actor::{Actor, Channel, StaffRole};
-pub use audit::{AuditAction, AuditEvent, Outcome, Reason, ReasonCode, Subject, SubjectKind};
+pub use audit::{
+    AuditAction, AuditEvent, Outcome, PersonalText, Reason, ReasonCode, Subject, SubjectKind,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use commit::{CommitError, Committable, Decision, Refusal, StoreError};
 pub use error::{LocalTimeError, ParseError};

@@ -592,3 +592,90 @@ async fn only_prescribers_recorded_as_trained_approve_through_the_practice() {
         gp_prescribing::LineStatus::Issued
     );
 }
+
+#[tokio::test]
+async fn a_cancellation_reason_is_kept_beside_the_trail_and_can_be_erased_without_breaking_it() {
+    use gp_audit::AuditStore;
+    use gp_booking::{CancelRequest, CancellationReason};
+    let w = World::new().await;
+    let patient = w
+        .patient(
+            NaiveDate::from_ymd_opt(1980, 2, 3).unwrap(),
+            &[Service::Appointments],
+        )
+        .await;
+    let me = Actor::Patient { patient };
+    let slot = w.free_slot(me, patient).await;
+    let Answer::Done(b) = w.p.book(&booking(me, patient, slot)).await.unwrap() else {
+        panic!("booking refused");
+    };
+    let words = "My son has chickenpox \"again\"";
+    let cancelled =
+        w.p.cancel(&CancelRequest {
+            actor: me,
+            channel: Channel::Online,
+            booking: b.id,
+            reason: CancellationReason::parse(words).unwrap(),
+        })
+        .await
+        .unwrap();
+    assert!(cancelled.refusal().is_none());
+    let store = w.p.store().clone();
+    // The chained encoding holds a reference and a salted hash, not the words.
+    let head = store.head().await.unwrap().unwrap().0;
+    let export = store.export(1, head).await.unwrap();
+    assert!(!export.contains("chickenpox"), "{export}");
+    let events = AccessStore::audit_events(&store).await.unwrap();
+    let cancel = events
+        .iter()
+        .find(|e| e.action.as_str() == "appointment.cancel" && e.outcome == Outcome::Allowed)
+        .expect("the cancellation is recorded");
+    assert_eq!(cancel.personal_text("reason"), Some(words));
+    let text = cancel.texts[0].clone();
+    assert_eq!(cancel.details["reason_text"], text.id.to_string());
+    assert_eq!(cancel.details["reason_sha256"], text.digest());
+    assert!(export.contains(&text.digest()));
+    // Erasing: the words go, the chain verifies, the erasure is recorded.
+    let ids = SequentialIds::new(9191);
+    let record = |at| {
+        gp_core::AuditEvent::new(
+            &ids,
+            at,
+            Actor::Staff {
+                staff: w.desk.staff,
+                role: w.desk.role,
+            },
+            Channel::Internal,
+            Some(patient),
+            gp_core::AuditAction::parse("audit.text_erase").unwrap(),
+            Outcome::Allowed,
+        )
+        .with_subject(gp_core::SubjectKind::Other, text.id)
+    };
+    assert!(store
+        .erase_personal_text(text.id, record(w.clock.now()))
+        .await
+        .unwrap());
+    assert_eq!(store.verify_all().await.unwrap(), Ok(()));
+    let after = AccessStore::audit_events(&store).await.unwrap();
+    assert_eq!(after.len(), events.len() + 1, "the erasure is recorded");
+    let cancel = after.iter().find(|e| e.id == cancel.id).unwrap();
+    assert_eq!(cancel.personal_text("reason"), None);
+    assert_eq!(
+        cancel.details["reason_sha256"],
+        text.digest(),
+        "the chain is as it was"
+    );
+    assert_eq!(store.export(1, head).await.unwrap(), export);
+    // Erasing again, or an id never stored, changes and records nothing.
+    for id in [text.id, gp_core::uuid::Uuid::from_u128(12345)] {
+        assert!(!store
+            .erase_personal_text(id, record(w.clock.now()))
+            .await
+            .unwrap());
+    }
+    assert_eq!(
+        AccessStore::audit_events(&store).await.unwrap().len(),
+        after.len()
+    );
+}

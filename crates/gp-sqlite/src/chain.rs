@@ -4,15 +4,73 @@
 use async_trait::async_trait;
 use gp_audit::{AuditError, AuditStore, ChainRecord, Hash};
 use gp_booking::StoreError;
-use gp_core::AuditEvent;
+use gp_core::{AuditEvent, PersonalText};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
 use crate::rows::*;
 use crate::store::SqliteStore;
 
-/// Every audit event, oldest first.
+/// Every audit event, oldest first, with the free text still kept attached.
 pub(crate) fn all_audit_events(conn: &Connection) -> Result<Vec<AuditEvent>, StoreError> {
-    json_rows(conn, "SELECT body FROM audit_events ORDER BY seq", [])
+    let mut events: Vec<AuditEvent> =
+        json_rows(conn, "SELECT body FROM audit_events ORDER BY seq", [])?;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT event_id, id, key, salt, text FROM audit_texts \
+             WHERE text IS NOT NULL AND salt IS NOT NULL",
+        )
+        .map_err(storage)?;
+    let mut texts: std::collections::HashMap<String, Vec<PersonalText>> =
+        std::collections::HashMap::new();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .map_err(storage)?;
+    for row in rows {
+        let (event, id, key, salt, text) = row.map_err(storage)?;
+        let uuid = |s: &str| {
+            gp_core::uuid::Uuid::parse_str(s)
+                .map_err(|_| StoreError::Corrupt(format!("audit text id {s:?}")))
+        };
+        texts.entry(event).or_default().push(PersonalText {
+            id: uuid(&id)?,
+            key,
+            salt: uuid(&salt)?,
+            text,
+        });
+    }
+    if !texts.is_empty() {
+        for e in &mut events {
+            if let Some(t) = texts.remove(&e.id.to_string()) {
+                e.texts = t;
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// Erases the free text `id` (and its salt), keeping the row as a record
+/// that it was erased and when. Whether there was kept text to erase.
+pub(crate) fn erase_text(
+    conn: &Connection,
+    id: gp_core::uuid::Uuid,
+    at_nanos: i64,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE audit_texts SET text = NULL, salt = NULL, erased_at = ?2 \
+             WHERE id = ?1 AND text IS NOT NULL",
+        )
+        .and_then(|mut stmt| stmt.execute(params![id.to_string(), at_nanos]))
+        .map_err(storage)?;
+    Ok(n == 1)
 }
 
 pub(crate) fn audit_head(conn: &Connection) -> Result<Option<(u64, Hash)>, StoreError> {
@@ -49,8 +107,29 @@ pub(crate) fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<
             "INSERT OR REPLACE INTO audit_index (seq, action, refused, at_secs) VALUES (?1, ?2, ?3, ?4)",
         )
         .map_err(storage)?;
+    let mut texts = conn
+        .prepare_cached(
+            "INSERT INTO audit_texts (id, event_id, key, salt, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(storage)?;
     for (r, e) in records.iter().zip(events) {
         let seq = i64::try_from(r.seq).map_err(corrupt)?;
+        for t in &e.texts {
+            texts
+                .execute(params![
+                    t.id.to_string(),
+                    e.id.to_string(),
+                    t.key,
+                    t.salt.to_string(),
+                    t.text
+                ])
+                .map_err(|err| match err.sqlite_error_code() {
+                    Some(ErrorCode::ConstraintViolation) => {
+                        StoreError::Duplicate(format!("audit text {}", t.id))
+                    }
+                    _ => storage(err),
+                })?;
+        }
         index
             .execute(params![
                 seq,
@@ -114,6 +193,33 @@ pub(crate) fn read_chain(
         })
     })
     .collect()
+}
+
+impl SqliteStore {
+    /// Erases the free text `id` (a [`PersonalText`] an event refers to):
+    /// the text and its salt are removed, the chain is untouched, and
+    /// `record` (who erased it, when and why: build it with the text's id
+    /// as a subject) is appended in the same transaction. `Ok(false)`, and
+    /// nothing written, if no kept text has that id (never stored, or
+    /// already erased).
+    ///
+    /// This is the practice's data-protection tool (a correction or an
+    /// erasure request): the supplier decides who may call it.
+    pub async fn erase_personal_text(
+        &self,
+        id: gp_core::uuid::Uuid,
+        record: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        self.write(move |t| {
+            let at = nanos(record.at)?;
+            if !erase_text(t, id, at)? {
+                return Ok(false);
+            }
+            append_events(t, std::slice::from_ref(&record))?;
+            Ok(true)
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_access.sql"),
     include_str!("migrations/0004_booking_policy_patient_list.sql"),
     include_str!("migrations/0005_audit_index.sql"),
+    include_str!("migrations/0006_audit_texts.sql"),
 ];
 
 /// The newest schema version this crate writes.
@@ -42,6 +43,7 @@ const OUR_TABLES: &[&str] = &[
     "booking_settings",
     "patient_list",
     "audit_index",
+    "audit_texts",
 ];
 
 /// Why a database is not a practice database of ours, if it is not:
