@@ -177,7 +177,24 @@ pub fn decide_unknown_account_redemption(
     at: DateTime<Utc>,
     ids: &dyn IdSource,
 ) -> Decision {
-    let reason = AccessRefusal::LinkageKeyInvalid;
+    refused_before_any_key(
+        AccessRefusal::LinkageKeyInvalid,
+        account,
+        ("account", "unknown".into()),
+        at,
+        ids,
+    )
+}
+
+/// A redemption refused before any patient's keys were looked at: recorded
+/// by the system, with the account named and no patient.
+fn refused_before_any_key(
+    reason: AccessRefusal,
+    account: AccountId,
+    (key, value): (&str, String),
+    at: DateTime<Utc>,
+    ids: &dyn IdSource,
+) -> Decision {
     let event = AuditEvent::decided(
         ids,
         at,
@@ -188,7 +205,7 @@ pub fn decide_unknown_account_redemption(
         Outcome::Refused(reason.reason_code()),
     )
     .with_subject(SubjectKind::Account, account)
-    .with_detail("account", "unknown");
+    .with_detail(key, value);
     Decision::Refused(Refusal::new(reason, event))
 }
 
@@ -215,17 +232,11 @@ pub fn decide_practice_linkage_limit(
     if failures_last_hour < u64::from(settings.practice_failed_redemptions_per_hour) {
         return None;
     }
-    let reason = AccessRefusal::LinkageRateLimited;
-    let event = AuditEvent::decided(
-        ids,
+    Some(refused_before_any_key(
+        AccessRefusal::LinkageRateLimited,
+        account,
+        ("failures_last_hour", failures_last_hour.to_string()),
         at,
-        Actor::System,
-        Channel::Online,
-        None,
-        REDEEM_ACTION,
-        Outcome::Refused(reason.reason_code()),
-    )
-    .with_subject(SubjectKind::Account, account)
-    .with_detail("failures_last_hour", failures_last_hour.to_string());
-    Some(Decision::Refused(Refusal::new(reason, event)))
+        ids,
+    ))
 }

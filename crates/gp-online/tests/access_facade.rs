@@ -28,9 +28,13 @@ fn temp_db(name: &str) -> PathBuf {
 type Facade = Door<SqliteStore, FixedClock>;
 
 fn facade(path: &PathBuf, seed: u64) -> Facade {
+    facade_on(path, seed, Arc::new(FixedClock::new(monday_morning())))
+}
+
+fn facade_on(path: &PathBuf, seed: u64, clock: Arc<FixedClock>) -> Facade {
     Door::with_sources(
         Arc::new(SqliteStore::open(path).unwrap()),
-        Arc::new(FixedClock::new(monday_morning())),
+        clock,
         Box::new(SequentialIds::new(seed << 32)),
         Box::new(SeededRandom::new(seed)),
     )
@@ -103,6 +107,19 @@ async fn ready_patient(a: &Facade, p: &Practice, patient: PatientId) {
         .unwrap();
 }
 
+/// A ready patient with linkage details just issued.
+async fn issued(a: &Facade, p: &Practice, n: u128) -> (PatientId, gp_access::LinkageDetails) {
+    let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(n));
+    ready_patient(a, p, patient).await;
+    let d = a
+        .issue_linkage(&by(&p.desk), patient)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    (patient, d)
+}
+
 #[test]
 fn a_linkage_key_redeemed_by_eight_threads_at_once_works_once() {
     let path = temp_db("linkage-race");
@@ -156,14 +173,7 @@ async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
     let path = temp_db("linkage-lock");
     let a = facade(&path, 2);
     let p = practice(&a).await;
-    let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(78));
-    ready_patient(&a, &p, patient).await;
-    let d = a
-        .issue_linkage(&by(&p.desk), patient)
-        .await
-        .unwrap()
-        .done()
-        .unwrap();
+    let (patient, d) = issued(&a, &p, 78).await;
     for n in 1..=5 {
         let answer = a
             .redeem_linkage(d.account, &d.practice, "AAAA-BBBB-CCCC-DDDD")
@@ -231,14 +241,7 @@ async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
 async fn failed_attempts_across_the_practice_stop_linking_for_an_hour() {
     let path = temp_db("linkage-practice-limit");
     let clock = Arc::new(FixedClock::new(monday_morning()));
-    let door = |seed: u64| -> Facade {
-        Door::with_sources(
-            Arc::new(SqliteStore::open(&path).unwrap()),
-            clock.clone(),
-            Box::new(SequentialIds::new(seed << 32)),
-            Box::new(SeededRandom::new(seed)),
-        )
-    };
+    let door = |seed: u64| facade_on(&path, seed, clock.clone());
     let a = door(9);
     let p = practice(&a).await;
     // The setting is bounded: 0 and 1001 are input errors that change nothing.
@@ -262,14 +265,7 @@ async fn failed_attempts_across_the_practice_stop_linking_for_an_hour() {
         .unwrap()
         .refusal()
         .is_none());
-    let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(91));
-    ready_patient(&a, &p, patient).await;
-    let d = a
-        .issue_linkage(&by(&p.desk), patient)
-        .await
-        .unwrap()
-        .done()
-        .unwrap();
+    let (patient, d) = issued(&a, &p, 91).await;
     let invalid = Some(Refused::Access(AccessRefusal::LinkageKeyInvalid));
     let limited = Some(Refused::Access(AccessRefusal::LinkageRateLimited));
     // Three failures at the practice: one wrong key, two guessed accounts.

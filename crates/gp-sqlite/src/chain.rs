@@ -90,6 +90,16 @@ pub(crate) fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Corrupt("an audit hash is not 32 bytes".into()))
 }
 
+/// A unique-constraint failure as `Duplicate(what)`; anything else as a storage failure.
+fn duplicate_or_storage(
+    what: impl FnOnce() -> String,
+) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |err| match err.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => StoreError::Duplicate(what()),
+        _ => storage(err),
+    }
+}
+
 /// Appends `events` to the chain after the current head, and moves the head.
 pub(crate) fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<(), StoreError> {
     if events.is_empty() {
@@ -123,12 +133,7 @@ pub(crate) fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<
                     t.salt.to_string(),
                     t.text
                 ])
-                .map_err(|err| match err.sqlite_error_code() {
-                    Some(ErrorCode::ConstraintViolation) => {
-                        StoreError::Duplicate(format!("audit text {}", t.id))
-                    }
-                    _ => storage(err),
-                })?;
+                .map_err(duplicate_or_storage(|| format!("audit text {}", t.id)))?;
         }
         index
             .execute(params![
@@ -145,12 +150,7 @@ pub(crate) fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<
             &r.hash[..],
             r.body
         ])
-        .map_err(|err| match err.sqlite_error_code() {
-            Some(ErrorCode::ConstraintViolation) => {
-                StoreError::Duplicate(format!("audit event {}", e.id))
-            }
-            _ => storage(err),
-        })?;
+        .map_err(duplicate_or_storage(|| format!("audit event {}", e.id)))?;
     }
     if let Some(last) = records.last() {
         let seq = i64::try_from(last.seq).map_err(corrupt)?;
