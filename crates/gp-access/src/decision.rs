@@ -73,6 +73,19 @@ pub enum Precondition {
         /// Their profile as the decision saw it.
         profile: Option<StaffProfile>,
     },
+    /// Fewer than `limit` linkage redemptions were refused at the practice
+    /// from `from` to `to` (whole seconds, both included; see
+    /// [`crate::failed_redemption`]): checked in the commit's own
+    /// transaction, so concurrent attempts cannot all pass the
+    /// practice-wide limit.
+    FailedRedemptionsBelow {
+        /// The window's start (an hour before the decision).
+        from: DateTime<Utc>,
+        /// The window's end (the decision's time).
+        to: DateTime<Utc>,
+        /// The practice's limit.
+        limit: u64,
+    },
 }
 
 impl fmt::Display for Precondition {
@@ -85,6 +98,9 @@ impl fmt::Display for Precondition {
             Precondition::NoStaffYet => f.write_str("a member of staff was recorded first"),
             Precondition::StaffAsStored { staff, .. } => {
                 write!(f, "staff member {staff}'s profile changed")
+            }
+            Precondition::FailedRedemptionsBelow { .. } => {
+                f.write_str("the practice reached its limit of failed linkage attempts")
             }
         }
     }

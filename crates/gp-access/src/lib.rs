@@ -104,7 +104,8 @@ pub use error::{AccessError, CommitError, StoreError};
 pub use linkage::KEY_LENGTH;
 pub use linkage_keys::{
     decide_issue_linkage, decide_practice_linkage_limit, decide_redeem_linkage,
-    decide_unknown_account_redemption, REDEEM_ACTION,
+    decide_unknown_account_redemption, failed_redemption, limit_window, LIMITED_ACTION,
+    REDEEM_ACTION, UNKNOWN_ACCOUNT_ACTION,
 };
 pub use memory::MemoryAccessStore;
 pub use model::*;

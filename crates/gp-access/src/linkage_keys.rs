@@ -149,7 +149,7 @@ pub fn decide_redeem_linkage(
             linkage.keys[i].used_at = Some(at);
             linkage.failed_attempts = 0;
             let event = subject(c.event(Outcome::Allowed));
-            c.commit(facts, record, event)
+            under_practice_limit(c.commit(facts, record, event), &facts.settings.settings, at)
         }
         Err(mut reason) => {
             linkage.failed_attempts += 1;
@@ -163,7 +163,7 @@ pub fn decide_redeem_linkage(
             if let Decision::Allowed(commit) = &mut d {
                 commit.change.refused = Some(reason);
             }
-            d
+            under_practice_limit(d, &facts.settings.settings, at)
         }
     }
 }
@@ -179,6 +179,7 @@ pub fn decide_unknown_account_redemption(
 ) -> Decision {
     refused_before_any_key(
         AccessRefusal::LinkageKeyInvalid,
+        UNKNOWN_ACCOUNT_ACTION,
         account,
         ("account", "unknown".into()),
         at,
@@ -190,6 +191,7 @@ pub fn decide_unknown_account_redemption(
 /// by the system, with the account named and no patient.
 fn refused_before_any_key(
     reason: AccessRefusal,
+    action: &'static str,
     account: AccountId,
     (key, value): (&str, String),
     at: DateTime<Utc>,
@@ -201,7 +203,7 @@ fn refused_before_any_key(
         Actor::System,
         Channel::Online,
         None,
-        REDEEM_ACTION,
+        action,
         Outcome::Refused(reason.reason_code()),
     )
     .with_subject(SubjectKind::Account, account)
@@ -209,9 +211,50 @@ fn refused_before_any_key(
     Decision::Refused(Refusal::new(reason, event))
 }
 
-/// The action name of every attempt to redeem linkage details, allowed or
-/// refused (what [`crate::AccessStore::failed_redemptions_since`] counts).
+/// The action name of an attempt to redeem linkage details for an account
+/// a patient holds, allowed or refused. Its refusals are what the
+/// practice-wide limit counts ([`failed_redemption`]).
 pub const REDEEM_ACTION: &str = "access.linkage_redeem";
+
+/// The action name of an attempt naming an account no patient holds
+/// (recorded so that guessing shows; not counted by the practice-wide
+/// limit: account ids are random and guessing them gets nowhere, and
+/// counting them would let anyone stop the practice's linking).
+pub const UNKNOWN_ACCOUNT_ACTION: &str = "access.linkage_unknown";
+
+/// The action name of an attempt stopped by the practice-wide limit (not
+/// counted by it, so that patients retrying do not keep it on).
+pub const LIMITED_ACTION: &str = "access.linkage_limited";
+
+/// Whether `event` counts towards the practice-wide limit in the window
+/// `from..=to`, compared in whole seconds: a refused [`REDEEM_ACTION`].
+/// Every [`crate::AccessStore`] counts by this rule.
+pub fn failed_redemption(event: &AuditEvent, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+    let secs = event.at.timestamp();
+    event.action.as_str() == REDEEM_ACTION
+        && !event.outcome.is_allowed()
+        && from.timestamp() <= secs
+        && secs <= to.timestamp()
+}
+
+/// The hour before `at` that the practice-wide limit looks back over.
+pub fn limit_window(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    (at - Duration::hours(1), at)
+}
+
+/// A redemption commits only while the practice is under its limit,
+/// checked in the commit's own transaction.
+fn under_practice_limit(mut d: Decision, settings: &AccessSettings, at: DateTime<Utc>) -> Decision {
+    if let Decision::Allowed(c) = &mut d {
+        let (from, to) = limit_window(at);
+        c.preconditions.push(Precondition::FailedRedemptionsBelow {
+            from,
+            to,
+            limit: u64::from(settings.practice_failed_redemptions_per_hour),
+        });
+    }
+    d
+}
 
 /// Decides whether the practice-wide limit on failed linkage attempts stops
 /// an attempt before any key is tried: `failures_last_hour` is how many
@@ -234,6 +277,7 @@ pub fn decide_practice_linkage_limit(
     }
     Some(refused_before_any_key(
         AccessRefusal::LinkageRateLimited,
+        LIMITED_ACTION,
         account,
         ("failures_last_hour", failures_last_hour.to_string()),
         at,

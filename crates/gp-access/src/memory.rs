@@ -108,6 +108,14 @@ impl AccessStore for MemoryAccessStore {
                 Precondition::StaffAsStored { staff, profile } => {
                     state.staff.get(staff) == profile.as_ref()
                 }
+                Precondition::FailedRedemptionsBelow { from, to, limit } => {
+                    let failed = state
+                        .events
+                        .iter()
+                        .filter(|e| crate::failed_redemption(e, *from, *to))
+                        .count();
+                    u64::try_from(failed).unwrap_or(u64::MAX) < *limit
+                }
             };
             if !holds {
                 return Err(CommitError::Conflict(p.clone()));

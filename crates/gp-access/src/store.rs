@@ -83,21 +83,22 @@ pub trait AccessStore: Send + Sync {
     /// Every audit event appended, oldest first.
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError>;
 
-    /// How many attempts to redeem linkage details were refused at this
-    /// practice at or after `since` (events with action
-    /// [`crate::REDEEM_ACTION`] and a refused outcome, for every account,
-    /// known or not), to the second. The default counts
-    /// [`AccessStore::audit_events`]; a
-    /// store with a long trail answers from an index (gp-sqlite does).
-    async fn failed_redemptions_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+    /// How many events in `from..=to` count towards the practice-wide
+    /// limit on failed linkage attempts, by [`crate::failed_redemption`]
+    /// (refused redemptions for accounts patients hold, in whole seconds).
+    /// The default counts [`AccessStore::audit_events`]; a store with a
+    /// long trail answers from an index (gp-sqlite does). A commit with
+    /// [`crate::Precondition::FailedRedemptionsBelow`] checks the same count
+    /// in its own transaction.
+    async fn failed_redemptions_in(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let events = self.audit_events().await?;
         let failed = events
             .iter()
-            .filter(|e| {
-                e.action.as_str() == crate::REDEEM_ACTION
-                    && !e.outcome.is_allowed()
-                    && e.at >= since
-            })
+            .filter(|e| crate::failed_redemption(e, from, to))
             .count();
         Ok(u64::try_from(failed).unwrap_or(u64::MAX))
     }
@@ -143,7 +144,11 @@ impl<T: AccessStore + ?Sized> AccessStore for std::sync::Arc<T> {
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
         (**self).audit_events().await
     }
-    async fn failed_redemptions_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
-        (**self).failed_redemptions_since(since).await
+    async fn failed_redemptions_in(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        (**self).failed_redemptions_in(from, to).await
     }
 }

@@ -1971,7 +1971,7 @@ fn the_practice_wide_linkage_limit_stops_attempts_at_the_setting() {
         };
         assert_eq!(r.reason, AccessRefusal::LinkageRateLimited);
         assert_eq!(r.events[0].patient, None);
-        assert_eq!(r.events[0].action.as_str(), gp_access::REDEEM_ACTION);
+        assert_eq!(r.events[0].action.as_str(), gp_access::LIMITED_ACTION);
     }
     for bad in [0, 1001] {
         let s = AccessSettings {

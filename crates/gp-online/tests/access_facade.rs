@@ -218,7 +218,10 @@ async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
     let events = AccessStore::audit_events(a.store()).await.unwrap();
     let attempts: Vec<_> = events
         .iter()
-        .filter(|e| e.action.as_str() == "access.linkage_redeem")
+        .filter(|e| {
+            [gp_access::REDEEM_ACTION, gp_access::UNKNOWN_ACCOUNT_ACTION]
+                .contains(&e.action.as_str())
+        })
         .collect();
     assert_eq!(attempts.len(), 8);
     assert_eq!(
@@ -237,13 +240,9 @@ async fn failed_redemptions_lock_the_keys_and_a_new_key_unlocks() {
     );
 }
 
-#[tokio::test]
-async fn failed_attempts_across_the_practice_stop_linking_for_an_hour() {
-    let path = temp_db("linkage-practice-limit");
-    let clock = Arc::new(FixedClock::new(monday_morning()));
-    let door = |seed: u64| facade_on(&path, seed, clock.clone());
-    let a = door(9);
-    let p = practice(&a).await;
+/// A practice whose limit on failed linkage attempts is `limit` an hour.
+async fn limited_practice(a: &Facade, limit: u32) -> Practice {
+    let p = practice(a).await;
     // The setting is bounded: 0 and 1001 are input errors that change nothing.
     for bad in [0, 1001] {
         let settings = gp_access::AccessSettings {
@@ -256,7 +255,7 @@ async fn failed_attempts_across_the_practice_stop_linking_for_an_hour() {
             .is_err());
     }
     let settings = gp_access::AccessSettings {
-        practice_failed_redemptions_per_hour: 3,
+        practice_failed_redemptions_per_hour: limit,
         ..Default::default()
     };
     assert!(a
@@ -265,19 +264,36 @@ async fn failed_attempts_across_the_practice_stop_linking_for_an_hour() {
         .unwrap()
         .refusal()
         .is_none());
+    p
+}
+
+fn guessed(n: u128) -> gp_core::AccountId {
+    gp_core::AccountId::from_uuid(gp_core::uuid::Uuid::from_u128(5000 + n))
+}
+
+#[tokio::test]
+async fn failed_attempts_across_the_practice_stop_linking_for_an_hour() {
+    let path = temp_db("linkage-practice-limit");
+    let clock = Arc::new(FixedClock::new(monday_morning()));
+    let door = |seed: u64| facade_on(&path, seed, clock.clone());
+    let a = door(9);
+    let p = limited_practice(&a, 3).await;
     let (patient, d) = issued(&a, &p, 91).await;
+    let (_, other) = issued(&a, &p, 92).await;
     let invalid = Some(Refused::Access(AccessRefusal::LinkageKeyInvalid));
     let limited = Some(Refused::Access(AccessRefusal::LinkageRateLimited));
-    // Three failures at the practice: one wrong key, two guessed accounts.
-    let wrong = a
-        .redeem_linkage(d.account, &d.practice, "AAAA-BBBB-CCCC-DDDD")
-        .await
-        .unwrap();
-    assert_eq!(wrong.refusal().cloned(), invalid);
-    for n in 1..=2u128 {
-        let guessed = gp_core::AccountId::from_uuid(gp_core::uuid::Uuid::from_u128(5000 + n));
+    // Guessed accounts are recorded but do not count: anyone could send them.
+    for n in 1..=10 {
         let answer = a
-            .redeem_linkage(guessed, &d.practice, &d.key)
+            .redeem_linkage(guessed(n), &d.practice, &d.key)
+            .await
+            .unwrap();
+        assert_eq!(answer.refusal().cloned(), invalid);
+    }
+    // Three wrong keys for accounts patients hold reach the limit.
+    for account in [d.account, other.account, other.account] {
+        let answer = a
+            .redeem_linkage(account, &d.practice, "AAAA-BBBB-CCCC-DDDD")
             .await
             .unwrap();
         assert_eq!(answer.refusal().cloned(), invalid);
@@ -292,24 +308,38 @@ async fn failed_attempts_across_the_practice_stop_linking_for_an_hour() {
             .unwrap();
         assert_eq!(answer.refusal().cloned(), limited);
     }
-    let guessed = gp_core::AccountId::from_uuid(gp_core::uuid::Uuid::from_u128(6000));
     let answer = b
-        .redeem_linkage(guessed, &d.practice, &d.key)
+        .redeem_linkage(guessed(99), &d.practice, &d.key)
         .await
         .unwrap();
     assert_eq!(answer.refusal().cloned(), limited);
     let events = AccessStore::audit_events(a.store()).await.unwrap();
-    let limits: Vec<_> = events
+    let of = |action: &str| {
+        events
+            .iter()
+            .filter(|e| e.action.as_str() == action)
+            .count()
+    };
+    assert_eq!(of(gp_access::UNKNOWN_ACCOUNT_ACTION), 10);
+    assert_eq!(
+        of(gp_access::LIMITED_ACTION),
+        3,
+        "each limited attempt is recorded"
+    );
+    assert!(events
         .iter()
-        .filter(|e| {
-            e.outcome == Outcome::Refused(gp_core::ReasonCode::parse("LinkageRateLimited").unwrap())
-        })
-        .collect();
-    assert_eq!(limits.len(), 3, "each limited attempt is recorded");
-    assert!(limits.iter().all(|e| e.patient.is_none()));
-    // An hour after the last failure the key works: the limit did not
-    // count against the patient's own account.
-    clock.advance(chrono::Duration::minutes(61));
+        .filter(|e| e.action.as_str() == gp_access::LIMITED_ACTION)
+        .all(|e| e.patient.is_none()));
+    // A patient retrying while the limit holds does not keep it on: an
+    // hour after the failures (not after the retries) the key works, and
+    // the limit did not count against the patient's own account.
+    clock.advance(chrono::Duration::minutes(40));
+    let answer = a
+        .redeem_linkage(d.account, &d.practice, &d.key)
+        .await
+        .unwrap();
+    assert_eq!(answer.refusal().cloned(), limited);
+    clock.advance(chrono::Duration::minutes(21));
     assert_eq!(
         a.redeem_linkage(d.account, &d.practice, &d.key)
             .await
@@ -322,6 +352,56 @@ async fn failed_attempts_across_the_practice_stop_linking_for_an_hour() {
             .unwrap(),
         Ok(())
     );
+}
+
+#[test]
+fn concurrent_wrong_keys_cannot_pass_the_practice_limit() {
+    let path = temp_db("linkage-limit-race");
+    let accounts = rt().block_on(async {
+        let a = facade(&path, 11);
+        let p = limited_practice(&a, 3).await;
+        let mut accounts = Vec::new();
+        for n in 0..8 {
+            accounts.push(issued(&a, &p, 200 + n).await.1);
+        }
+        accounts
+    });
+    let accounts = Arc::new(accounts);
+    let facades: Arc<Vec<_>> = Arc::new((0..4).map(|i| facade(&path, 20 + i)).collect());
+    let answers = race(4, {
+        let (facades, accounts) = (facades.clone(), accounts.clone());
+        move |t, runtime| {
+            runtime.block_on(async {
+                let mut seen = Vec::new();
+                for n in 0..10 {
+                    let d = &accounts[(t * 10 + n) % 8];
+                    let answer = facades[t]
+                        .redeem_linkage(d.account, &d.practice, "AAAA-BBBB-CCCC-DDDD")
+                        .await
+                        .unwrap();
+                    seen.push(answer.refusal().cloned());
+                }
+                seen
+            })
+        }
+    });
+    let answers: Vec<_> = answers.into_iter().flatten().collect();
+    let tried = answers
+        .iter()
+        .filter(|r| **r != Some(Refused::Access(AccessRefusal::LinkageRateLimited)))
+        .count();
+    assert_eq!(
+        tried, 3,
+        "only the limit's worth of keys is tried: {answers:?}"
+    );
+    let events = rt()
+        .block_on(AccessStore::audit_events(facades[0].store()))
+        .unwrap();
+    let failed = events
+        .iter()
+        .filter(|e| e.action.as_str() == gp_access::REDEEM_ACTION && !e.outcome.is_allowed())
+        .count();
+    assert_eq!(failed, 3);
 }
 
 #[tokio::test]

@@ -44,6 +44,27 @@ pub(crate) fn staff(conn: &Connection, staff: StaffId) -> Result<Option<StaffPro
     body.map(|b| from_json(&b)).transpose()
 }
 
+/// The practice-wide count of failed linkage attempts, from the trail's
+/// index, by the rule of `gp_access::failed_redemption` (whole seconds).
+fn failed_redemptions(
+    conn: &Connection,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, StoreError> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM audit_index \
+         WHERE action = ?1 AND refused = 1 AND at_secs >= ?2 AND at_secs <= ?3",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(
+            rusqlite::params![gp_access::REDEEM_ACTION, from.timestamp(), to.timestamp()],
+            |r| r.get::<_, i64>(0),
+        )
+    })
+    .map_err(storage)
+    .map(|n| u64::try_from(n).unwrap_or(0))
+}
+
 fn apply(conn: &Connection, decision: &Committable) -> Result<(), CommitError> {
     for p in &decision.preconditions {
         let holds = match p {
@@ -60,6 +81,9 @@ fn apply(conn: &Connection, decision: &Committable) -> Result<(), CommitError> {
                 .map_err(storage)?,
             Precondition::StaffAsStored { staff: id, profile } => {
                 staff(conn, *id)?.as_ref() == profile.as_ref()
+            }
+            Precondition::FailedRedemptionsBelow { from, to, limit } => {
+                failed_redemptions(conn, *from, *to)? < *limit
             }
         };
         if !holds {
@@ -201,26 +225,13 @@ impl AccessStore for SqliteStore {
         self.write(move |t| append_events(t, &events)).await
     }
 
-    async fn failed_redemptions_since(
+    async fn failed_redemptions_in(
         &self,
-        since: chrono::DateTime<chrono::Utc>,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
     ) -> Result<u64, StoreError> {
-        // Whole seconds: an event in the second `since` falls in counts.
-        let from = since.timestamp();
-        self.call(move |conn| {
-            conn.prepare_cached(
-                "SELECT count(*) FROM audit_index \
-                 WHERE action = ?1 AND refused = 1 AND at_secs >= ?2",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(rusqlite::params![gp_access::REDEEM_ACTION, from], |r| {
-                    r.get::<_, i64>(0)
-                })
-            })
-            .map_err(crate::rows::storage)
-            .map(|n| u64::try_from(n).unwrap_or(0))
-        })
-        .await
+        self.call(move |conn| failed_redemptions(conn, from, to))
+            .await
     }
 
     async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {

@@ -72,16 +72,31 @@ async fn failed_redemptions_are_counted_from_the_index_as_from_the_trail() {
             .await
             .unwrap();
     }
-    for (from, expected) in [(-1, 3), (0, 3), (1, 2), (30, 2), (31, 1), (51, 0)] {
-        let since = start + chrono::Duration::minutes(from);
+    for (from, until, expected) in [
+        (-1, 60, 3),
+        (0, 60, 3),
+        (1, 60, 2),
+        (30, 60, 2),
+        (31, 60, 1),
+        (51, 60, 0),
+        (0, 30, 2),
+        (0, 29, 1),
+        (-60, -1, 0),
+    ] {
+        let from = start + chrono::Duration::minutes(from);
+        let until = start + chrono::Duration::minutes(until);
         assert_eq!(
-            memory.failed_redemptions_since(since).await.unwrap(),
+            memory.failed_redemptions_in(from, until).await.unwrap(),
             expected
         );
         assert_eq!(
-            sqlite.failed_redemptions_since(since).await.unwrap(),
+            sqlite.failed_redemptions_in(from, until).await.unwrap(),
             expected,
-            "from minute {from}"
+            "from {from} to {until}"
         );
     }
+    // Whole seconds on both: an event half a second before `from` counts.
+    let half = start + chrono::Duration::milliseconds(500);
+    assert_eq!(memory.failed_redemptions_in(half, half).await.unwrap(), 1);
+    assert_eq!(sqlite.failed_redemptions_in(half, half).await.unwrap(), 1);
 }

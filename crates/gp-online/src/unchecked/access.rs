@@ -9,11 +9,11 @@ use gp_access::{
     decide_first_manager, decide_issue_linkage, decide_new_basis, decide_practice_linkage_limit,
     decide_proxy_application, decide_proxy_suspension, decide_put_staff, decide_redeem_linkage,
     decide_register, decide_revoke_proxy, decide_services, decide_settings, decide_suspension,
-    decide_unknown_account_redemption, decide_verify_identity, reviews_due, unused_proxies,
-    AccessChange, AccessError, AccessFacts, AccessRecord, AccessRefusal, AccessSettings,
-    AccessStore, Action, ApplicationVerdict, By, ConcernOutcome, Decision, LegalBasis,
-    LinkageDetails, ListedPatient, ProxyApplicationInput, ProxyGrant, Registration, ReviewReason,
-    Service, StaffProfile, SuspensionReason, VerificationMethod,
+    decide_unknown_account_redemption, decide_verify_identity, limit_window, reviews_due,
+    unused_proxies, AccessChange, AccessError, AccessFacts, AccessRecord, AccessRefusal,
+    AccessSettings, AccessStore, Action, ApplicationVerdict, By, ConcernOutcome, Decision,
+    LegalBasis, LinkageDetails, ListedPatient, ProxyApplicationInput, ProxyGrant, Registration,
+    ReviewReason, Service, StaffProfile, SuspensionReason, VerificationMethod,
 };
 use gp_core::{
     local_date, AccountId, Actor, Clock, ConcernId, IdSource, OdsCode, OsRandom, PatientId,
@@ -350,28 +350,30 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         practice: &OdsCode,
         key: &str,
     ) -> Answered<PatientId> {
-        // The practice-wide limit first, the same for every account, so
-        // that it says nothing about which accounts exist.
-        let now = self.core.clock.now();
-        let settings = self.core.store.settings().await?;
-        let failures = self
-            .core
-            .store
-            .failed_redemptions_since(now - chrono::Duration::hours(1))
-            .await?;
-        if let Some(limited) = decide_practice_linkage_limit(
-            &settings.settings,
-            failures,
-            account,
-            now,
-            self.core.ids.as_ref(),
-        ) {
-            self.core.store.record_refusal(limited.events()).await?;
+        // The practice-wide limit is asked first, the same way for every
+        // account, so that it says nothing about which accounts exist; a
+        // redemption then commits only while the practice is still under
+        // it (a precondition in the same transaction), and a conflict on it
+        // comes back here to be refused.
+        let limited = |now| async move {
+            let settings = self.core.store.settings().await?;
+            let (from, to) = limit_window(now);
+            let failures = self.core.store.failed_redemptions_in(from, to).await?;
+            Ok::<_, OnlineError>(decide_practice_linkage_limit(
+                &settings.settings,
+                failures,
+                account,
+                now,
+                self.core.ids.as_ref(),
+            ))
+        };
+        if let Some(refused) = limited(self.core.clock.now()).await? {
+            self.core.store.record_refusal(refused.events()).await?;
             return Ok(Answer::Refused(AccessRefusal::LinkageRateLimited));
         }
         let Some(patient) = self.core.store.patient_for_account(account).await? else {
-            // Same answer as a wrong key; nothing to count it against, but
-            // recorded, so that guessing shows in the trail.
+            // Same answer as a wrong key; recorded, so that guessing shows
+            // in the trail (under its own action, not counted by the limit).
             let refused = decide_unknown_account_redemption(
                 account,
                 self.core.clock.now(),
@@ -380,14 +382,20 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
             self.core.store.record_refusal(refused.events()).await?;
             return Ok(Answer::Refused(AccessRefusal::LinkageKeyInvalid));
         };
-        let by = By {
-            actor: Actor::Patient { patient },
-            channel: gp_core::Channel::Online,
-        };
         let outcome = self
-            .run(patient, None, &by, |facts, _, now, ids| {
+            .core
+            .run(&Prior::none(), |now| async move {
+                if let Some(refused) = limited(now).await? {
+                    return Ok(refused);
+                }
+                let facts = self.core.store.load(patient, None).await?;
                 Ok(decide_redeem_linkage(
-                    facts, account, practice, key, now, ids,
+                    &facts,
+                    account,
+                    practice,
+                    key,
+                    now,
+                    self.core.ids.as_ref(),
                 ))
             })
             .await?;
