@@ -6,8 +6,8 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use gp_core::{
-    AccountId, Actor, ApplicationId, ConcernId, NhsNumber, OdsCode, PatientId, ProxyId, StaffId,
-    StaffRole,
+    AccountId, Actor, ApplicationId, AuditEvent, ConcernId, IdSource, NhsNumber, OdsCode,
+    PatientId, ProxyId, StaffId, StaffRole,
 };
 use serde::{Deserialize, Serialize};
 
@@ -83,7 +83,7 @@ pub struct IdentityVerification {
 }
 
 /// Why online access was suspended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SuspensionReason {
     /// The patient lost the device they use.
     LostDevice,
@@ -93,6 +93,42 @@ pub enum SuspensionReason {
     CoercionConcern,
     /// Another reason, in words.
     Other(String),
+}
+
+impl SuspensionReason {
+    /// The reason's name, as recorded in the audit trail (`Other` for
+    /// words, which are kept beside the trail, not in it).
+    pub fn name(&self) -> &'static str {
+        match self {
+            SuspensionReason::LostDevice => "LostDevice",
+            SuspensionReason::SuspectedCompromise => "SuspectedCompromise",
+            SuspensionReason::CoercionConcern => "CoercionConcern",
+            SuspensionReason::Other(_) => "Other",
+        }
+    }
+
+    /// `event` with this reason: its name in the details and, for
+    /// `Other`, the words as personal text under `note`.
+    pub fn recorded(&self, event: AuditEvent, ids: &dyn IdSource) -> AuditEvent {
+        let event = event.with_detail("reason", self.name());
+        match self {
+            SuspensionReason::Other(words) => event.with_personal_text(ids, "note", words),
+            _ => event,
+        }
+    }
+}
+
+/// Words show as their length.
+impl fmt::Debug for SuspensionReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SuspensionReason::Other(words) => f
+                .debug_tuple("Other")
+                .field(&gp_core::Redacted::of(words))
+                .finish(),
+            other => f.write_str(other.name()),
+        }
+    }
 }
 
 /// Online access suspended, by whom and when.

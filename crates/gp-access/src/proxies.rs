@@ -206,7 +206,7 @@ pub fn decide_proxy_suspension(
         .with_subject(SubjectKind::Proxy, proxy);
     match reason {
         Some(reason) => {
-            event = event.with_detail("reason", format!("{reason:?}"));
+            event = reason.recorded(event, ids);
             grant.suspended = Some(Suspension {
                 reason,
                 by: by.actor,

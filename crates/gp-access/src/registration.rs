@@ -140,7 +140,7 @@ pub fn decide_suspension(
     let mut event = c.event(Outcome::Allowed);
     match reason {
         Some(reason) => {
-            event = event.with_detail("reason", format!("{reason:?}"));
+            event = reason.recorded(event, ids);
             account.suspended = Some(Suspension {
                 reason,
                 by: by.actor,

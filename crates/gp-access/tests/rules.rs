@@ -357,6 +357,30 @@ fn a_patient_needs_registration_identity_services_and_no_suspension() {
         &t.ids,
     ));
     assert!(t.allow(me, Action::OrderRepeats).is_allowed());
+    // Words given as the reason are kept beside the audit event, not in it,
+    // and Debug shows their length only.
+    let words = "Disclosed domestic abuse by husband";
+    let suspended = t.apply(decide_suspension(
+        &t.facts(&desk),
+        &T::by(&desk),
+        Some(SuspensionReason::Other(words.into())),
+        t.now,
+        &t.ids,
+    ));
+    let event = suspended.events.last().unwrap();
+    assert_eq!(event.details["reason"], "Other");
+    assert_eq!(event.personal_text("note"), Some(words));
+    assert!(event.details.values().all(|v| !v.contains("abuse")));
+    let shown = format!("{:?}", SuspensionReason::Other(words.into()));
+    assert!(!shown.contains("abuse"), "{shown}");
+    assert_eq!(format!("{:?}", SuspensionReason::LostDevice), "LostDevice");
+    t.apply(decide_suspension(
+        &t.facts(&desk),
+        &T::by(&desk),
+        None,
+        t.now,
+        &t.ids,
+    ));
     assert_eq!(
         t.refused(decide_suspension(
             &t.facts(&desk),

@@ -80,6 +80,10 @@ pub enum CheckpointError {
     /// A checkpoint line did not have the documented shape.
     #[error("not a checkpoint line: {0}")]
     Line(&'static str),
+    /// The checkpoint's time is outside the years 1677 to 2262 (what its
+    /// nanosecond count can hold).
+    #[error("a checkpoint's time must be between the years 1677 and 2262")]
+    Time,
 }
 
 fn key_id_ok(id: &str) -> bool {
@@ -153,17 +157,30 @@ impl Checkpoint {
         m
     }
 
-    /// A checkpoint of the head `(seq, hash)` at `at`, signed by `signer`.
-    pub fn sign(seq: u64, hash: Hash, at: DateTime<Utc>, signer: &dyn Signer) -> Self {
+    /// A checkpoint of the head `(seq, hash)` at `at`, signed by `signer`;
+    /// `KeyId` for a key name outside the format, `Time` for a time outside
+    /// the years 1677 to 2262.
+    pub fn sign(
+        seq: u64,
+        hash: Hash,
+        at: DateTime<Utc>,
+        signer: &dyn Signer,
+    ) -> Result<Self, CheckpointError> {
         let key_id = signer.key_id().to_owned();
+        if !key_id_ok(&key_id) {
+            return Err(CheckpointError::KeyId);
+        }
+        if at.timestamp_nanos_opt().is_none() {
+            return Err(CheckpointError::Time);
+        }
         let signature = signer.sign(&Self::message(seq, &hash, at, &key_id));
-        Self {
+        Ok(Self {
             seq,
             hash,
             at,
             key_id,
             signature,
-        }
+        })
     }
 
     /// Whether `verifier` accepts the signature.
@@ -187,6 +204,17 @@ impl Checkpoint {
 
     /// Reads what [`Checkpoint::to_line`] wrote.
     pub fn from_line(line: &str) -> Result<Self, CheckpointError> {
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        let checkpoint = Self::parse_line(line)?;
+        // One checkpoint, one line: anything but the canonical spelling
+        // (upper-case hex, signs, padding, other spaces) is refused.
+        if checkpoint.to_line() != line {
+            return Err(CheckpointError::Line("not in the canonical form"));
+        }
+        Ok(checkpoint)
+    }
+
+    fn parse_line(line: &str) -> Result<Self, CheckpointError> {
         let parts: Vec<&str> = line.split_ascii_whitespace().collect();
         let [tag, version, seq, hash, at, key_id, signature] = parts[..] else {
             return Err(CheckpointError::Line("seven fields"));

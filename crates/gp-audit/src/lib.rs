@@ -224,6 +224,10 @@ pub enum AuditError {
     /// An event with this id is already in the trail; nothing was appended.
     #[error("audit event {0} is already in the trail")]
     Duplicate(String),
+    /// A checkpoint could not be made (a bad key name, or a time outside
+    /// what a checkpoint holds); nothing was signed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
 
 /// A chained audit trail.
@@ -244,7 +248,8 @@ pub enum AuditError {
 /// - [`AuditStore::read`] returns the stored records with `from <= seq <= to`
 ///   in order of sequence, exactly as stored (no repair, no filtering).
 /// - [`AuditStore::head`] returns the last sequence and hash, or `None` when empty.
-/// - [`AuditStore::verify_all`] is `verify(GENESIS, 1, read(1..=head), head)`.
+/// - [`AuditStore::verify_all`] is `verify(GENESIS, 1, read(1..), head)`, and
+///   records with no recorded head are a break (`BeyondHead` at 1).
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Appends events that belong to no other change, in order, all or none.
@@ -261,13 +266,21 @@ pub trait AuditStore: Send + Sync {
     async fn verify_all(&self) -> Result<Result<(), ChainBreak>, AuditError> {
         let head = self.head().await?;
         let records = self.read(1, u64::MAX).await?;
+        if head.is_none() && !records.is_empty() {
+            // Events with no recorded head: the head was removed.
+            return Ok(Err(ChainBreak {
+                seq: 1,
+                kind: BreakKind::BeyondHead,
+            }));
+        }
         Ok(verify(GENESIS, 1, &records, head))
     }
 
     /// The records with `from <= seq <= to` as JSON Lines with their hashes
     /// ([`export_jsonl`]; the format is in `docs/audit-format.md`).
     async fn export(&self, from: u64, to: u64) -> Result<String, AuditError> {
-        Ok(export_jsonl(&self.read(from, to).await?))
+        // Sequence numbers start at 1: nothing before it is part of the trail.
+        Ok(export_jsonl(&self.read(from.max(1), to).await?))
     }
 
     /// A checkpoint of the trail's head, signed by `signer` (`None` while
@@ -281,7 +294,9 @@ pub trait AuditStore: Send + Sync {
         Ok(self
             .head()
             .await?
-            .map(|(seq, hash)| Checkpoint::sign(seq, hash, at, signer)))
+            .map(|(seq, hash)| Checkpoint::sign(seq, hash, at, signer))
+            .transpose()
+            .map_err(AuditError::Checkpoint)?)
     }
 
     /// Verifies the trail against a checkpoint kept elsewhere: the

@@ -376,14 +376,23 @@ impl AuditEvent {
     /// Adds free text a person typed under `key`, out of the chain: the
     /// details get `<key>_text` (the text's id) and `<key>_sha256` (see
     /// [`PersonalText`]); the text travels in [`AuditEvent::texts`]. The id
-    /// and salt come from `ids` (random in production).
+    /// comes from `ids`; the salt from the operating system's secure
+    /// generator (from `ids` only if that is unavailable), so that the hash
+    /// cannot be tested against guessed words even when ids are
+    /// predictable. Recording `key` again replaces the earlier text.
     pub fn with_personal_text(mut self, ids: &dyn IdSource, key: &str, text: &str) -> Self {
+        let mut salt = [0u8; 16];
+        let salt = match crate::random::RandomSource::fill(&crate::random::OsRandom, &mut salt) {
+            Ok(()) => Uuid::from_bytes(salt),
+            Err(_) => ids.next_uuid(),
+        };
         let personal = PersonalText {
             id: ids.next_uuid(),
             key: key.to_owned(),
-            salt: ids.next_uuid(),
+            salt,
             text: text.to_owned(),
         };
+        self.texts.retain(|t| t.key != key);
         self.details
             .insert(format!("{key}_text"), personal.id.to_string());
         self.details
@@ -436,5 +445,39 @@ mod tests {
         .with_detail("note", "x");
         let json = serde_json::to_string(&event).unwrap();
         assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), event);
+    }
+
+    fn event_with_text(seed: u64) -> AuditEvent {
+        let ids = SequentialIds::new(seed);
+        AuditEvent::new(
+            &ids,
+            chrono::DateTime::UNIX_EPOCH,
+            Actor::System,
+            Channel::Internal,
+            None,
+            AuditAction::parse("appointment.cancel").unwrap(),
+            Outcome::Allowed,
+        )
+        .with_personal_text(&ids, "reason", "first words")
+        .with_personal_text(&ids, "reason", "second words")
+    }
+
+    #[test]
+    fn personal_text_is_out_of_the_encoding_salted_from_the_system_and_replaced_by_key() {
+        let (a, b) = (event_with_text(1), event_with_text(1));
+        // Same predictable ids, different salts: the hash cannot be
+        // rebuilt from the ids and guessed words.
+        assert_eq!(a.texts[0].id, b.texts[0].id);
+        assert_ne!(a.texts[0].salt, b.texts[0].salt);
+        assert_ne!(a.details["reason_sha256"], b.details["reason_sha256"]);
+        // Recording a key again replaces the text and its reference.
+        assert_eq!(a.texts.len(), 1);
+        assert_eq!(a.personal_text("reason"), Some("second words"));
+        assert_eq!(a.details["reason_text"], a.texts[0].id.to_string());
+        assert_eq!(a.details["reason_sha256"], a.texts[0].digest());
+        // Neither the words nor the salt are serialized or shown.
+        let json = serde_json::to_string(&a).unwrap();
+        assert!(!json.contains("words") && !json.contains(&a.texts[0].salt.to_string()));
+        assert!(!format!("{a:?}").contains("words"));
     }
 }

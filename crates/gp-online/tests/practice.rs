@@ -635,30 +635,39 @@ async fn a_cancellation_reason_is_kept_beside_the_trail_and_can_be_erased_withou
     assert_eq!(cancel.details["reason_text"], text.id.to_string());
     assert_eq!(cancel.details["reason_sha256"], text.digest());
     assert!(export.contains(&text.digest()));
-    // Erasing: the words go, the chain verifies, the erasure is recorded.
-    let ids = SequentialIds::new(9191);
-    let record = |at| {
-        gp_core::AuditEvent::new(
-            &ids,
-            at,
-            Actor::Staff {
-                staff: w.desk.staff,
-                role: w.desk.role,
-            },
-            Channel::Internal,
-            Some(patient),
-            gp_core::AuditAction::parse("audit.text_erase").unwrap(),
-            Outcome::Allowed,
-        )
-        .with_subject(gp_core::SubjectKind::Other, text.id)
-    };
+    // Unknown staff, or no reason: an error, and nothing erased or recorded.
+    let stranger = StaffId::new(&w.ids);
     assert!(store
-        .erase_personal_text(text.id, record(w.clock.now()))
+        .erase_personal_text(text.id, stranger, "Patient asked", w.clock.now())
+        .await
+        .is_err());
+    assert!(store
+        .erase_personal_text(text.id, w.desk.staff, "  ", w.clock.now())
+        .await
+        .is_err());
+    assert_eq!(
+        AccessStore::audit_events(&store).await.unwrap().len(),
+        events.len()
+    );
+    // Erasing: the words go, the chain verifies, the erasure is recorded.
+    assert!(store
+        .erase_personal_text(text.id, w.desk.staff, "Patient asked", w.clock.now())
         .await
         .unwrap());
     assert_eq!(store.verify_all().await.unwrap(), Ok(()));
     let after = AccessStore::audit_events(&store).await.unwrap();
     assert_eq!(after.len(), events.len() + 1, "the erasure is recorded");
+    let erasure = after.last().unwrap();
+    assert_eq!(erasure.action.as_str(), gp_sqlite::ACTION_TEXT_ERASE);
+    assert_eq!(
+        erasure.actor,
+        Actor::Staff {
+            staff: w.desk.staff,
+            role: w.desk.role
+        }
+    );
+    assert_eq!(erasure.patient, Some(patient));
+    assert_eq!(erasure.details["reason"], "Patient asked");
     let cancel = after.iter().find(|e| e.id == cancel.id).unwrap();
     assert_eq!(cancel.personal_text("reason"), None);
     assert_eq!(
@@ -670,7 +679,7 @@ async fn a_cancellation_reason_is_kept_beside_the_trail_and_can_be_erased_withou
     // Erasing again, or an id never stored, changes and records nothing.
     for id in [text.id, gp_core::uuid::Uuid::from_u128(12345)] {
         assert!(!store
-            .erase_personal_text(id, record(w.clock.now()))
+            .erase_personal_text(id, w.desk.staff, "Patient asked", w.clock.now())
             .await
             .unwrap());
     }

@@ -195,26 +195,75 @@ pub(crate) fn read_chain(
     .collect()
 }
 
+/// The audit action of erasing free text kept beside the trail.
+pub const ACTION_TEXT_ERASE: &str = "audit.text_erase";
+
 impl SqliteStore {
-    /// Erases the free text `id` (a [`PersonalText`] an event refers to):
-    /// the text and its salt are removed, the chain is untouched, and
-    /// `record` (who erased it, when and why: build it with the text's id
-    /// as a subject) is appended in the same transaction. `Ok(false)`, and
-    /// nothing written, if no kept text has that id (never stored, or
-    /// already erased).
+    /// Erases the free text `id` (a [`PersonalText`] an event refers to)
+    /// at `at`, for a recorded member of staff, `by`, who gives `reason`
+    /// (1 to 200 characters, in the trail: a professional decision): the
+    /// words and their salt are removed, the chain is untouched, and an
+    /// `audit.text_erase` event (the staff member in their recorded role,
+    /// the original event's patient, the text's id as subject, the key and
+    /// the reason) is appended in the same transaction.
+    ///
+    /// `Ok(false)`, and nothing written, if no kept text has that id (never
+    /// stored, or already erased). An unknown member of staff or a bad
+    /// reason is `StoreError::Invalid`, and nothing is written.
     ///
     /// This is the practice's data-protection tool (a correction or an
-    /// erasure request): the supplier decides who may call it.
+    /// erasure request): which staff may use it is the supplier's to
+    /// decide. Only the audit copy is erased: the booking's cancellation
+    /// and the access record keep their own copy of the words, corrected
+    /// through those records.
     pub async fn erase_personal_text(
         &self,
         id: gp_core::uuid::Uuid,
-        record: AuditEvent,
+        by: gp_core::StaffId,
+        reason: &str,
+        at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError> {
+        let reason = gp_core::bounded_text(reason, "erasure reason", 200, true)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let at_nanos = nanos(at)?;
         self.write(move |t| {
-            let at = nanos(record.at)?;
-            if !erase_text(t, id, at)? {
+            let profile = crate::access::staff(t, by)?
+                .ok_or_else(|| StoreError::Invalid(format!("staff member {by} is not recorded")))?;
+            let kept: Option<(String, String, Option<String>)> = t
+                .prepare_cached(
+                    "SELECT x.key, x.event_id, json_extract(e.body, '$.patient') \
+                     FROM audit_texts x LEFT JOIN audit_events e ON e.id = x.event_id \
+                     WHERE x.id = ?1 AND x.text IS NOT NULL",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                })
+                .map_err(storage)?;
+            let Some((key, _event, patient)) = kept else {
+                return Ok(false);
+            };
+            let patient = patient
+                .and_then(|p| gp_core::uuid::Uuid::parse_str(&p).ok())
+                .map(gp_core::PatientId::from_uuid);
+            if !erase_text(t, id, at_nanos)? {
                 return Ok(false);
             }
+            let record = AuditEvent::decided(
+                &gp_core::RandomIds,
+                at,
+                gp_core::Actor::Staff {
+                    staff: by,
+                    role: profile.role,
+                },
+                gp_core::Channel::Internal,
+                patient,
+                ACTION_TEXT_ERASE,
+                gp_core::Outcome::Allowed,
+            )
+            .with_subject(gp_core::SubjectKind::Other, id)
+            .with_detail("key", key)
+            .with_detail("reason", reason);
             append_events(t, std::slice::from_ref(&record))?;
             Ok(true)
         })

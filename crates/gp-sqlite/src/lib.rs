@@ -37,6 +37,7 @@ mod prescribing;
 mod rows;
 mod store;
 
+pub use chain::ACTION_TEXT_ERASE;
 pub use error::OpenError;
 pub use migrate::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{SqliteConfig, SqliteStore, Synchronous};

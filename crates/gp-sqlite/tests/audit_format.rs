@@ -33,7 +33,11 @@ fn string(out: &mut String, s: &str) {
 }
 
 fn time(at: DateTime<Utc>) -> String {
-    let nanos = at.nanosecond();
+    // A leap second is second 60 (section 1, Times).
+    let (nanos, second) = match at.nanosecond() {
+        n if n >= 1_000_000_000 => (n - 1_000_000_000, 60),
+        n => (n, at.second()),
+    };
     let fraction = if nanos == 0 {
         String::new()
     } else if nanos.is_multiple_of(1_000_000) {
@@ -50,7 +54,7 @@ fn time(at: DateTime<Utc>) -> String {
         at.day(),
         at.hour(),
         at.minute(),
-        at.second()
+        second
     )
 }
 
@@ -320,8 +324,23 @@ async fn every_documented_shape_re_encodes_and_rehashes() {
             .with_subject(SubjectKind::Other, staff),
         );
     }
+    let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+        .unwrap()
+        .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+        .unwrap()
+        .and_utc();
+    events.push(AuditEvent::new(
+        &ids,
+        leap,
+        Actor::System,
+        Channel::Internal,
+        None,
+        action("audit.check"),
+        Outcome::Allowed,
+    ));
     let export = append_and_export(&events).await;
     check_export(&export, &events);
+    assert!(export.contains(r#""at":"2016-12-31T23:59:60.500Z""#));
     // The four documented shapes of a time appear as written in section 1.
     assert!(export.contains(r#""at":"2026-03-09T08:05:07Z""#));
     assert!(export.contains(r#""at":"2026-03-09T08:05:07.500Z""#));

@@ -239,3 +239,85 @@ async fn a_forged_or_foreign_checkpoint_is_refused_and_one_kept_as_text_reads_ba
     assert!(gp_audit::HmacKey::new("short", &[1u8; 16]).is_err());
     assert!(gp_audit::Checkpoint::from_line("gp-audit-checkpoint v1 x").is_err());
 }
+
+#[tokio::test]
+async fn one_checkpoint_has_one_line_and_bad_keys_or_times_sign_nothing() {
+    let (_path, store) = trail("canonical", 2).await;
+    let at = gp_testkit::fixtures::monday_morning();
+    let checkpoint = store.checkpoint(&key(), at).await.unwrap().unwrap();
+    let line = checkpoint.to_line();
+    assert_eq!(
+        gp_audit::Checkpoint::from_line(&format!("{line}\n")).unwrap(),
+        checkpoint
+    );
+    // Other spellings of the same checkpoint are not accepted.
+    let fields: Vec<&str> = line.split(' ').collect();
+    for other in [
+        line.to_uppercase()
+            .replacen("GP-AUDIT-CHECKPOINT V1", "gp-audit-checkpoint v1", 1),
+        line.replacen(" 2 ", " +2 ", 1),
+        line.replacen(" 2 ", " 02 ", 1),
+        line.replacen(' ', "  ", 1),
+        line.replacen(' ', "\t", 1),
+        format!(" {line}"),
+        format!("{line} "),
+        format!("{line}\r\n"),
+        line.replacen(fields[6], &format!("+{}", &fields[6][1..]), 1),
+    ] {
+        assert!(
+            gp_audit::Checkpoint::from_line(&other).is_err(),
+            "accepted {other:?}"
+        );
+    }
+    // A signer with a key name outside the format, or a time a checkpoint
+    // cannot hold, signs nothing.
+    struct Loose;
+    impl gp_audit::Signer for Loose {
+        fn key_id(&self) -> &str {
+            "my key\ngp-audit-checkpoint v1"
+        }
+        fn sign(&self, _: &[u8]) -> Vec<u8> {
+            vec![1]
+        }
+    }
+    assert!(matches!(
+        store.checkpoint(&Loose, at).await,
+        Err(gp_audit::AuditError::Checkpoint(
+            gp_audit::CheckpointError::KeyId
+        ))
+    ));
+    let far = chrono::DateTime::parse_from_rfc3339("3000-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    assert!(matches!(
+        store.checkpoint(&key(), far).await,
+        Err(gp_audit::AuditError::Checkpoint(
+            gp_audit::CheckpointError::Time
+        ))
+    ));
+}
+
+#[tokio::test]
+async fn rows_with_their_head_removed_are_a_break_and_row_zero_is_not_exported() {
+    let (path, store) = trail("headless", 3).await;
+    let conn = Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO audit_events (seq, id, prev_hash, hash, body) \
+         SELECT 0, 'forged', prev_hash, hash, 'forged' FROM audit_events WHERE seq = 1",
+        [],
+    )
+    .unwrap();
+    let export = store.export(0, 3).await.unwrap();
+    assert_eq!(export.lines().count(), 3);
+    assert!(!export.contains("forged"));
+    conn.execute("DELETE FROM audit_events WHERE seq = 0", [])
+        .unwrap();
+    conn.execute("DELETE FROM audit_head", []).unwrap();
+    assert_eq!(
+        store.verify_all().await.unwrap(),
+        Err(ChainBreak {
+            seq: 1,
+            kind: BreakKind::BeyondHead
+        })
+    );
+}
