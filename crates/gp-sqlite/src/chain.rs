@@ -135,14 +135,11 @@ pub(crate) fn append_events(conn: &Connection, events: &[AuditEvent]) -> Result<
                 ])
                 .map_err(duplicate_or_storage(|| format!("audit text {}", t.id)))?;
         }
-        index
-            .execute(params![
-                seq,
-                e.action.as_str(),
-                !e.outcome.is_allowed(),
-                e.at.timestamp()
-            ])
-            .map_err(storage)?;
+        if !e.outcome.is_allowed() {
+            index
+                .execute(params![seq, e.action.as_str(), true, e.at.timestamp()])
+                .map_err(storage)?;
+        }
         stmt.execute(params![
             seq,
             e.id.to_string(),
