@@ -7,9 +7,18 @@ use serde::{Deserialize, Serialize};
 macro_rules! bounded {
     ($(#[$meta:meta])* $name:ident, $field:literal, $max:expr, $required:expr) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        /// Shows the text's length, never its words.
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($name))
+                    .field(&gp_core::Redacted::of(&self.0))
+                    .finish()
+            }
+        }
 
         impl $name {
             /// The most characters allowed.
