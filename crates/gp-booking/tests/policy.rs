@@ -985,6 +985,9 @@ fn booking_text_shows_its_length_not_its_words_in_debug() {
     let reason = CancellationReason::parse("My son has chickenpox").unwrap();
     let description = gp_booking::BookingDescription::parse("Rash on both arms").unwrap();
     let shown = format!("{reason:?} {description:?}");
-    assert!(!shown.contains("chickenpox") && !shown.contains("Rash"), "{shown}");
+    assert!(
+        !shown.contains("chickenpox") && !shown.contains("Rash"),
+        "{shown}"
+    );
     assert!(shown.contains("CancellationReason"), "{shown}");
 }
