@@ -77,6 +77,9 @@ pub enum AccessRefusal {
     /// Too many failed linkage attempts at this practice in the last hour
     /// (every account, known or not): no key is tried until the count falls.
     LinkageRateLimited,
+    /// The NHS number or date of birth given for online registration is not
+    /// the one the practice's list holds for this patient.
+    RegistrationNotAsListed,
     /// The applicant's identity has not been verified.
     ApplicantIdentityNotVerified,
     /// The patient's identity has not been verified or checked.
@@ -125,6 +128,7 @@ impl Reason for AccessRefusal {
             LinkageKeyUsed => "LinkageKeyUsed",
             LinkageLocked => "LinkageLocked",
             LinkageRateLimited => "LinkageRateLimited",
+            RegistrationNotAsListed => "RegistrationNotAsListed",
             ApplicantIdentityNotVerified => "ApplicantIdentityNotVerified",
             PatientIdentityNotVerified => "PatientIdentityNotVerified",
             PatientIs16OrOver => "PatientIs16OrOver",
@@ -167,6 +171,7 @@ impl fmt::Display for AccessRefusal {
             LinkageKeyUsed => f.write_str("The linkage key has been used already; the practice can issue a new one."),
             LinkageLocked => f.write_str("Too many wrong attempts: linking is locked until the practice issues a new key."),
             LinkageRateLimited => f.write_str("Too many failed attempts to link apps at this practice in the last hour: try again later."),
+            RegistrationNotAsListed => f.write_str("The NHS number or date of birth is not the one on the practice's list for this patient."),
             ApplicantIdentityNotVerified => f.write_str("The applicant's identity must be verified first."),
             PatientIdentityNotVerified => f.write_str("The patient's identity must be verified first."),
             PatientIs16OrOver => f.write_str("Parental responsibility gives no online access to a patient aged 16 or over."),

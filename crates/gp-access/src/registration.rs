@@ -32,6 +32,15 @@ pub fn decide_register(
     if facts.record.account.is_some() {
         return Ok(c.refuse(AccessRefusal::AlreadyRegistered));
     }
+    // The account is for the patient the practice's list holds: the same
+    // NHS number and date of birth, or it is someone else's.
+    if let Some(listed) = &facts.listed {
+        if listed.nhs_number() != registration.nhs_number
+            || listed.date_of_birth() != registration.date_of_birth
+        {
+            return Ok(c.refuse(AccessRefusal::RegistrationNotAsListed));
+        }
+    }
     let Some(staff) = staff_id(by) else {
         return Ok(c.refuse(AccessRefusal::RoleNotPermitted));
     };

@@ -1812,6 +1812,7 @@ fn every_reason_code_is_distinct_and_readable() {
         LinkageKeyUsed,
         LinkageLocked,
         LinkageRateLimited,
+        RegistrationNotAsListed,
         ApplicantIdentityNotVerified,
         PatientIdentityNotVerified,
         PatientIs16OrOver,

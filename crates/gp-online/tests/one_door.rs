@@ -1313,6 +1313,45 @@ async fn registrations_and_concerns_must_name_what_there_is() {
         before,
         "input errors record nothing"
     );
+    // A patient on the list is registered online only under the NHS number
+    // and date of birth the list holds: anything else is someone else.
+    let listed = PatientId::new(&w.ids);
+    let today = local_date(w.clock.now());
+    w.store
+        .put_listed_patient(
+            &ListedPatient::new(
+                listed,
+                nhs_number(901),
+                ok_dob,
+                RegistrationKind::Regular,
+                today,
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let other_dob = NaiveDate::from_ymd_opt(1991, 1, 1).unwrap();
+    for wrong in [
+        reg(ok_dob),
+        Registration {
+            nhs_number: nhs_number(901),
+            ..reg(other_dob)
+        },
+    ] {
+        assert_eq!(
+            w.p.register(&w.desk, listed, &wrong)
+                .await
+                .unwrap()
+                .refusal()
+                .map(Refused::code),
+            Some("RegistrationNotAsListed")
+        );
+    }
+    let right = Registration {
+        nhs_number: nhs_number(901),
+        ..reg(ok_dob)
+    };
+    done(w.p.register(&w.desk, listed, &right).await.unwrap());
     // A concern naming a proxy the patient has not: refused, so the real
     // proxy's access is not left running unnoticed.
     assert_eq!(
