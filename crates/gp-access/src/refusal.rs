@@ -80,6 +80,8 @@ pub enum AccessRefusal {
     /// The NHS number or date of birth given for online registration is not
     /// the one the practice's list holds for this patient.
     RegistrationNotAsListed,
+    /// The change would leave the practice with no practice manager.
+    LastPracticeManager,
     /// The applicant's identity has not been verified.
     ApplicantIdentityNotVerified,
     /// The patient's identity has not been verified or checked.
@@ -129,6 +131,7 @@ impl Reason for AccessRefusal {
             LinkageLocked => "LinkageLocked",
             LinkageRateLimited => "LinkageRateLimited",
             RegistrationNotAsListed => "RegistrationNotAsListed",
+            LastPracticeManager => "LastPracticeManager",
             ApplicantIdentityNotVerified => "ApplicantIdentityNotVerified",
             PatientIdentityNotVerified => "PatientIdentityNotVerified",
             PatientIs16OrOver => "PatientIs16OrOver",
@@ -172,6 +175,7 @@ impl fmt::Display for AccessRefusal {
             LinkageLocked => f.write_str("Too many wrong attempts: linking is locked until the practice issues a new key."),
             LinkageRateLimited => f.write_str("Too many failed attempts to link apps at this practice in the last hour: try again later."),
             RegistrationNotAsListed => f.write_str("The NHS number or date of birth is not the one on the practice's list for this patient."),
+            LastPracticeManager => f.write_str("The practice must keep a practice manager: record another before changing this one."),
             ApplicantIdentityNotVerified => f.write_str("The applicant's identity must be verified first."),
             PatientIdentityNotVerified => f.write_str("The patient's identity must be verified first."),
             PatientIs16OrOver => f.write_str("Parental responsibility gives no online access to a patient aged 16 or over."),

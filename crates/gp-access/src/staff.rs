@@ -18,14 +18,19 @@ use crate::rules::*;
 /// or changed, the `Prescribing` competency added, or a lead designation
 /// added needs the practice manager or the lead GP
 /// (`GrantNeedsManagerOrLeadGp`): a lead for online services cannot raise
-/// anyone, themselves included, to prescriber. The event records the
-/// profile before and after; the change commits only while the stored
-/// profile is still `before`.
+/// anyone, themselves included, to prescriber. A practice manager's role
+/// changed away while no other practice manager is recorded (`managers`:
+/// every recorded practice manager) is refused (`LastPracticeManager`):
+/// the practice would have nobody to manage staff and settings. The event
+/// records the profile before and after; the change commits only while the
+/// stored profile is still `before` (and, when a manager is demoted, while
+/// the other managers are as stored).
 pub fn decide_put_staff(
     facts: &AccessFacts,
     by: &By,
     before: Option<&StaffProfile>,
     profile: &StaffProfile,
+    managers: &[StaffProfile],
     at: DateTime<Utc>,
     ids: &dyn IdSource,
 ) -> Result<Decision, AccessError> {
@@ -59,6 +64,15 @@ pub fn decide_put_staff(
     if raises && !grantor {
         return refuse(AccessRefusal::GrantNeedsManagerOrLeadGp);
     }
+    let demotes_manager = before.is_some_and(|b| b.role == StaffRole::PracticeManager)
+        && profile.role != StaffRole::PracticeManager;
+    let other_managers: Vec<&StaffProfile> = managers
+        .iter()
+        .filter(|m| m.staff != profile.staff && m.role == StaffRole::PracticeManager)
+        .collect();
+    if demotes_manager && other_managers.is_empty() {
+        return refuse(AccessRefusal::LastPracticeManager);
+    }
     let event = subject(c.event(Outcome::Allowed))
         .with_detail("role", profile.role.to_string())
         .with_detail("before", describe(before))
@@ -69,10 +83,20 @@ pub fn decide_put_staff(
             ..AccessChange::default()
         },
         events: vec![event],
-        preconditions: vec![Precondition::StaffAsStored {
+        preconditions: std::iter::once(Precondition::StaffAsStored {
             staff: profile.staff,
             profile: before.cloned(),
-        }],
+        })
+        .chain(
+            other_managers
+                .into_iter()
+                .filter(|_| demotes_manager)
+                .map(|m| Precondition::StaffAsStored {
+                    staff: m.staff,
+                    profile: Some(m.clone()),
+                }),
+        )
+        .collect(),
     }))
 }
 

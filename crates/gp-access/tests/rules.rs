@@ -1590,6 +1590,7 @@ fn the_staff_matrix_needs_role_competency_and_leads() {
             &T::by(&desk),
             None,
             &newcomer,
+            &[],
             t.now,
             &t.ids
         )),
@@ -1600,6 +1601,7 @@ fn the_staff_matrix_needs_role_competency_and_leads() {
         &T::by(&manager),
         None,
         &newcomer,
+        &[],
         t.now,
         &t.ids,
     ));
@@ -1813,6 +1815,7 @@ fn every_reason_code_is_distinct_and_readable() {
         LinkageLocked,
         LinkageRateLimited,
         RegistrationNotAsListed,
+        LastPracticeManager,
         ApplicantIdentityNotVerified,
         PatientIdentityNotVerified,
         PatientIs16OrOver,
@@ -1850,6 +1853,7 @@ fn nobody_raises_themselves_and_only_the_manager_or_lead_gp_grants_clinical_powe
                 &T::by(who),
                 Some(who),
                 &me,
+                &[],
                 t.now,
                 &t.ids
             )),
@@ -1876,6 +1880,7 @@ fn nobody_raises_themselves_and_only_the_manager_or_lead_gp_grants_clinical_powe
                 &T::by(&lead_desk),
                 Some(&clerk),
                 grant,
+                &[],
                 t.now,
                 &t.ids
             )),
@@ -1892,6 +1897,7 @@ fn nobody_raises_themselves_and_only_the_manager_or_lead_gp_grants_clinical_powe
         &T::by(&lead_desk),
         Some(&clerk),
         &trained,
+        &[],
         t.now,
         &t.ids
     )
@@ -1906,6 +1912,7 @@ fn nobody_raises_themselves_and_only_the_manager_or_lead_gp_grants_clinical_powe
                 &T::by(grantor),
                 Some(&clerk),
                 grant,
+                &[],
                 t.now,
                 &t.ids,
             )

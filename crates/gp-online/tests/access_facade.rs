@@ -541,3 +541,58 @@ fn two_first_managers_at_once_give_one_manager() {
         assert_eq!(staff.len(), 1);
     }
 }
+
+#[tokio::test]
+async fn the_practice_keeps_a_practice_manager() {
+    let path = temp_db("last-manager");
+    let a = facade(&path, 12);
+    let p = practice(&a).await;
+    let demoted = StaffProfile {
+        role: StaffRole::Receptionist,
+        ..p.manager.clone()
+    };
+    let before = AccessStore::audit_events(a.store()).await.unwrap().len();
+    assert_eq!(
+        a.put_staff(&by(&p.lead), &demoted).await.unwrap().refusal(),
+        Some(&Refused::Access(AccessRefusal::LastPracticeManager))
+    );
+    assert_eq!(
+        AccessStore::staff(a.store(), p.manager.staff)
+            .await
+            .unwrap()
+            .map(|s| s.role),
+        Some(StaffRole::PracticeManager),
+        "nothing changed"
+    );
+    assert!(AccessStore::audit_events(a.store()).await.unwrap().len() > before);
+    // With a second manager recorded, the first can be moved to another role.
+    let ids = SequentialIds::new(77);
+    let second = StaffProfile::new(StaffId::new(&ids), "Second", StaffRole::PracticeManager);
+    assert!(a
+        .put_staff(&by(&p.manager), &second)
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    assert!(a
+        .put_staff(&by(&p.lead), &demoted)
+        .await
+        .unwrap()
+        .refusal()
+        .is_none());
+    // And the second, now the only one, cannot be.
+    let second_demoted = StaffProfile {
+        role: StaffRole::Receptionist,
+        ..AccessStore::staff(a.store(), second.staff)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(
+        a.put_staff(&by(&p.lead), &second_demoted)
+            .await
+            .unwrap()
+            .refusal(),
+        Some(&Refused::Access(AccessRefusal::LastPracticeManager))
+    );
+}

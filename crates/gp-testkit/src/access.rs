@@ -382,6 +382,7 @@ pub async fn staff_changes_commit_only_on_the_staff_records_they_saw<S: AccessSt
         &w.by(),
         before,
         after,
+        &[],
         w.now,
         &w.ids,
     )

@@ -546,12 +546,21 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
                     .load(practice_wide(), staff_of(&by.actor))
                     .await?;
                 let before = self.core.store.staff(profile.staff).await?;
+                let managers: Vec<StaffProfile> = self
+                    .core
+                    .store
+                    .all_staff()
+                    .await?
+                    .into_iter()
+                    .filter(|s| s.role == gp_core::StaffRole::PracticeManager)
+                    .collect();
                 let by = as_recorded(by, &facts);
                 let decided = decide_put_staff(
                     &facts,
                     &by,
                     before.as_ref(),
                     profile,
+                    &managers,
                     now,
                     self.core.ids.as_ref(),
                 )?;
