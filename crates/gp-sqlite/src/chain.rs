@@ -57,20 +57,15 @@ pub(crate) fn all_audit_events(conn: &Connection) -> Result<Vec<AuditEvent>, Sto
 }
 
 /// Erases the free text `id` (and its salt), keeping the row as a record
-/// that it was erased and when. Whether there was kept text to erase.
-pub(crate) fn erase_text(
-    conn: &Connection,
-    id: gp_core::uuid::Uuid,
-    at_nanos: i64,
-) -> Result<bool, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE audit_texts SET text = NULL, salt = NULL, erased_at = ?2 \
+/// that it was erased and when.
+fn erase_text(conn: &Connection, id: gp_core::uuid::Uuid, at_nanos: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE audit_texts SET text = NULL, salt = NULL, erased_at = ?2 \
              WHERE id = ?1 AND text IS NOT NULL",
-        )
-        .and_then(|mut stmt| stmt.execute(params![id.to_string(), at_nanos]))
-        .map_err(storage)?;
-    Ok(n == 1)
+    )
+    .and_then(|mut stmt| stmt.execute(params![id.to_string(), at_nanos]))
+    .map_err(storage)?;
+    Ok(())
 }
 
 pub(crate) fn audit_head(conn: &Connection) -> Result<Option<(u64, Hash)>, StoreError> {
@@ -226,26 +221,24 @@ impl SqliteStore {
         self.write(move |t| {
             let profile = crate::access::staff(t, by)?
                 .ok_or_else(|| StoreError::Invalid(format!("staff member {by} is not recorded")))?;
-            let kept: Option<(String, String, Option<String>)> = t
+            let kept: Option<(String, Option<String>)> = t
                 .prepare_cached(
-                    "SELECT x.key, x.event_id, json_extract(e.body, '$.patient') \
+                    "SELECT x.key, json_extract(e.body, '$.patient') \
                      FROM audit_texts x LEFT JOIN audit_events e ON e.id = x.event_id \
                      WHERE x.id = ?1 AND x.text IS NOT NULL",
                 )
                 .and_then(|mut stmt| {
-                    stmt.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    stmt.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
                         .optional()
                 })
                 .map_err(storage)?;
-            let Some((key, _event, patient)) = kept else {
+            let Some((key, patient)) = kept else {
                 return Ok(false);
             };
             let patient = patient
                 .and_then(|p| gp_core::uuid::Uuid::parse_str(&p).ok())
                 .map(gp_core::PatientId::from_uuid);
-            if !erase_text(t, id, at_nanos)? {
-                return Ok(false);
-            }
+            erase_text(t, id, at_nanos)?;
             let record = AuditEvent::decided(
                 &gp_core::RandomIds,
                 at,

@@ -350,45 +350,42 @@ impl<S: AccessStore, C: Clock> Access<S, C> {
         practice: &OdsCode,
         key: &str,
     ) -> Answered<PatientId> {
-        // The practice-wide limit is asked first, the same way for every
-        // account, so that it says nothing about which accounts exist; a
-        // redemption then commits only while the practice is still under
+        // The practice-wide limit is asked the same way for every account,
+        // known or not, so that it says nothing about which accounts exist;
+        // a redemption then commits only while the practice is still under
         // it (a precondition in the same transaction), and a conflict on it
-        // comes back here to be refused.
-        let limited = |now| async move {
-            let settings = self.core.store.settings().await?;
+        // comes back to be refused here.
+        let limited = |settings: AccessSettings, now| async move {
             let (from, to) = limit_window(now);
             let failures = self.core.store.failed_redemptions_in(from, to).await?;
             Ok::<_, OnlineError>(decide_practice_linkage_limit(
-                &settings.settings,
+                &settings,
                 failures,
                 account,
                 now,
                 self.core.ids.as_ref(),
             ))
         };
-        if let Some(refused) = limited(self.core.clock.now()).await? {
-            self.core.store.record_refusal(refused.events()).await?;
-            return Ok(Answer::Refused(AccessRefusal::LinkageRateLimited));
-        }
         let Some(patient) = self.core.store.patient_for_account(account).await? else {
+            let now = self.core.clock.now();
+            let settings = self.core.store.settings().await?.settings;
+            if let Some(limit) = limited(settings, now).await? {
+                self.core.store.record_refusal(limit.events()).await?;
+                return Ok(Answer::Refused(AccessRefusal::LinkageRateLimited));
+            }
             // Same answer as a wrong key; recorded, so that guessing shows
             // in the trail (under its own action, not counted by the limit).
-            let refused = decide_unknown_account_redemption(
-                account,
-                self.core.clock.now(),
-                self.core.ids.as_ref(),
-            );
+            let refused = decide_unknown_account_redemption(account, now, self.core.ids.as_ref());
             self.core.store.record_refusal(refused.events()).await?;
             return Ok(Answer::Refused(AccessRefusal::LinkageKeyInvalid));
         };
         let outcome = self
             .core
             .run(&Prior::none(), |now| async move {
-                if let Some(refused) = limited(now).await? {
+                let facts = self.core.store.load(patient, None).await?;
+                if let Some(refused) = limited(facts.settings.settings.clone(), now).await? {
                     return Ok(refused);
                 }
-                let facts = self.core.store.load(patient, None).await?;
                 Ok(decide_redeem_linkage(
                     &facts,
                     account,
