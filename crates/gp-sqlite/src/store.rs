@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use gp_core::StoreError;
-use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::OpenError;
 use crate::migrate;
@@ -41,7 +41,34 @@ impl Default for SqliteConfig {
     }
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// Work for the database thread.
+enum Job {
+    /// A read, which runs on its own (it opens its own read transaction if it needs one).
+    Read(Box<dyn FnOnce(&mut Connection) + Send>),
+    /// A write, run inside the current batch's transaction in a savepoint
+    /// of its own (or told the transaction could not begin).
+    Write(WriteJob),
+}
+
+/// A write: given the batch's connection (or why there is none), it runs
+/// and hands back whether to keep its changes and how to answer its caller
+/// once the batch's commit is known.
+type WriteJob = Box<dyn FnOnce(Result<&Connection, StoreError>) -> Written + Send>;
+
+/// What a write hands back to the batch it ran in.
+struct Written {
+    /// Whether it succeeded (its savepoint is released) or not (rolled back).
+    keep: bool,
+    /// Answers the caller with the batch's outcome: its own result once
+    /// the commit is durable, or the commit's error.
+    answer: Answer,
+}
+
+/// Answers a write's caller, given whether the batch committed.
+type Answer = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// The most writes committed together in one transaction.
+const MAX_BATCH: usize = 256;
 
 /// Every port of a practice (appointments, repeat prescriptions, messages,
 /// online access, the patient list and the audit trail) on one SQLite
@@ -75,12 +102,153 @@ fn next_job(rx: &mpsc::Receiver<Job>) -> Option<Job> {
 /// contained: its open transaction is rolled back, its caller is answered
 /// `StoreError::Internal` (its answer channel is dropped), and the thread
 /// goes on serving the next request.
-fn serve(conn: &mut Connection, job: Job) {
+fn serve_read(conn: &mut Connection, job: Box<dyn FnOnce(&mut Connection) + Send>) {
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
     if ran.is_err() && !conn.is_autocommit() {
         // A transaction the unwinding did not end: end it, writing nothing.
         let _ = conn.execute_batch("ROLLBACK");
     }
+}
+
+/// The database thread: serves reads one by one and commits the writes
+/// that are waiting together (group commit).
+///
+/// When a write comes up, every other write already queued (up to
+/// [`MAX_BATCH`]) joins it in one `BEGIN IMMEDIATE` transaction, each in a
+/// savepoint of its own: a write that fails (a precondition no longer
+/// holds, a constraint, a panic) rolls back only its own savepoint. One
+/// commit (one fsync at `synchronous=FULL`) then makes the batch durable,
+/// and only then is each caller answered. Reads that arrive meanwhile wait
+/// until the batch is committed, so nobody reads what is not yet durable.
+fn serve(mut conn: Connection, rx: &mpsc::Receiver<Job>) {
+    let mut waiting: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
+    loop {
+        let job = match waiting.pop_front() {
+            Some(job) => job,
+            None => match next_job(rx) {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        match job {
+            Job::Read(read) => serve_read(&mut conn, read),
+            Job::Write(first) => {
+                let mut batch = vec![first];
+                // Jobs keep their order: a write only gathers writes queued
+                // behind it when no earlier read is still waiting.
+                if waiting.is_empty() {
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(Job::Write(write)) => batch.push(write),
+                            Ok(read) => waiting.push_back(read),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                commit_batch(&conn, batch);
+            }
+        }
+    }
+}
+
+/// Runs `batch` in one transaction, a savepoint each, commits once and
+/// answers every caller with the outcome.
+fn commit_batch(conn: &Connection, batch: Vec<WriteJob>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let e = storage(e);
+        for job in batch {
+            (job(Err(e.clone())).answer)(Ok(()));
+        }
+        return;
+    }
+    let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    while let Some(job) = jobs.next() {
+        if let Err(e) = conn.execute_batch("SAVEPOINT write") {
+            (job(Err(storage(e))).answer)(Ok(()));
+            continue;
+        }
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(conn))));
+        if conn.is_autocommit() {
+            // SQLite ended the whole transaction (an I/O or memory error):
+            // nothing of the batch so far was written. Tell those callers,
+            // and run the rest in a batch of their own.
+            let lost = StoreError::Unavailable(
+                "the database ended the transaction; nothing was written".into(),
+            );
+            for answer in answers {
+                answer(Err(lost.clone()));
+            }
+            if let Ok(written) = ran {
+                (written.answer)(Err(lost));
+            }
+            let rest: Vec<WriteJob> = jobs.collect();
+            if !rest.is_empty() {
+                commit_batch(conn, rest);
+            }
+            return;
+        }
+        match ran {
+            Ok(written) => {
+                let end = if written.keep {
+                    "RELEASE write"
+                } else {
+                    "ROLLBACK TO write; RELEASE write"
+                };
+                match conn.execute_batch(end) {
+                    Ok(()) => answers.push(written.answer),
+                    Err(e) => {
+                        let _ = conn.execute_batch("ROLLBACK TO write; RELEASE write");
+                        (written.answer)(Err(storage(e)));
+                    }
+                }
+            }
+            // A write that panicked (a defect) undoes its own savepoint; its
+            // caller, whose answer was dropped in the unwinding, is told
+            // `StoreError::Internal`.
+            Err(_) => {
+                let _ = conn.execute_batch("ROLLBACK TO write; RELEASE write");
+            }
+        }
+    }
+    let committed = match conn.execute_batch("COMMIT") {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            Err(storage(e))
+        }
+    };
+    for answer in answers {
+        answer(committed.clone());
+    }
+}
+
+/// A write job for `f`, and where its answer will arrive.
+fn write_job<T, E, F>(f: F) -> (WriteJob, oneshot::Receiver<Result<T, E>>)
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel::<Result<T, E>>();
+    let job: WriteJob = Box::new(move |conn: Result<&Connection, StoreError>| {
+        let result = match conn {
+            Ok(conn) => f(conn),
+            Err(e) => Err(E::from(e)),
+        };
+        Written {
+            keep: result.is_ok(),
+            answer: Box::new(move |committed: Result<(), StoreError>| {
+                tx.send(match (committed, result) {
+                    (Ok(()), result) | (Err(_), result @ Err(_)) => result,
+                    (Err(e), Ok(_)) => Err(E::from(e)),
+                })
+            }),
+        }
+    });
+    (job, rx)
 }
 
 /// How long the database thread keeps yielding, waiting for more work, before it sleeps.
@@ -174,12 +342,7 @@ impl SqliteStore {
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("gp-sqlite".into())
-            .spawn(move || {
-                let mut conn = conn;
-                while let Some(job) = next_job(&rx) {
-                    serve(&mut conn, job);
-                }
-            })
+            .spawn(move || serve(conn, &rx))
             .map_err(|e| OpenError::Thread(e.to_string()))?;
         Ok(Self { jobs })
     }
@@ -192,7 +355,9 @@ impl SqliteStore {
     {
         let (tx, rx) = oneshot::channel();
         self.jobs
-            .send(Box::new(move |conn: &mut Connection| tx.send(f(conn))))
+            .send(Job::Read(Box::new(move |conn: &mut Connection| {
+                tx.send(f(conn))
+            })))
             .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
         // The thread outlives a job that panics (see `serve`): no answer
         // means this request failed inside the store and was rolled back.
@@ -210,21 +375,173 @@ impl SqliteStore {
         self.run(f).await?
     }
 
-    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction, committed only if `f` returns `Ok`.
+    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction, kept only if `f`
+    /// returns `Ok`, and answers once the commit is durable. Writes waiting
+    /// together share one transaction (see [`serve`]), each in a savepoint.
     pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
-        self.run(move |conn| {
-            let t = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
+        let (job, rx) = write_job(f);
+        self.jobs
+            .send(Job::Write(job))
+            .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
+        rx.await.ok_or_else(|| {
+            StoreError::Internal("the request failed inside the store and was rolled back".into())
+        })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(f)
+    }
+
+    fn insert(x: i64, then: Result<(), StoreError>) -> WriteJob {
+        write_job(move |c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (?1)", [x])
                 .map_err(storage)?;
-            let value = f(&t)?;
-            t.commit().map_err(storage)?;
-            Ok(value)
+            then
         })
-        .await?
+        .0
+    }
+
+    fn rows(conn: &Connection) -> Vec<i64> {
+        let mut q = conn.prepare("SELECT x FROM t ORDER BY x").expect("a query");
+        let rows = q
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<Vec<i64>, _>>()
+            .expect("values");
+        rows
+    }
+
+    #[test]
+    fn a_batch_keeps_each_write_that_succeeds_and_undoes_only_those_that_fail() {
+        let conn = Connection::open_in_memory().expect("a database");
+        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .expect("a table");
+        let (first, first_answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (1)", [])
+                .map_err(storage)?;
+            Ok::<_, StoreError>("first")
+        });
+        let (failing, failing_answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (2)", [])
+                .map_err(storage)?;
+            Err::<(), _>(StoreError::Invalid("refused after writing".into()))
+        });
+        let (panicking, panicking_answer) = write_job(|c: &Connection| -> Result<(), StoreError> {
+            c.execute("INSERT INTO t (x) VALUES (3)", [])
+                .map_err(storage)?;
+            panic!("a defect inside a write")
+        });
+        // A constraint violation: the same key as the first write.
+        let (duplicate, duplicate_answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (1)", [])
+                .map_err(storage)?;
+            Ok::<_, StoreError>(())
+        });
+        let batch = vec![first, failing, panicking, duplicate, insert(4, Ok(()))];
+        commit_batch(&conn, batch);
+        assert!(conn.is_autocommit(), "the batch's transaction is over");
+        assert_eq!(rows(&conn), vec![1, 4]);
+        assert_eq!(block_on(first_answer), Some(Ok("first")));
+        assert_eq!(
+            block_on(failing_answer),
+            Some(Err(StoreError::Invalid("refused after writing".into())))
+        );
+        assert_eq!(
+            block_on(panicking_answer),
+            None,
+            "answered Internal by `write`"
+        );
+        assert!(matches!(
+            block_on(duplicate_answer),
+            Some(Err(StoreError::Unavailable(_)))
+        ));
+    }
+
+    #[test]
+    fn no_caller_is_told_done_when_the_commit_fails() {
+        let conn = Connection::open_in_memory().expect("a database");
+        conn.execute_batch(
+            "CREATE TABLE p (x INTEGER PRIMARY KEY);
+             CREATE TABLE t (x INTEGER PRIMARY KEY REFERENCES p (x) DEFERRABLE INITIALLY DEFERRED);
+             PRAGMA foreign_keys = ON;",
+        )
+        .expect("tables");
+        // The deferred foreign key fails only at COMMIT.
+        let (kept, kept_answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (7)", [])
+                .map_err(storage)?;
+            Ok::<_, StoreError>(())
+        });
+        commit_batch(&conn, vec![kept]);
+        assert!(matches!(
+            block_on(kept_answer),
+            Some(Err(StoreError::Unavailable(_)))
+        ));
+        assert!(rows(&conn).is_empty());
+        assert!(conn.is_autocommit());
+    }
+
+    #[test]
+    fn concurrent_writers_on_a_file_are_all_answered_and_all_kept() {
+        let dir = std::env::temp_dir().join(format!("gp-sqlite-batch-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("batch.db");
+        let _ = std::fs::remove_file(&path);
+        let store = std::sync::Arc::new(SqliteStore::open(&path).expect("a store"));
+        block_on(store.write(|c: &Connection| {
+            c.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+                .map_err(storage)
+        }))
+        .expect("a table");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("a runtime");
+        let answers = runtime.block_on(async {
+            let tasks: Vec<_> = (0..300_i64)
+                .map(|x| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        store
+                            .write(move |c: &Connection| {
+                                // Every tenth writer breaks the key and fails alone.
+                                let key = if x % 10 == 9 { 0 } else { x };
+                                c.execute("INSERT INTO t (x) VALUES (?1)", [key])
+                                    .map_err(storage)
+                                    .map(|_| ())
+                            })
+                            .await
+                    })
+                })
+                .collect();
+            let mut answers = Vec::new();
+            for t in tasks {
+                answers.push(t.await.expect("a task"));
+            }
+            answers
+        });
+        let stored: i64 = block_on(store.call(|c| {
+            c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .map_err(storage)
+        }))
+        .expect("a count");
+        let kept = answers.iter().filter(|a| a.is_ok()).count();
+        assert_eq!(i64::try_from(kept).unwrap_or(-1), stored);
+        // 270 distinct keys, and key 0 once (either writer 0 or the first breaker).
+        assert_eq!(stored, 270);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
