@@ -1,0 +1,968 @@
+//! Scenario replay: a practice set up and a script of timed actions, run
+//! through `Practice` with a fixed clock against an embedded database,
+//! printing one JSON result per action and exiting non-zero when an
+//! action's `expect` disagrees. A clinical safety officer uses it to prove
+//! a configuration before go-live.
+//!
+//! Run with `cargo run --example replay -- examples/scenarios/booking.jsonl`
+//! (`--db PATH` keeps the database; the format is in `docs/scenarios.md`).
+
+pub(crate) mod script;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate};
+use gp_access::{ApplicationVerdict, Competency, IdentityVerification, VerificationMethod};
+use gp_access::{
+    By, ListedPatient, PatientList, ProxyApplicationInput, Registration, StaffProfile,
+};
+use gp_booking::{
+    BookRequest, BookingPolicy, BookingStore, CancelRequest, CancellationReason, DeliveryMode,
+    OverrideReason, RescheduleRequest, Schedule, SearchQuery, SessionTemplate, StaffMember,
+};
+use gp_core::{
+    local_date, local_to_utc, Actor, BookingId, Channel, Clock, ConcernId, FixedClock,
+    MedicationId, MessageId, OdsCode, PatientId, ProxyId, RequestId, SequentialIds, SlotId,
+    StaffId, StaffRole,
+};
+use gp_messaging::{InboxMove, MessageAction, MessageLink, NewMessage};
+use gp_online::{Answer, Practice, PrescriberMove, Refused};
+use gp_prescribing::{
+    ItemAction, ItemSpec, LineAction, OrderRequest, RepeatItem, RequestChannel, ReviewOutcome,
+};
+use gp_sqlite::SqliteStore;
+use gp_testkit::fixtures::{nhs_number, MEDICINES};
+use serde_json::{json, Value};
+
+use script::{LineMove, MarkTo, Step};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// What one line did.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Outcome {
+    /// The script line.
+    pub(crate) line: usize,
+    /// `done`, a reason code, or `error`.
+    pub(crate) result: String,
+    /// Whether it is what the line expected (true when it expected nothing).
+    pub(crate) as_expected: bool,
+    /// The JSON printed for it.
+    pub(crate) json: Value,
+}
+
+/// Everything a script has named.
+#[derive(Default)]
+struct Names {
+    staff: BTreeMap<String, StaffProfile>,
+    patients: BTreeMap<String, PatientId>,
+    proxies: BTreeMap<String, ProxyId>,
+    slots: BTreeMap<String, SlotId>,
+    bookings: BTreeMap<String, BookingId>,
+    items: BTreeMap<String, MedicationId>,
+    requests: BTreeMap<String, RequestId>,
+    messages: BTreeMap<String, MessageId>,
+    concerns: BTreeMap<String, ConcernId>,
+    nhs: u64,
+}
+
+struct Replay {
+    practice: Practice<SqliteStore, FixedClock>,
+    store: Arc<SqliteStore>,
+    clock: Arc<FixedClock>,
+    ids: SequentialIds,
+    names: Names,
+}
+
+/// The channel an actor uses unless the line says otherwise.
+fn default_channel(actor: &Actor) -> Channel {
+    match actor {
+        Actor::Patient { .. } | Actor::Proxy { .. } => Channel::Online,
+        Actor::System => Channel::Internal,
+        _ => Channel::Reception,
+    }
+}
+
+impl Replay {
+    fn by(&self, name: &str, patient: Option<&str>, channel: Option<Channel>) -> Result<By, Error> {
+        let actor = if name == "system" {
+            Actor::System
+        } else if let Some(p) = self.names.staff.get(name) {
+            Actor::Staff {
+                staff: p.staff,
+                role: p.role,
+            }
+        } else if let Some(p) = self.names.patients.get(name) {
+            Actor::Patient { patient: *p }
+        } else if let Some(proxy) = self.names.proxies.get(name) {
+            let for_patient = match patient {
+                Some(p) => self.patient(p)?,
+                None => {
+                    return Err(format!("{name} is a proxy: the line must name the patient").into())
+                }
+            };
+            Actor::Proxy {
+                proxy: *proxy,
+                for_patient,
+            }
+        } else {
+            return Err(format!("{name} is nobody").into());
+        };
+        Ok(By {
+            actor,
+            channel: channel.unwrap_or_else(|| default_channel(&actor)),
+        })
+    }
+
+    fn patient(&self, name: &str) -> Result<PatientId, Error> {
+        self.names
+            .patients
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("no patient {name}").into())
+    }
+
+    fn get<T: Copy>(map: &BTreeMap<String, T>, name: &str) -> Result<T, Error> {
+        map.get(name).copied().ok_or_else(|| {
+            format!("{name} names nothing yet (an earlier step was refused?)").into()
+        })
+    }
+
+    fn desk(&self) -> Result<By, Error> {
+        self.by("desk", None, None)
+    }
+
+    /// Gives each `unknown-` name the step uses a fresh id nothing is stored under.
+    fn unknowns(&mut self, step: &Step) {
+        use script::Kind;
+        for (_, name, kinds) in step.names().1 {
+            if !name.starts_with(script::UNKNOWN) {
+                continue;
+            }
+            let ids = &self.ids;
+            let n = &mut self.names;
+            match kinds[0] {
+                Kind::Patient => {
+                    n.patients
+                        .entry(name)
+                        .or_insert_with(|| PatientId::new(ids));
+                }
+                Kind::Proxy => {
+                    n.proxies.entry(name).or_insert_with(|| ProxyId::new(ids));
+                }
+                Kind::Slot => {
+                    n.slots.entry(name).or_insert_with(|| SlotId::new(ids));
+                }
+                Kind::Booking => {
+                    n.bookings
+                        .entry(name)
+                        .or_insert_with(|| BookingId::new(ids));
+                }
+                Kind::Item => {
+                    n.items
+                        .entry(name)
+                        .or_insert_with(|| MedicationId::new(ids));
+                }
+                Kind::Request => {
+                    n.requests
+                        .entry(name)
+                        .or_insert_with(|| RequestId::new(ids));
+                }
+                Kind::Message => {
+                    n.messages
+                        .entry(name)
+                        .or_insert_with(|| MessageId::new(ids));
+                }
+                Kind::Concern => {
+                    n.concerns
+                        .entry(name)
+                        .or_insert_with(|| ConcernId::new(ids));
+                }
+                Kind::Staff => {}
+            }
+        }
+    }
+
+    /// Runs one step; answers `done` with an id, or the refusal's code.
+    async fn step(&mut self, step: &Step) -> Result<(String, Option<String>), Error> {
+        self.unknowns(step);
+        fn answer<T>(
+            a: Answer<T, Refused>,
+            id: impl FnOnce(&T) -> Option<String>,
+        ) -> (String, Option<String>) {
+            match a {
+                Answer::Done(t) => ("done".into(), id(&t)),
+                Answer::Refused(r) => (r.code().into(), None),
+            }
+        }
+        let now = self.clock.now();
+        let today = local_date(now);
+        Ok(match step {
+            Step::Staff {
+                name,
+                role,
+                competencies,
+                designations,
+            } => {
+                let profile = StaffProfile::new(StaffId::new(&self.ids), name, *role)
+                    .with_competencies(competencies.iter().copied())
+                    .with_designations(designations.iter().copied());
+                let manager = self.by("manager", None, None)?;
+                let a = self.practice.put_staff(&manager, &profile).await?;
+                if a.done().is_some() {
+                    if !matches!(role, StaffRole::Receptionist | StaffRole::PracticeManager) {
+                        self.store
+                            .put_staff(&StaffMember {
+                                id: profile.staff,
+                                name: name.clone(),
+                                role: *role,
+                            })
+                            .await?;
+                    }
+                    let id = profile.staff.to_string();
+                    self.names.staff.insert(name.clone(), profile);
+                    ("done".into(), Some(id))
+                } else {
+                    ("refused".into(), None)
+                }
+            }
+            Step::Session {
+                name,
+                clinician,
+                date,
+                start,
+                end,
+                minutes,
+                slot_type,
+                availability,
+                reserved_for,
+            } => {
+                let who = self.names.staff.get(clinician).ok_or("no such clinician")?;
+                let template = SessionTemplate {
+                    clinician: who.staff,
+                    role: who.role,
+                    weekday: chrono::Datelike::weekday(date),
+                    start: *start,
+                    end: *end,
+                    slot_minutes: *minutes,
+                    slot_type: slot_type.clone(),
+                    delivery: DeliveryMode::InPerson,
+                    availability: *availability,
+                    reserved_for: *reserved_for,
+                };
+                let schedule = Schedule::from_templates(&[template], *date, *date, &self.ids)?;
+                for (i, slot) in schedule.slots.iter().enumerate() {
+                    self.names.slots.insert(format!("{name}.{i}"), slot.id);
+                }
+                self.store.add_schedule(&schedule).await?;
+                (
+                    "done".into(),
+                    Some(format!("{} slots", schedule.slots.len())),
+                )
+            }
+            Step::Patient {
+                name,
+                born,
+                kind,
+                online,
+                services,
+            } => {
+                let patient = PatientId::new(&self.ids);
+                let nhs = nhs_number(self.names.nhs);
+                self.names.nhs += 1;
+                let listed_on = (*born).max(today - Duration::days(365));
+                self.store
+                    .put_listed_patient(&ListedPatient::new(patient, nhs, *born, *kind, listed_on)?)
+                    .await?;
+                self.names.patients.insert(name.clone(), patient);
+                if *online {
+                    let desk = self.desk()?;
+                    let registration = Registration {
+                        nhs_number: nhs,
+                        date_of_birth: *born,
+                        registration: *kind,
+                        practice: OdsCode::parse("A81001")?,
+                    };
+                    let refusal = |a: Answer<gp_access::AccessRecord, Refused>| {
+                        a.refusal().map(|r| r.code().to_owned())
+                    };
+                    if let Some(code) = refusal(
+                        self.practice
+                            .register(&desk, patient, &registration)
+                            .await?,
+                    ) {
+                        return Ok((code, None));
+                    }
+                    let verified = self
+                        .practice
+                        .verify_identity(&desk, patient, VerificationMethod::DocumentsSeen)
+                        .await?;
+                    if let Some(code) = refusal(verified) {
+                        return Ok((code, None));
+                    }
+                    if let Some(code) =
+                        refusal(self.practice.set_services(&desk, patient, services).await?)
+                    {
+                        return Ok((code, None));
+                    }
+                }
+                ("done".into(), Some(patient.to_string()))
+            }
+            Step::Proxy {
+                name,
+                patient,
+                basis,
+                scopes,
+            } => {
+                let proxy = ProxyId::new(&self.ids);
+                let desk = self.desk()?;
+                let staff = self.names.staff.get("desk").map(|p| p.staff);
+                let input = ProxyApplicationInput {
+                    applicant: proxy,
+                    applicant_name: name.clone(),
+                    applicant_identity: Some(IdentityVerification {
+                        method: VerificationMethod::DocumentsSeen,
+                        verified_by: staff,
+                        at: now,
+                    }),
+                    patient_identity_checked: true,
+                    basis: basis.clone(),
+                    scopes: scopes.clone(),
+                    care_home: None,
+                };
+                let verdict = ApplicationVerdict::Grant {
+                    start: today,
+                    end: None,
+                    review: None,
+                };
+                let a = self
+                    .practice
+                    .proxy_application(&desk, self.patient(patient)?, &input, &verdict)
+                    .await?;
+                self.names.proxies.insert(name.clone(), proxy);
+                answer(a, |_| Some(proxy.to_string()))
+            }
+            Step::Item {
+                name,
+                patient,
+                medicine,
+                last_issued_days_ago,
+                issues_remaining,
+                review_in_days,
+            } => {
+                let (drug, concept, amount, unit) = MEDICINES[medicine % MEDICINES.len()];
+                let item = RepeatItem::new(
+                    MedicationId::new(&self.ids),
+                    self.patient(patient)?,
+                    &ItemSpec {
+                        drug,
+                        concept,
+                        dosage: "As directed",
+                        amount,
+                        unit,
+                        issue_duration_days: 28,
+                        issues_authorised: (*issues_remaining).max(6),
+                        issues_remaining: *issues_remaining,
+                        last_issued: last_issued_days_ago.map(|d| today - Duration::days(d)),
+                        review_date: today + Duration::days(*review_in_days),
+                    },
+                )?;
+                let system = self.by("system", None, None)?;
+                let a = self.practice.put_item(&system, &item).await?;
+                self.names.items.insert(name.clone(), item.id);
+                answer(a, |i| Some(i.id.to_string()))
+            }
+            Step::BookingPolicy { by, settings } => {
+                let by = self.by(by, None, None)?;
+                let settings = script::booking_settings(settings, |name| {
+                    self.names.staff.get(name).map(|p| p.staff.to_string())
+                })?;
+                let policy = BookingPolicy::new(settings)?;
+                answer(self.practice.set_booking_policy(&by, &policy).await?, |p| {
+                    Some(format!("version {}", p.version))
+                })
+            }
+            Step::PrescribingSettings { by, settings } => {
+                let by = self.by(by, None, None)?;
+                answer(
+                    self.practice
+                        .set_prescribing_settings(&by, settings)
+                        .await?,
+                    |_| None,
+                )
+            }
+            Step::MessagingSettings { by, settings } => {
+                let by = self.by(by, None, None)?;
+                answer(
+                    self.practice.set_messaging_settings(&by, settings).await?,
+                    |_| None,
+                )
+            }
+            Step::Search {
+                by,
+                patient,
+                channel,
+                from,
+                to,
+                expect_slots,
+            } => {
+                let who = self.by(by, Some(patient), *channel)?;
+                let from = local_to_utc(from.date(), from.time())?;
+                let to = local_to_utc(to.date(), to.time())?;
+                let a = self
+                    .practice
+                    .search(&who, self.patient(patient)?, SearchQuery::between(from, to))
+                    .await?;
+                let (result, id) = answer(a, |found| Some(format!("{} slots", found.len())));
+                if let (Some(want), Some(got)) = (expect_slots, &id) {
+                    if got != &format!("{want} slots") {
+                        return Ok((format!("found {got}, expected {want} slots"), None));
+                    }
+                }
+                (result, id)
+            }
+            Step::Book {
+                by,
+                patient,
+                slot,
+                channel,
+                name,
+                override_reason,
+            } => {
+                let who = self.by(by, Some(patient), *channel)?;
+                let request = BookRequest {
+                    actor: who.actor,
+                    channel: who.channel,
+                    patient: self.patient(patient)?,
+                    slot: Self::get(&self.names.slots, slot)?,
+                    description: None,
+                    comment: None,
+                    holding_limit_override: override_reason
+                        .as_deref()
+                        .map(OverrideReason::parse)
+                        .transpose()?,
+                };
+                let a = self.practice.book(&request).await?;
+                if let (Answer::Done(b), Some(n)) = (&a, name) {
+                    self.names.bookings.insert(n.clone(), b.id);
+                }
+                answer(a, |b| Some(b.id.to_string()))
+            }
+            Step::Cancel {
+                by,
+                booking,
+                channel,
+            } => {
+                let who = self.by(by, None, *channel)?;
+                let request = CancelRequest {
+                    actor: who.actor,
+                    channel: who.channel,
+                    booking: Self::get(&self.names.bookings, booking)?,
+                    reason: CancellationReason::parse("Replayed cancellation")?,
+                };
+                answer(self.practice.cancel(&request).await?, |b| {
+                    Some(b.id.to_string())
+                })
+            }
+            Step::Reschedule {
+                by,
+                booking,
+                slot,
+                channel,
+                name,
+            } => {
+                let who = self.by(by, None, *channel)?;
+                let request = RescheduleRequest {
+                    actor: who.actor,
+                    channel: who.channel,
+                    booking: Self::get(&self.names.bookings, booking)?,
+                    new_slot: Self::get(&self.names.slots, slot)?,
+                    reason: CancellationReason::parse("Replayed move")?,
+                    holding_limit_override: None,
+                };
+                let a = self.practice.reschedule(&request).await?;
+                if let (Answer::Done(b), Some(n)) = (&a, name) {
+                    self.names.bookings.insert(n.clone(), b.id);
+                }
+                answer(a, |b| Some(b.id.to_string()))
+            }
+            Step::Order {
+                by,
+                patient,
+                items,
+                channel,
+                message,
+                name,
+                expect_lines,
+            } => {
+                let who = self.by(by, Some(patient), None)?;
+                let channel = channel.unwrap_or(match who.actor {
+                    Actor::Patient { .. } | Actor::Proxy { .. } => RequestChannel::Online,
+                    _ => RequestChannel::Telephone,
+                });
+                let items = items
+                    .iter()
+                    .map(|i| Self::get(&self.names.items, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let request = OrderRequest::new(
+                    who.actor,
+                    channel,
+                    self.patient(patient)?,
+                    items,
+                    message.as_deref(),
+                )?;
+                match self.practice.order(&request).await? {
+                    Answer::Done(ordered) => {
+                        if let Some(n) = name {
+                            self.names.requests.insert(n.clone(), ordered.request.id);
+                        }
+                        let mut got: Vec<String> = ordered
+                            .refused
+                            .iter()
+                            .map(|r| gp_core::Reason::code(&r.reason).to_owned())
+                            .collect();
+                        got.sort();
+                        if let Some(want) = expect_lines {
+                            let mut want = want.clone();
+                            want.sort();
+                            if want != got {
+                                return Ok((
+                                    format!("lines refused {got:?}, expected {want:?}"),
+                                    None,
+                                ));
+                            }
+                        }
+                        ("done".into(), Some(ordered.request.id.to_string()))
+                    }
+                    Answer::Refused(r) => (r.code().into(), None),
+                }
+            }
+            Step::Line {
+                by,
+                patient,
+                request,
+                item,
+                kind,
+                channel,
+            } => {
+                let who = self.by(by, Some(patient), *channel)?;
+                let action = LineAction {
+                    actor: who.actor,
+                    channel: who.channel,
+                    patient: self.patient(patient)?,
+                    request: Self::get(&self.names.requests, request)?,
+                    item: Self::get(&self.names.items, item)?,
+                };
+                let a = match kind {
+                    LineMove::Cancel => self.practice.cancel_line(&action).await?,
+                    LineMove::Approve => {
+                        self.practice
+                            .prescriber_move(&action, &PrescriberMove::Approve)
+                            .await?
+                    }
+                    LineMove::Reject => {
+                        self.practice
+                            .prescriber_move(
+                                &action,
+                                &PrescriberMove::Reject("Replayed rejection".into()),
+                            )
+                            .await?
+                    }
+                    LineMove::Issue => {
+                        self.practice
+                            .prescriber_move(&action, &PrescriberMove::Issue)
+                            .await?
+                    }
+                };
+                answer(a, |r| Some(r.id.to_string()))
+            }
+            Step::Flag { by, patient, item } => {
+                let who = self.by(by, Some(patient), None)?;
+                let action = ItemAction {
+                    actor: who.actor,
+                    channel: who.channel,
+                    patient: self.patient(patient)?,
+                    item: Self::get(&self.names.items, item)?,
+                };
+                answer(
+                    self.practice
+                        .flag_not_taken(&action, Some("No longer taken"))
+                        .await?,
+                    |i| Some(i.id.to_string()),
+                )
+            }
+            Step::Review {
+                by,
+                patient,
+                item,
+                end,
+            } => {
+                let who = self.by(by, Some(patient), None)?;
+                let action = ItemAction {
+                    actor: who.actor,
+                    channel: who.channel,
+                    patient: self.patient(patient)?,
+                    item: Self::get(&self.names.items, item)?,
+                };
+                let outcome = match end {
+                    Some(why) => ReviewOutcome::End(why.clone()),
+                    None => ReviewOutcome::Keep,
+                };
+                answer(self.practice.review_item(&action, &outcome).await?, |i| {
+                    Some(i.id.to_string())
+                })
+            }
+            Step::Restrict { by, patient, scope } => {
+                let who = self.by(by, Some(patient), None)?;
+                let restriction = scope.map(|s| (s, "Replayed restriction"));
+                answer(
+                    self.practice
+                        .restrict_ordering(&who, self.patient(patient)?, restriction)
+                        .await?,
+                    |_| None,
+                )
+            }
+            Step::Send {
+                by,
+                patient,
+                subject,
+                body,
+                about_booking,
+                about_item,
+                channel,
+                name,
+            } => {
+                let who = self.by(by, Some(patient), *channel)?;
+                let link = match (about_booking, about_item) {
+                    (Some(b), _) => Some(MessageLink::Appointment(Self::get(
+                        &self.names.bookings,
+                        b,
+                    )?)),
+                    (None, Some(i)) => {
+                        Some(MessageLink::Medication(Self::get(&self.names.items, i)?))
+                    }
+                    (None, None) => None,
+                };
+                let message = NewMessage::new(
+                    who.actor,
+                    who.channel,
+                    self.patient(patient)?,
+                    subject,
+                    body,
+                    link,
+                )?;
+                let a = self.practice.send(&message).await?;
+                if let (Answer::Done(m), Some(n)) = (&a, name) {
+                    self.names.messages.insert(n.clone(), m.id);
+                }
+                answer(a, |m| Some(m.id.to_string()))
+            }
+            Step::Reply {
+                by,
+                message,
+                body,
+                channel,
+            } => {
+                let who = self.by(by, None, *channel)?;
+                let action = MessageAction {
+                    actor: who.actor,
+                    channel: who.channel,
+                    message: Self::get(&self.names.messages, message)?,
+                };
+                answer(self.practice.reply(&action, body).await?, |m| {
+                    Some(m.id.to_string())
+                })
+            }
+            Step::Mark {
+                by,
+                message,
+                to,
+                channel,
+            } => {
+                let who = self.by(by, None, *channel)?;
+                let action = MessageAction {
+                    actor: who.actor,
+                    channel: who.channel,
+                    message: Self::get(&self.names.messages, message)?,
+                };
+                let to = match to {
+                    MarkTo::Read => InboxMove::Read,
+                    MarkTo::Handled => InboxMove::Handled,
+                };
+                answer(self.practice.mark_message(&action, to).await?, |m| {
+                    Some(m.id.to_string())
+                })
+            }
+            Step::Authorize {
+                by,
+                patient,
+                action,
+                channel,
+            } => {
+                let who = self.by(by, Some(patient), *channel)?;
+                answer(
+                    self.practice
+                        .authorize(&who, self.patient(patient)?, *action)
+                        .await?,
+                    |_| None,
+                )
+            }
+            Step::RevokeProxy {
+                by,
+                patient,
+                proxy,
+                reason,
+            } => {
+                let who = self.by(by, Some(patient), None)?;
+                let proxy = Self::get(&self.names.proxies, proxy)?;
+                answer(
+                    self.practice
+                        .revoke_proxy(&who, self.patient(patient)?, proxy, reason)
+                        .await?,
+                    |_| None,
+                )
+            }
+            Step::Concern {
+                by,
+                patient,
+                proxy,
+                note,
+                name,
+            } => {
+                let who = self.by(by, Some(patient), None)?;
+                let proxy = proxy
+                    .as_deref()
+                    .map(|p| Self::get(&self.names.proxies, p))
+                    .transpose()?;
+                let a = self
+                    .practice
+                    .coercion_concern(&who, self.patient(patient)?, proxy, note)
+                    .await?;
+                if let (Answer::Done(id), Some(n)) = (&a, name) {
+                    self.names.concerns.insert(n.clone(), *id);
+                }
+                answer(a, |id| Some(id.to_string()))
+            }
+            Step::ConcernReview {
+                by,
+                patient,
+                concern,
+                outcome,
+                note,
+            } => {
+                let who = self.by(by, Some(patient), None)?;
+                let concern = Self::get(&self.names.concerns, concern)?;
+                answer(
+                    self.practice
+                        .coercion_review(&who, self.patient(patient)?, concern, *outcome, note)
+                        .await?,
+                    |_| None,
+                )
+            }
+        })
+    }
+}
+
+/// The name of a step's kind, as written in the script.
+fn kind(step: &Step) -> String {
+    format!("{step:?}")
+        .split([' ', '{'])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether a step sets the practice up (its result must be `done` unless it says otherwise).
+fn is_setup(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::Staff { .. }
+            | Step::Session { .. }
+            | Step::Patient { .. }
+            | Step::Proxy { .. }
+            | Step::Item { .. }
+    )
+}
+
+/// Runs a script (already checked) on `store`; every line's outcome, in order.
+pub(crate) async fn replay(text: &str, store: Arc<SqliteStore>) -> Result<Vec<Outcome>, Error> {
+    let lines = script::parse(text)?;
+    let start = lines.iter().find_map(|l| l.at).unwrap_or(local_to_utc(
+        NaiveDate::from_ymd_opt(2026, 6, 1).ok_or("a date")?,
+        chrono::NaiveTime::MIN,
+    )?);
+    let clock = Arc::new(FixedClock::new(start));
+    let practice = Practice::with_sources(
+        store.clone(),
+        clock.clone(),
+        Box::new(SequentialIds::new(1)),
+        Box::new(gp_core::OsRandom),
+    );
+    let ids = SequentialIds::new(2);
+    let manager = StaffProfile::new(
+        StaffId::new(&ids),
+        "Practice manager",
+        StaffRole::PracticeManager,
+    );
+    let desk = StaffProfile::new(
+        StaffId::new(&ids),
+        "Reception desk",
+        StaffRole::Receptionist,
+    )
+    .with_competencies([
+        Competency::VerifyIdentity,
+        Competency::ProxyApplications,
+        Competency::RecogniseCoercion,
+    ]);
+    practice.first_manager(&manager).await?;
+    practice
+        .put_staff(&By::staff(&manager, Channel::Reception), &desk)
+        .await?;
+    let mut replay = Replay {
+        practice,
+        store,
+        clock,
+        ids,
+        names: Names::default(),
+    };
+    replay.names.staff.insert("manager".into(), manager);
+    replay.names.staff.insert("desk".into(), desk);
+    let mut out = Vec::new();
+    for line in &lines {
+        if let Some(at) = line.at {
+            replay.clock.set(at);
+        }
+        let (result, id) = match replay.step(&line.step).await {
+            Ok(r) => r,
+            Err(e) => (format!("error: {e}"), None),
+        };
+        let expected = line
+            .expect
+            .clone()
+            .or_else(|| is_setup(&line.step).then(|| "done".to_owned()));
+        let as_expected = match &expected {
+            None => !result.starts_with("error"),
+            Some(want) => *want == result || (want == "error" && result.starts_with("error")),
+        };
+        let mut json = json!({
+            "line": line.number,
+            "do": kind(&line.step),
+            "at": gp_core::to_local(replay.clock.now()).format("%Y-%m-%dT%H:%M").to_string(),
+            "outcome": if result == "done" { "done" } else if result.starts_with("error") { "error" } else { "refused" },
+            "result": result,
+        });
+        if let Some(id) = id {
+            json["id"] = Value::String(id);
+        }
+        if let Some(want) = &expected {
+            json["expect"] = Value::String(want.clone());
+            json["as_expected"] = Value::Bool(as_expected);
+        }
+        out.push(Outcome {
+            line: line.number,
+            result,
+            as_expected,
+            json,
+        });
+    }
+    Ok(out)
+}
+
+/// The reason codes and settings a script's lines name.
+pub(crate) fn covered(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for raw in text.lines() {
+        if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(raw.trim()) {
+            if let Some(Value::String(e)) = o.get("expect") {
+                out.insert(e.clone());
+            }
+            if let Some(Value::Array(lines)) = o.get("expect_lines") {
+                out.extend(lines.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+            }
+            if let Some(Value::Object(settings)) = o.get("settings") {
+                out.extend(settings.keys().cloned());
+            }
+            if o.get("reserved_for").is_some_and(|r| !r.is_null()) {
+                out.insert("reserved_for".into());
+            }
+            if o.get("do").and_then(Value::as_str) == Some("restrict") {
+                out.insert("OrderingRestriction".into());
+                if let Some(Value::String(scope)) = o.get("scope") {
+                    out.insert(scope.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut path, mut db) = (None, None);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--db" => db = args.next(),
+            "--help" | "-h" => {
+                println!("Usage: cargo run --example replay -- SCRIPT.jsonl [--db PATH]\nThe format: docs/scenarios.md");
+                return;
+            }
+            _ => path = Some(a),
+        }
+    }
+    let Some(path) = path else {
+        eprintln!("replay: name a script: cargo run --example replay -- SCRIPT.jsonl");
+        std::process::exit(2);
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("replay: cannot read {path}: {e}");
+            std::process::exit(2);
+        }
+    };
+    // A bad script is refused whole, before anything runs.
+    if let Err(e) = script::parse(&text) {
+        eprintln!("replay: {path}: {e}; nothing was run");
+        std::process::exit(2);
+    }
+    let store = match db
+        .as_deref()
+        .map(SqliteStore::open)
+        .unwrap_or_else(SqliteStore::open_in_memory)
+    {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("replay: {e}");
+            std::process::exit(2);
+        }
+    };
+    match replay(&text, store).await {
+        Ok(outcomes) => {
+            let mut failed = 0;
+            for o in &outcomes {
+                println!("{}", o.json);
+                if !o.as_expected {
+                    failed += 1;
+                }
+            }
+            if failed > 0 {
+                eprintln!(
+                    "replay: {failed} of {} lines disagreed with what they expected",
+                    outcomes.len()
+                );
+                std::process::exit(1);
+            }
+            eprintln!(
+                "replay: all {} lines as expected (naming {} reason codes and settings)",
+                outcomes.len(),
+                covered(&text).len()
+            );
+        }
+        Err(e) => {
+            eprintln!("replay: {e}");
+            std::process::exit(1);
+        }
+    }
+}

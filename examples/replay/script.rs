@@ -1,0 +1,690 @@
+//! The scenario script format: JSON Lines, one step a line, read and checked
+//! in full before anything runs. See `docs/scenarios.md`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use gp_access::{
+    Action, Competency, ConcernOutcome, Designation, LegalBasis, RegistrationKind, Service,
+};
+use gp_booking::{BookingSettings, Reservation, SlotAvailability, SlotType};
+use gp_core::{Channel, StaffRole};
+use gp_messaging::MessagingSettings;
+use gp_prescribing::{PrescribingSettings, RequestChannel, RestrictionScope};
+use serde::Deserialize;
+
+/// A script that cannot run, naming the line and the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    /// The line (from 1).
+    pub line: usize,
+    /// What is wrong, naming the field.
+    pub message: String,
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+/// One line of a script.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Its number in the file (from 1).
+    pub number: usize,
+    /// The practice-local time it happens at (the clock is set to it), if given.
+    pub at: Option<DateTime<Utc>>,
+    /// What the script expects: `done`, or a reason code.
+    pub expect: Option<String>,
+    /// The step.
+    pub step: Step,
+}
+
+/// What a line does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// A member of staff, recorded by the practice manager.
+    Staff {
+        name: String,
+        role: StaffRole,
+        #[serde(default)]
+        competencies: BTreeSet<Competency>,
+        #[serde(default)]
+        designations: BTreeSet<Designation>,
+    },
+    /// A clinic session and its slots, named `<name>.0`, `<name>.1`, ...
+    Session {
+        name: String,
+        clinician: String,
+        date: NaiveDate,
+        start: NaiveTime,
+        end: NaiveTime,
+        minutes: u32,
+        #[serde(default = "routine")]
+        slot_type: SlotType,
+        #[serde(default = "open")]
+        availability: SlotAvailability,
+        #[serde(default)]
+        reserved_for: Option<Reservation>,
+    },
+    /// A patient on the practice's list, registered for online services
+    /// unless `online` is false.
+    Patient {
+        name: String,
+        born: NaiveDate,
+        #[serde(default = "regular")]
+        kind: RegistrationKind,
+        #[serde(default = "yes")]
+        online: bool,
+        #[serde(default = "all_services")]
+        services: BTreeSet<Service>,
+    },
+    /// A proxy granted by the practice.
+    Proxy {
+        name: String,
+        patient: String,
+        basis: LegalBasis,
+        #[serde(default = "all_services")]
+        scopes: BTreeSet<Service>,
+    },
+    /// A repeat medicine copied onto a patient's list by the system.
+    Item {
+        name: String,
+        patient: String,
+        #[serde(default)]
+        medicine: usize,
+        #[serde(default)]
+        last_issued_days_ago: Option<i64>,
+        #[serde(default = "five")]
+        issues_remaining: u32,
+        #[serde(default = "a_year")]
+        review_in_days: i64,
+    },
+    /// The booking policy (`clinicians_not_online` names staff).
+    BookingPolicy {
+        by: String,
+        settings: serde_json::Value,
+    },
+    /// The repeat prescribing settings.
+    PrescribingSettings {
+        by: String,
+        settings: PrescribingSettings,
+    },
+    /// The messaging switch.
+    MessagingSettings {
+        by: String,
+        settings: MessagingSettings,
+    },
+    /// A search for free slots.
+    Search {
+        by: String,
+        patient: String,
+        #[serde(default)]
+        channel: Option<Channel>,
+        #[serde(deserialize_with = "local_minute")]
+        from: NaiveDateTime,
+        #[serde(deserialize_with = "local_minute")]
+        to: NaiveDateTime,
+        #[serde(default)]
+        expect_slots: Option<usize>,
+    },
+    /// A booking, remembered as `as`.
+    Book {
+        by: String,
+        patient: String,
+        slot: String,
+        #[serde(default)]
+        channel: Option<Channel>,
+        #[serde(default, rename = "as")]
+        name: Option<String>,
+        #[serde(default)]
+        override_reason: Option<String>,
+    },
+    /// A cancellation.
+    Cancel {
+        by: String,
+        booking: String,
+        #[serde(default)]
+        channel: Option<Channel>,
+    },
+    /// A move to another slot, remembered as `as`.
+    Reschedule {
+        by: String,
+        booking: String,
+        slot: String,
+        #[serde(default)]
+        channel: Option<Channel>,
+        #[serde(default, rename = "as")]
+        name: Option<String>,
+    },
+    /// A repeat request, remembered as `as`.
+    Order {
+        by: String,
+        patient: String,
+        items: Vec<String>,
+        #[serde(default)]
+        channel: Option<RequestChannel>,
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default, rename = "as")]
+        name: Option<String>,
+        /// Reason codes expected for refused lines, in any order.
+        #[serde(default)]
+        expect_lines: Option<Vec<String>>,
+    },
+    /// A move on one line of a request.
+    Line {
+        by: String,
+        patient: String,
+        request: String,
+        item: String,
+        #[serde(rename = "move")]
+        kind: LineMove,
+        #[serde(default)]
+        channel: Option<Channel>,
+    },
+    /// A patient flags a medicine they no longer take.
+    Flag {
+        by: String,
+        patient: String,
+        item: String,
+    },
+    /// A prescriber reviews a flagged medicine: keep it, or end it.
+    Review {
+        by: String,
+        patient: String,
+        item: String,
+        #[serde(default)]
+        end: Option<String>,
+    },
+    /// A restriction on ordering for one patient (`scope` absent lifts it).
+    Restrict {
+        by: String,
+        patient: String,
+        #[serde(default)]
+        scope: Option<RestrictionScope>,
+    },
+    /// A message to the practice, remembered as `as`.
+    Send {
+        by: String,
+        patient: String,
+        subject: String,
+        body: String,
+        #[serde(default)]
+        about_booking: Option<String>,
+        #[serde(default)]
+        about_item: Option<String>,
+        #[serde(default)]
+        channel: Option<Channel>,
+        #[serde(default, rename = "as")]
+        name: Option<String>,
+    },
+    /// A reply on a message.
+    Reply {
+        by: String,
+        message: String,
+        body: String,
+        #[serde(default)]
+        channel: Option<Channel>,
+    },
+    /// Staff mark a message read or handled.
+    Mark {
+        by: String,
+        message: String,
+        to: MarkTo,
+        #[serde(default)]
+        channel: Option<Channel>,
+    },
+    /// The question `authorize` answers, alone.
+    Authorize {
+        by: String,
+        patient: String,
+        action: Action,
+        #[serde(default)]
+        channel: Option<Channel>,
+    },
+    /// The practice revokes a proxy.
+    RevokeProxy {
+        by: String,
+        patient: String,
+        proxy: String,
+        reason: String,
+    },
+    /// A coercion concern, remembered as `as`.
+    Concern {
+        by: String,
+        patient: String,
+        #[serde(default)]
+        proxy: Option<String>,
+        note: String,
+        #[serde(default, rename = "as")]
+        name: Option<String>,
+    },
+    /// A review of a coercion concern.
+    ConcernReview {
+        by: String,
+        patient: String,
+        concern: String,
+        outcome: ConcernOutcome,
+        note: String,
+    },
+}
+
+/// A prescriber's (or a patient's) move on one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineMove {
+    /// The patient withdraws it.
+    Cancel,
+    /// A prescriber approves it.
+    Approve,
+    /// A prescriber rejects it.
+    Reject,
+    /// A prescriber (or the system) issues it.
+    Issue,
+}
+
+/// Where staff move a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkTo {
+    /// Read.
+    Read,
+    /// Handled.
+    Handled,
+}
+
+/// The staff names a booking policy's `clinicians_not_online` lists.
+fn staff_names(settings: &serde_json::Value) -> Vec<String> {
+    settings
+        .get("clinicians_not_online")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A booking policy's settings from a script, staff names turned into ids by `id_of`.
+pub fn booking_settings(
+    settings: &serde_json::Value,
+    id_of: impl Fn(&str) -> Option<String>,
+) -> Result<BookingSettings, String> {
+    let mut settings = settings.clone();
+    if let Some(list) = settings
+        .get_mut("clinicians_not_online")
+        .and_then(|v| v.as_array_mut())
+    {
+        for v in list.iter_mut() {
+            if let Some(name) = v.as_str() {
+                let id = id_of(name).ok_or_else(|| format!("{name:?} is not a member of staff"))?;
+                *v = serde_json::Value::String(id);
+            }
+        }
+    }
+    serde_json::from_value(settings).map_err(|e| e.to_string())
+}
+
+/// A practice-local time written to the minute, like `"2026-06-01T08:00"`.
+fn local_minute<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+    let s = String::deserialize(d)?;
+    NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M").map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{s:?} is not a local time like \"2026-06-01T08:00\""
+        ))
+    })
+}
+
+fn routine() -> SlotType {
+    SlotType::RoutineGp
+}
+fn open() -> SlotAvailability {
+    SlotAvailability::Open
+}
+fn regular() -> RegistrationKind {
+    RegistrationKind::Regular
+}
+fn yes() -> bool {
+    true
+}
+fn five() -> u32 {
+    5
+}
+fn a_year() -> i64 {
+    365
+}
+fn all_services() -> BTreeSet<Service> {
+    Service::ALL.into_iter().collect()
+}
+
+/// The kind of thing a name stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Staff,
+    Patient,
+    Proxy,
+    Slot,
+    Booking,
+    Item,
+    Request,
+    Message,
+    Concern,
+}
+
+impl Step {
+    /// The names this step defines, and the names (with their kinds) it uses.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn names(
+        &self,
+    ) -> (
+        Vec<(String, Kind)>,
+        Vec<(&'static str, String, &'static [Kind])>,
+    ) {
+        const ACTOR: &[Kind] = &[Kind::Staff, Kind::Patient, Kind::Proxy];
+        let by = |b: &String| ("by", b.clone(), ACTOR);
+        let patient = |p: &String| ("patient", p.clone(), &[Kind::Patient][..]);
+        let named = |n: &Option<String>, k| n.iter().map(|n| (n.clone(), k)).collect::<Vec<_>>();
+        match self {
+            Step::Staff { name, .. } => (vec![(name.clone(), Kind::Staff)], vec![]),
+            Step::Session {
+                name,
+                clinician,
+                start,
+                end,
+                minutes,
+                ..
+            } => {
+                let count = if *minutes == 0 {
+                    0
+                } else {
+                    ((*end - *start).num_minutes().max(0) / i64::from(*minutes)) as usize
+                };
+                (
+                    (0..count)
+                        .map(|i| (format!("{name}.{i}"), Kind::Slot))
+                        .collect(),
+                    vec![("clinician", clinician.clone(), &[Kind::Staff][..])],
+                )
+            }
+            Step::Patient { name, .. } => (vec![(name.clone(), Kind::Patient)], vec![]),
+            Step::Proxy {
+                name, patient: p, ..
+            } => (vec![(name.clone(), Kind::Proxy)], vec![patient(p)]),
+            Step::Item {
+                name, patient: p, ..
+            } => (vec![(name.clone(), Kind::Item)], vec![patient(p)]),
+            Step::BookingPolicy { by: b, .. }
+            | Step::PrescribingSettings { by: b, .. }
+            | Step::MessagingSettings { by: b, .. } => (vec![], vec![by(b)]),
+            Step::Search {
+                by: b, patient: p, ..
+            }
+            | Step::Authorize {
+                by: b, patient: p, ..
+            } => (vec![], vec![by(b), patient(p)]),
+            Step::Book {
+                by: b,
+                patient: p,
+                slot,
+                name,
+                ..
+            } => (
+                named(name, Kind::Booking),
+                vec![by(b), patient(p), ("slot", slot.clone(), &[Kind::Slot][..])],
+            ),
+            Step::Cancel { by: b, booking, .. } => (
+                vec![],
+                vec![by(b), ("booking", booking.clone(), &[Kind::Booking][..])],
+            ),
+            Step::Reschedule {
+                by: b,
+                booking,
+                slot,
+                name,
+                ..
+            } => (
+                named(name, Kind::Booking),
+                vec![
+                    by(b),
+                    ("booking", booking.clone(), &[Kind::Booking][..]),
+                    ("slot", slot.clone(), &[Kind::Slot][..]),
+                ],
+            ),
+            Step::Order {
+                by: b,
+                patient: p,
+                items,
+                name,
+                ..
+            } => {
+                let mut uses = vec![by(b), patient(p)];
+                uses.extend(
+                    items
+                        .iter()
+                        .map(|i| ("items", i.clone(), &[Kind::Item][..])),
+                );
+                (named(name, Kind::Request), uses)
+            }
+            Step::Line {
+                by: b,
+                patient: p,
+                request,
+                item,
+                ..
+            } => (
+                vec![],
+                vec![
+                    by(b),
+                    patient(p),
+                    ("request", request.clone(), &[Kind::Request][..]),
+                    ("item", item.clone(), &[Kind::Item][..]),
+                ],
+            ),
+            Step::Flag {
+                by: b,
+                patient: p,
+                item,
+            }
+            | Step::Review {
+                by: b,
+                patient: p,
+                item,
+                ..
+            } => (
+                vec![],
+                vec![by(b), patient(p), ("item", item.clone(), &[Kind::Item][..])],
+            ),
+            Step::Restrict {
+                by: b, patient: p, ..
+            } => (vec![], vec![by(b), patient(p)]),
+            Step::Send {
+                by: b,
+                patient: p,
+                about_booking,
+                about_item,
+                name,
+                ..
+            } => {
+                let mut uses = vec![by(b), patient(p)];
+                uses.extend(
+                    about_booking
+                        .iter()
+                        .map(|x| ("about_booking", x.clone(), &[Kind::Booking][..])),
+                );
+                uses.extend(
+                    about_item
+                        .iter()
+                        .map(|x| ("about_item", x.clone(), &[Kind::Item][..])),
+                );
+                (named(name, Kind::Message), uses)
+            }
+            Step::Reply { by: b, message, .. } | Step::Mark { by: b, message, .. } => (
+                vec![],
+                vec![by(b), ("message", message.clone(), &[Kind::Message][..])],
+            ),
+            Step::RevokeProxy {
+                by: b,
+                patient: p,
+                proxy,
+                ..
+            } => (
+                vec![],
+                vec![
+                    by(b),
+                    patient(p),
+                    ("proxy", proxy.clone(), &[Kind::Proxy][..]),
+                ],
+            ),
+            Step::Concern {
+                by: b,
+                patient: p,
+                proxy,
+                name,
+                ..
+            } => {
+                let mut uses = vec![by(b), patient(p)];
+                uses.extend(
+                    proxy
+                        .iter()
+                        .map(|x| ("proxy", x.clone(), &[Kind::Proxy][..])),
+                );
+                (named(name, Kind::Concern), uses)
+            }
+            Step::ConcernReview {
+                by: b,
+                patient: p,
+                concern,
+                ..
+            } => (
+                vec![],
+                vec![
+                    by(b),
+                    patient(p),
+                    ("concern", concern.clone(), &[Kind::Concern][..]),
+                ],
+            ),
+        }
+    }
+}
+
+/// A name starting with this stands for an id nothing was stored under
+/// (a slot, booking, patient, ... that does not exist).
+pub const UNKNOWN: &str = "unknown-";
+
+/// Reads a whole script; the first bad line stops it, and nothing runs.
+pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
+    let mut lines = Vec::new();
+    let mut defined: BTreeMap<String, Kind> = BTreeMap::new();
+    defined.insert("manager".into(), Kind::Staff);
+    defined.insert("desk".into(), Kind::Staff);
+    defined.insert("system".into(), Kind::Staff);
+    for (i, raw) in text.lines().enumerate() {
+        let number = i + 1;
+        let err = |message: String| ScriptError {
+            line: number,
+            message,
+        };
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with("//") {
+            continue;
+        }
+        let mut value: serde_json::Value =
+            serde_json::from_str(trimmed).map_err(|e| err(format!("not JSON: {e}")))?;
+        let object = value
+            .as_object_mut()
+            .ok_or_else(|| err("a step is a JSON object".into()))?;
+        object.remove("note");
+        let at = match object.remove("at") {
+            None => None,
+            Some(serde_json::Value::String(s)) => {
+                let local = NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M").map_err(|_| {
+                    err(format!(
+                        "field `at`: {s:?} is not a local time like \"2026-06-01T08:00\""
+                    ))
+                })?;
+                Some(
+                    gp_core::local_to_utc(local.date(), local.time())
+                        .map_err(|e| err(format!("field `at`: {e}")))?,
+                )
+            }
+            Some(other) => {
+                return Err(err(format!("field `at`: expected a string, found {other}")))
+            }
+        };
+        let expect = match object.remove("expect") {
+            None => None,
+            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s),
+            Some(other) => {
+                return Err(err(format!(
+                    "field `expect`: expected \"done\" or a reason code, found {other}"
+                )))
+            }
+        };
+        if !object.contains_key("do") {
+            return Err(err("missing field `do` (what the step does)".into()));
+        }
+        let step: Step = serde_json::from_value(value).map_err(|e| err(format!("{e}")))?;
+        let (defines, uses) = step.names();
+        for (field, name, kinds) in uses {
+            if name.starts_with(UNKNOWN) && kinds[0] != Kind::Staff {
+                continue;
+            }
+            match defined.get(&name) {
+                Some(kind) if kinds.contains(kind) => {}
+                Some(kind) => {
+                    return Err(err(format!(
+                        "field `{field}`: {name:?} is a {kind:?}, not a {:?}",
+                        kinds[0]
+                    )))
+                }
+                None => {
+                    return Err(err(format!(
+                        "field `{field}`: {name:?} is not defined on an earlier line"
+                    )))
+                }
+            }
+        }
+        for (name, kind) in defines {
+            if defined.insert(name.clone(), kind).is_some() {
+                return Err(err(format!("{name:?} is defined twice")));
+            }
+        }
+        if let Step::BookingPolicy { settings, .. } = &step {
+            let names = staff_names(settings);
+            for name in &names {
+                if defined.get(name) != Some(&Kind::Staff) {
+                    return Err(err(format!(
+                        "field `settings.clinicians_not_online`: {name:?} is not a member of staff defined on an earlier line"
+                    )));
+                }
+            }
+            booking_settings(settings, |_| Some(gp_core::uuid::Uuid::nil().to_string()))
+                .map_err(|e| err(format!("field `settings`: {e}")))?;
+        }
+        if let Step::Session { minutes: 0, .. } = step {
+            return Err(err(
+                "field `minutes`: a slot lasts at least one minute".into()
+            ));
+        }
+        lines.push(Line {
+            number,
+            at,
+            expect,
+            step,
+        });
+    }
+    if lines.is_empty() {
+        return Err(ScriptError {
+            line: 0,
+            message: "the script has no steps".into(),
+        });
+    }
+    Ok(lines)
+}
