@@ -8,50 +8,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
 use criterion::Criterion;
-use gp_access::{
-    AccessChange, AccessRecord, AccessStore, Committable, IdentityVerification, PatientAccount,
-    RegistrationKind, Service, VerificationMethod,
-};
+use gp_access::{AccessChange, AccessRecord, AccessStore, Committable};
 use gp_booking::{BookRequest, BookingStore, Slot};
-use gp_core::{FixedClock, NhsNumber, OdsCode, PatientId, SequentialIds, StaffId};
+use gp_core::{FixedClock, PatientId, SequentialIds, StaffId};
 use gp_online::{Answer, Practice};
-use gp_sqlite::SqliteStore;
+use gp_sqlite::{SqliteConfig, SqliteStore, Synchronous};
 use gp_testkit::fixtures::{monday_morning, small_schedule};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 mod common;
-use common::{bursts, chain, paired, report, rt, temp_db, AUDIT_TABLES};
-
-/// A patient's access record: registered, verified, every service on.
-fn record(patient: PatientId, staff: StaffId) -> AccessRecord {
-    let at = monday_morning() - chrono::Duration::days(30);
-    AccessRecord {
-        patient,
-        version: 0,
-        account: Some(PatientAccount {
-            patient,
-            nhs_number: NhsNumber::parse("9434765919").expect("valid"),
-            date_of_birth: NaiveDate::from_ymd_opt(1980, 1, 1).expect("date"),
-            registration: RegistrationKind::Regular,
-            practice: OdsCode::parse("A81001").expect("valid"),
-            registered_by: staff,
-            registered_at: at,
-            identity: Some(IdentityVerification {
-                method: VerificationMethod::DocumentsSeen,
-                verified_by: Some(staff),
-                at,
-            }),
-            services: Service::ALL.into_iter().collect(),
-            suspended: None,
-            linkage: None,
-        }),
-        grants: Vec::new(),
-        applications: Vec::new(),
-        concerns: Vec::new(),
-    }
-}
+use common::{bursts, chain, paired, record, report, rt, temp_db, AUDIT_TABLES};
 
 struct Ours {
     practice: Practice<SqliteStore, FixedClock>,
@@ -61,10 +28,14 @@ struct Ours {
 }
 
 impl Ours {
-    fn new(n: usize, rt: &tokio::runtime::Runtime) -> Self {
+    fn new(n: usize, rt: &tokio::runtime::Runtime, synchronous: Synchronous) -> Self {
         let ids = SequentialIds::new(1);
         let (gp, schedule) = small_schedule(&ids, monday_morning(), n);
-        let store = Arc::new(SqliteStore::open(temp_db("practice")).expect("open"));
+        let config = SqliteConfig {
+            synchronous,
+            ..SqliteConfig::default()
+        };
+        let store = Arc::new(SqliteStore::open_with(temp_db("practice"), config).expect("open"));
         let staff = StaffId::new(&ids);
         let patients: Vec<PatientId> = (0..n).map(|_| PatientId::new(&ids)).collect();
         rt.block_on(async {
@@ -115,11 +86,19 @@ struct Raw {
 }
 
 impl Raw {
-    fn new(n: usize) -> Self {
+    fn new(n: usize, synchronous: Synchronous) -> Self {
         let conn = Connection::open(temp_db("raw")).expect("open");
+        let sync = match synchronous {
+            Synchronous::Full => "FULL",
+            _ => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};"
+        ))
+        .expect("pragmas");
         conn.execute_batch(AUDIT_TABLES).expect("audit tables");
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+            "PRAGMA foreign_keys = ON;
              CREATE TABLE access_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, patient TEXT NOT NULL UNIQUE,
                  version INTEGER NOT NULL, account TEXT UNIQUE, body TEXT NOT NULL);
              CREATE TABLE patient_list (patient TEXT PRIMARY KEY, nhs_number TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
@@ -229,8 +208,11 @@ fn main() {
         .warm_up_time(Duration::from_millis(500))
         .configure_from_args();
     const N: usize = 3_000;
-    let mut ours = Ours::new(N, &runtime);
-    let mut raw = Raw::new(N);
+    let mut ours = Ours::new(N, &runtime, Synchronous::Normal);
+    let mut raw = Raw::new(N, Synchronous::Normal);
+    let normal = paired(300, || ours.book_one(&runtime), || raw.book_one());
+    let mut ours = Ours::new(N, &runtime, Synchronous::Full);
+    let mut raw = Raw::new(N, Synchronous::Full);
     let one = paired(300, || ours.book_one(&runtime), || raw.book_one());
     let burst = bursts(300, || ours.book_one(&runtime), || raw.book_one());
 
@@ -238,7 +220,7 @@ fn main() {
     group.bench_function("practice", |bench| {
         bench.iter_custom(|iters| {
             if ours.patients.len() - ours.next < iters as usize {
-                ours = Ours::new(N.max(iters as usize), &runtime);
+                ours = Ours::new(N.max(iters as usize), &runtime, Synchronous::Full);
             }
             let t = Instant::now();
             (0..iters).for_each(|_| ours.book_one(&runtime));
@@ -248,7 +230,7 @@ fn main() {
     group.bench_function("raw_rusqlite", |bench| {
         bench.iter_custom(|iters| {
             if raw.n - raw.next < iters as usize {
-                raw = Raw::new(N.max(iters as usize));
+                raw = Raw::new(N.max(iters as usize), Synchronous::Full);
             }
             let t = Instant::now();
             (0..iters).for_each(|_| raw.book_one());
@@ -258,6 +240,22 @@ fn main() {
     group.finish();
 
     println!();
-    report("authorized booking, one at a time", 300, one, "booking");
-    report("authorized booking, in bursts    ", 300, burst, "booking");
+    report(
+        "authorized booking, one at a time, synchronous=FULL  ",
+        300,
+        one,
+        "booking",
+    );
+    report(
+        "authorized booking, one at a time, synchronous=NORMAL",
+        300,
+        normal,
+        "booking",
+    );
+    report(
+        "authorized booking, in bursts, synchronous=FULL      ",
+        300,
+        burst,
+        "booking",
+    );
 }

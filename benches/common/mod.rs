@@ -5,6 +5,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use gp_access::{
+    AccessRecord, IdentityVerification, PatientAccount, RegistrationKind, Service,
+    VerificationMethod,
+};
+use gp_core::{NhsNumber, OdsCode, PatientId, StaffId};
+use gp_testkit::fixtures::monday_morning;
 use rusqlite::{params, Transaction};
 use sha2::{Digest, Sha256};
 
@@ -84,4 +90,33 @@ pub fn report(label: &str, n: u32, (ours, raw): (Duration, Duration), unit: &str
         raw / n,
         ours.as_secs_f64() / raw.as_secs_f64()
     );
+}
+
+/// A patient's access record: registered, verified, every service on.
+pub fn record(patient: PatientId, staff: StaffId) -> AccessRecord {
+    let at = monday_morning() - chrono::Duration::days(30);
+    AccessRecord {
+        patient,
+        version: 0,
+        account: Some(PatientAccount {
+            patient,
+            nhs_number: NhsNumber::parse("9434765919").expect("valid"),
+            date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).expect("date"),
+            registration: RegistrationKind::Regular,
+            practice: OdsCode::parse("A81001").expect("valid"),
+            registered_by: staff,
+            registered_at: at,
+            identity: Some(IdentityVerification {
+                method: VerificationMethod::DocumentsSeen,
+                verified_by: Some(staff),
+                at,
+            }),
+            services: Service::ALL.into_iter().collect(),
+            suspended: None,
+            linkage: None,
+        }),
+        grants: Vec::new(),
+        applications: Vec::new(),
+        concerns: Vec::new(),
+    }
 }

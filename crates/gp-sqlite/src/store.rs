@@ -161,9 +161,32 @@ fn commit_batch(conn: &Connection, batch: Vec<WriteJob>) {
         }
         return;
     }
+    // A write alone needs no savepoint: if it fails, the whole (its own)
+    // transaction is rolled back.
+    let alone = batch.len() == 1;
     let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     while let Some(job) = jobs.next() {
+        if alone {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(conn))));
+            match ran {
+                Ok(written) if written.keep => answers.push(written.answer),
+                Ok(written) => {
+                    if !conn.is_autocommit() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    (written.answer)(Ok(()));
+                    return;
+                }
+                Err(_) => {
+                    if !conn.is_autocommit() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    return;
+                }
+            }
+            break;
+        }
         if let Err(e) = conn.execute_batch("SAVEPOINT write") {
             (job(Err(storage(e))).answer)(Ok(()));
             continue;
@@ -468,6 +491,34 @@ mod tests {
             block_on(duplicate_answer),
             Some(Err(StoreError::Unavailable(_)))
         ));
+    }
+
+    #[test]
+    fn a_write_alone_that_fails_or_panics_leaves_nothing() {
+        let conn = Connection::open_in_memory().expect("a database");
+        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .expect("a table");
+        commit_batch(
+            &conn,
+            vec![insert(1, Err(StoreError::Invalid("no".into())))],
+        );
+        let (panicking, answer) = write_job(|c: &Connection| -> Result<(), StoreError> {
+            c.execute("INSERT INTO t (x) VALUES (2)", [])
+                .map_err(storage)?;
+            panic!("a defect inside a write")
+        });
+        commit_batch(&conn, vec![panicking]);
+        assert_eq!(block_on(answer), None);
+        assert!(rows(&conn).is_empty());
+        assert!(conn.is_autocommit());
+        let (kept, answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (3)", [])
+                .map_err(storage)?;
+            Ok::<_, StoreError>(3)
+        });
+        commit_batch(&conn, vec![kept]);
+        assert_eq!(block_on(answer), Some(Ok(3)));
+        assert_eq!(rows(&conn), vec![3]);
     }
 
     #[test]
