@@ -1,6 +1,6 @@
 //! The scenario scripts in `examples/scenarios/` replay as they expect, and
 //! together they cover every setting and every reason code in the README's
-//! booking, repeat prescribing and messaging tables. A bad script is
+//! booking, repeat prescribing, messaging and access tables. A bad script is
 //! refused whole, naming the line and the field, and nothing runs.
 
 #[allow(dead_code)]
@@ -97,7 +97,7 @@ fn readme_names() -> (BTreeSet<String>, BTreeSet<String>) {
             continue;
         }
         for (h, cell) in header.iter().zip(&cells) {
-            if h == "setting" {
+            if h.starts_with("setting") {
                 settings.extend(ticked(cell));
             }
             if h.contains("reason code") {

@@ -64,6 +64,7 @@ struct Names {
     requests: BTreeMap<String, RequestId>,
     messages: BTreeMap<String, MessageId>,
     concerns: BTreeMap<String, ConcernId>,
+    linkages: BTreeMap<String, gp_access::LinkageDetails>,
     nhs: u64,
 }
 
@@ -179,7 +180,13 @@ impl Replay {
                         .entry(name)
                         .or_insert_with(|| ConcernId::new(ids));
                 }
-                Kind::Staff => {}
+                Kind::Staff => {
+                    // Somebody the practice never recorded, claiming to be a GP.
+                    n.staff.entry(name.clone()).or_insert_with(|| {
+                        StaffProfile::new(StaffId::new(ids), &name, StaffRole::Gp)
+                    });
+                }
+                Kind::Linkage => {}
             }
         }
     }
@@ -200,6 +207,7 @@ impl Replay {
         let today = local_date(now);
         Ok(match step {
             Step::Staff {
+                by,
                 name,
                 role,
                 competencies,
@@ -208,9 +216,12 @@ impl Replay {
                 let profile = StaffProfile::new(StaffId::new(&self.ids), name, *role)
                     .with_competencies(competencies.iter().copied())
                     .with_designations(designations.iter().copied());
-                let manager = self.by("manager", None, None)?;
+                let manager = self.by(by.as_deref().unwrap_or("manager"), None, None)?;
                 let a = self.practice.put_staff(&manager, &profile).await?;
-                if a.done().is_some() {
+                if let Some(r) = a.refusal() {
+                    return Ok((r.code().into(), None));
+                }
+                {
                     if !matches!(role, StaffRole::Receptionist | StaffRole::PracticeManager) {
                         self.store
                             .put_staff(&StaffMember {
@@ -223,9 +234,206 @@ impl Replay {
                     let id = profile.staff.to_string();
                     self.names.staff.insert(name.clone(), profile);
                     ("done".into(), Some(id))
-                } else {
-                    ("refused".into(), None)
                 }
+            }
+            Step::ChangeStaff {
+                by,
+                name,
+                role,
+                competencies,
+                designations,
+            } => {
+                let who = self.by(by, None, None)?;
+                let stored = self
+                    .names
+                    .staff
+                    .get(name)
+                    .ok_or("no such member of staff")?;
+                let mut profile = StaffProfile::new(stored.staff, &stored.name, *role)
+                    .with_competencies(competencies.iter().copied())
+                    .with_designations(designations.iter().copied());
+                profile.version = stored.version;
+                let a = self.practice.put_staff(&who, &profile).await?;
+                if a.refusal().is_none() {
+                    profile.version += 1;
+                    self.names.staff.insert(name.clone(), profile);
+                }
+                answer(a, |_| None)
+            }
+            Step::Register {
+                by,
+                patient,
+                nhs_of,
+                born,
+            } => {
+                let who = self.by(by, None, None)?;
+                let id = self.patient(patient)?;
+                let listed = self
+                    .store
+                    .listed_patient(id)
+                    .await?
+                    .ok_or("not on the list")?;
+                let nhs = match nhs_of {
+                    Some(other) => self
+                        .store
+                        .listed_patient(self.patient(other)?)
+                        .await?
+                        .ok_or("not on the list")?
+                        .nhs_number(),
+                    None => listed.nhs_number(),
+                };
+                let registration = Registration {
+                    nhs_number: nhs,
+                    date_of_birth: born.unwrap_or(listed.date_of_birth()),
+                    registration: listed.registration(),
+                    practice: OdsCode::parse("A81001")?,
+                };
+                answer(
+                    self.practice.register(&who, id, &registration).await?,
+                    |_| None,
+                )
+            }
+            Step::Verify { by, patient } => {
+                let who = self.by(by, None, None)?;
+                let a = self
+                    .practice
+                    .verify_identity(
+                        &who,
+                        self.patient(patient)?,
+                        VerificationMethod::DocumentsSeen,
+                    )
+                    .await?;
+                answer(a, |_| None)
+            }
+            Step::Services {
+                by,
+                patient,
+                services,
+            } => {
+                let who = self.by(by, None, None)?;
+                let a = self
+                    .practice
+                    .set_services(&who, self.patient(patient)?, services)
+                    .await?;
+                answer(a, |_| None)
+            }
+            Step::Suspend {
+                by,
+                patient,
+                reason,
+            } => {
+                let who = self.by(by, Some(patient), None)?;
+                let a = self
+                    .practice
+                    .suspend_access(&who, self.patient(patient)?, reason.clone())
+                    .await?;
+                answer(a, |_| None)
+            }
+            Step::IssueLinkage { by, patient, name } => {
+                let who = self.by(by, None, None)?;
+                let a = self
+                    .practice
+                    .issue_linkage(&who, self.patient(patient)?)
+                    .await?;
+                if let Answer::Done(details) = &a {
+                    self.names.linkages.insert(name.clone(), details.clone());
+                }
+                answer(a, |d| Some(d.account.to_string()))
+            }
+            Step::RedeemLinkage {
+                linkage,
+                key,
+                practice,
+            } => {
+                let details = self
+                    .names
+                    .linkages
+                    .get(linkage)
+                    .cloned()
+                    .ok_or("no such linkage details (was issuing refused?)")?;
+                let key = match key.as_str() {
+                    "right" => details.key.clone(),
+                    "wrong" => "AAAA-BBBB-CCCC-DDDD".to_owned(),
+                    other => other.to_owned(),
+                };
+                let code = match practice {
+                    Some(code) => OdsCode::parse(code)?,
+                    None => details.practice.clone(),
+                };
+                let a = self
+                    .practice
+                    .redeem_linkage(details.account, &code, &key)
+                    .await?;
+                answer(a, |p| Some(p.to_string()))
+            }
+            Step::SuspendProxy {
+                by,
+                patient,
+                proxy,
+                suspend,
+            } => {
+                let who = self.by(by, Some(patient), None)?;
+                let proxy = Self::get(&self.names.proxies, proxy)?;
+                let reason = suspend.then_some(gp_access::SuspensionReason::SuspectedCompromise);
+                let a = self
+                    .practice
+                    .suspend_proxy(&who, self.patient(patient)?, proxy, reason)
+                    .await?;
+                answer(a, |_| None)
+            }
+            Step::NewBasis {
+                by,
+                patient,
+                proxy,
+                basis,
+            } => {
+                let who = self.by(by, Some(patient), None)?;
+                let proxy = Self::get(&self.names.proxies, proxy)?;
+                let a = self
+                    .practice
+                    .new_basis(&who, self.patient(patient)?, proxy, basis)
+                    .await?;
+                answer(a, |_| None)
+            }
+            Step::ChildView {
+                by,
+                patient,
+                proxy,
+                consents,
+            } => {
+                let who = self.by(by, Some(patient), None)?;
+                let proxy = Self::get(&self.names.proxies, proxy)?;
+                let a = self
+                    .practice
+                    .child_view(&who, self.patient(patient)?, proxy, *consents)
+                    .await?;
+                answer(a, |_| None)
+            }
+            Step::AccessSettings { by, settings } => {
+                let who = self.by(by, None, None)?;
+                let settings = script::access_settings(settings)?;
+                answer(
+                    self.practice.set_access_settings(&who, &settings).await?,
+                    |_| None,
+                )
+            }
+            Step::ReviewsDue { by, expect_count } => {
+                let who = self.by(by, None, None)?;
+                let a = self.practice.reviews_due(&who).await?;
+                counted(
+                    answer(a, |due| Some(format!("{} due", due.len()))),
+                    *expect_count,
+                    "due",
+                )
+            }
+            Step::UnusedProxies { by, expect_count } => {
+                let who = self.by(by, None, None)?;
+                let a = self.practice.unused_proxies(&who).await?;
+                counted(
+                    answer(a, |unused| Some(format!("{} unused", unused.len()))),
+                    *expect_count,
+                    "unused",
+                )
             }
             Step::Session {
                 name,
@@ -310,35 +518,49 @@ impl Replay {
                 ("done".into(), Some(patient.to_string()))
             }
             Step::Proxy {
+                by,
                 name,
                 patient,
                 basis,
                 scopes,
+                start_in_days,
+                end_in_days,
+                applicant_verified,
+                patient_checked,
+                refuse,
             } => {
                 let proxy = ProxyId::new(&self.ids);
-                let desk = self.desk()?;
+                let decider = self.by(by.as_deref().unwrap_or("desk"), None, None)?;
                 let staff = self.names.staff.get("desk").map(|p| p.staff);
                 let input = ProxyApplicationInput {
                     applicant: proxy,
                     applicant_name: name.clone(),
-                    applicant_identity: Some(IdentityVerification {
+                    applicant_identity: applicant_verified.then_some(IdentityVerification {
                         method: VerificationMethod::DocumentsSeen,
                         verified_by: staff,
                         at: now,
                     }),
-                    patient_identity_checked: true,
+                    patient_identity_checked: *patient_checked,
                     basis: basis.clone(),
                     scopes: scopes.clone(),
                     care_home: None,
                 };
-                let verdict = ApplicationVerdict::Grant {
-                    start: today,
-                    end: None,
-                    review: None,
+                let days = |d: i64| {
+                    today
+                        .checked_add_signed(Duration::try_days(d).unwrap_or(Duration::MAX))
+                        .ok_or_else(|| format!("{d} days from today is not a date"))
+                };
+                let verdict = match refuse {
+                    Some(why) => ApplicationVerdict::Refuse(why.clone()),
+                    None => ApplicationVerdict::Grant {
+                        start: days(*start_in_days)?,
+                        end: end_in_days.map(days).transpose()?,
+                        review: None,
+                    },
                 };
                 let a = self
                     .practice
-                    .proxy_application(&desk, self.patient(patient)?, &input, &verdict)
+                    .proxy_application(&decider, self.patient(patient)?, &input, &verdict)
                     .await?;
                 self.names.proxies.insert(name.clone(), proxy);
                 answer(a, |_| Some(proxy.to_string()))
@@ -727,7 +949,7 @@ impl Replay {
                 by,
                 patient,
                 proxy,
-                note,
+                text,
                 name,
             } => {
                 let who = self.by(by, Some(patient), None)?;
@@ -737,7 +959,7 @@ impl Replay {
                     .transpose()?;
                 let a = self
                     .practice
-                    .coercion_concern(&who, self.patient(patient)?, proxy, note)
+                    .coercion_concern(&who, self.patient(patient)?, proxy, text)
                     .await?;
                 if let (Answer::Done(id), Some(n)) = (&a, name) {
                     self.names.concerns.insert(n.clone(), *id);
@@ -749,18 +971,32 @@ impl Replay {
                 patient,
                 concern,
                 outcome,
-                note,
+                text,
             } => {
                 let who = self.by(by, Some(patient), None)?;
                 let concern = Self::get(&self.names.concerns, concern)?;
                 answer(
                     self.practice
-                        .coercion_review(&who, self.patient(patient)?, concern, *outcome, note)
+                        .coercion_review(&who, self.patient(patient)?, concern, *outcome, text)
                         .await?,
                     |_| None,
                 )
             }
         })
+    }
+}
+
+/// A listing's answer, checked against the count the line expects.
+fn counted(
+    (result, id): (String, Option<String>),
+    expect: Option<usize>,
+    what: &str,
+) -> (String, Option<String>) {
+    match (expect, &id) {
+        (Some(want), Some(got)) if *got != format!("{want} {what}") => {
+            (format!("found {got}, expected {want} {what}"), None)
+        }
+        _ => (result, id),
     }
 }
 

@@ -6,7 +6,8 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use gp_access::{
-    Action, Competency, ConcernOutcome, Designation, LegalBasis, RegistrationKind, Service,
+    AccessSettings, Action, Competency, ConcernOutcome, Designation, LegalBasis, RegistrationKind,
+    Service, SuspensionReason,
 };
 use gp_booking::{BookingSettings, Reservation, SlotAvailability, SlotType};
 use gp_core::{Channel, StaffRole};
@@ -48,8 +49,10 @@ pub struct Line {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
-    /// A member of staff, recorded by the practice manager.
+    /// A member of staff, recorded by the practice manager (or `by`).
     Staff {
+        #[serde(default)]
+        by: Option<String>,
         name: String,
         role: StaffRole,
         #[serde(default)]
@@ -84,13 +87,119 @@ pub enum Step {
         #[serde(default = "all_services")]
         services: BTreeSet<Service>,
     },
-    /// A proxy granted by the practice.
+    /// A proxy application decided by `desk` (or `by`): granted from
+    /// `start_in_days` after today (0) until `end_in_days` (none), or
+    /// refused with `refuse` (the reason); both identities checked unless
+    /// `applicant_verified` or `patient_checked` is false.
     Proxy {
+        #[serde(default)]
+        by: Option<String>,
         name: String,
         patient: String,
         basis: LegalBasis,
         #[serde(default = "all_services")]
         scopes: BTreeSet<Service>,
+        #[serde(default)]
+        start_in_days: i64,
+        #[serde(default)]
+        end_in_days: Option<i64>,
+        #[serde(default = "yes")]
+        applicant_verified: bool,
+        #[serde(default = "yes")]
+        patient_checked: bool,
+        #[serde(default)]
+        refuse: Option<String>,
+    },
+    /// A change to a member of staff's record.
+    ChangeStaff {
+        by: String,
+        name: String,
+        role: StaffRole,
+        #[serde(default)]
+        competencies: BTreeSet<Competency>,
+        #[serde(default)]
+        designations: BTreeSet<Designation>,
+    },
+    /// Online registration by staff, with the patient's own details unless
+    /// `nhs_of` names another patient whose NHS number is given, or `born` differs.
+    Register {
+        by: String,
+        patient: String,
+        #[serde(default)]
+        nhs_of: Option<String>,
+        #[serde(default)]
+        born: Option<NaiveDate>,
+    },
+    /// Identity verified (documents seen).
+    Verify { by: String, patient: String },
+    /// The services switched on for a patient (the rest off).
+    Services {
+        by: String,
+        patient: String,
+        services: BTreeSet<Service>,
+    },
+    /// Suspends the patient's own access (with `reason`) or restores it (without).
+    Suspend {
+        by: String,
+        patient: String,
+        #[serde(default)]
+        reason: Option<SuspensionReason>,
+    },
+    /// Linkage details issued, remembered as `as`.
+    IssueLinkage {
+        by: String,
+        patient: String,
+        #[serde(rename = "as")]
+        name: String,
+    },
+    /// A patient's app redeems linkage details: `key` is `right` (default),
+    /// `wrong`, or the key itself; `practice` is the practice's ODS code
+    /// unless given.
+    RedeemLinkage {
+        linkage: String,
+        #[serde(default = "right")]
+        key: String,
+        #[serde(default)]
+        practice: Option<String>,
+    },
+    /// A proxy's access suspended (`suspend`, the default) or restored.
+    SuspendProxy {
+        by: String,
+        patient: String,
+        proxy: String,
+        #[serde(default = "yes")]
+        suspend: bool,
+    },
+    /// A new legal basis for a proxy.
+    NewBasis {
+        by: String,
+        patient: String,
+        proxy: String,
+        basis: LegalBasis,
+    },
+    /// A competent child's view of a parent's access.
+    ChildView {
+        by: String,
+        patient: String,
+        proxy: String,
+        consents: bool,
+    },
+    /// The access settings: any fields of `AccessSettings` (the rest default).
+    AccessSettings {
+        by: String,
+        settings: serde_json::Value,
+    },
+    /// The proxies due for review; `expect_count` checks how many.
+    ReviewsDue {
+        by: String,
+        #[serde(default)]
+        expect_count: Option<usize>,
+    },
+    /// The proxies unused for the configured years; `expect_count` checks how many.
+    UnusedProxies {
+        by: String,
+        #[serde(default)]
+        expect_count: Option<usize>,
     },
     /// A repeat medicine copied onto a patient's list by the system.
     Item {
@@ -261,7 +370,8 @@ pub enum Step {
         patient: String,
         #[serde(default)]
         proxy: Option<String>,
-        note: String,
+        /// What was seen or heard.
+        text: String,
         #[serde(default, rename = "as")]
         name: Option<String>,
     },
@@ -271,7 +381,8 @@ pub enum Step {
         patient: String,
         concern: String,
         outcome: ConcernOutcome,
-        note: String,
+        /// The clinician's note.
+        text: String,
     },
 }
 
@@ -297,6 +408,24 @@ pub enum MarkTo {
     Read,
     /// Handled.
     Handled,
+}
+
+/// Access settings from a script: the given fields over the defaults.
+pub fn access_settings(settings: &serde_json::Value) -> Result<AccessSettings, String> {
+    let mut merged = serde_json::to_value(AccessSettings::default()).map_err(|e| e.to_string())?;
+    let given = settings
+        .as_object()
+        .ok_or_else(|| "expected an object of access settings".to_owned())?;
+    let fields = merged
+        .as_object_mut()
+        .ok_or_else(|| "the access settings are an object".to_owned())?;
+    for (k, v) in given {
+        if !fields.contains_key(k) {
+            return Err(format!("unknown access setting `{k}`"));
+        }
+        fields.insert(k.clone(), v.clone());
+    }
+    serde_json::from_value(merged).map_err(|e| e.to_string())
 }
 
 /// The staff names a booking policy's `clinicians_not_online` lists.
@@ -354,6 +483,9 @@ fn regular() -> RegistrationKind {
 fn yes() -> bool {
     true
 }
+fn right() -> String {
+    "right".into()
+}
 fn five() -> u32 {
     5
 }
@@ -376,6 +508,7 @@ pub(crate) enum Kind {
     Request,
     Message,
     Concern,
+    Linkage,
 }
 
 impl Step {
@@ -392,7 +525,72 @@ impl Step {
         let patient = |p: &String| ("patient", p.clone(), &[Kind::Patient][..]);
         let named = |n: &Option<String>, k| n.iter().map(|n| (n.clone(), k)).collect::<Vec<_>>();
         match self {
-            Step::Staff { name, .. } => (vec![(name.clone(), Kind::Staff)], vec![]),
+            Step::Staff { by: b, name, .. } => (
+                vec![(name.clone(), Kind::Staff)],
+                b.iter().map(by).collect(),
+            ),
+            Step::ChangeStaff { by: b, name, .. } => (
+                vec![],
+                vec![by(b), ("name", name.clone(), &[Kind::Staff][..])],
+            ),
+            Step::Register {
+                by: b,
+                patient: p,
+                nhs_of,
+                ..
+            } => {
+                let mut uses = vec![by(b), patient(p)];
+                uses.extend(
+                    nhs_of
+                        .iter()
+                        .map(|o| ("nhs_of", o.clone(), &[Kind::Patient][..])),
+                );
+                (vec![], uses)
+            }
+            Step::Verify { by: b, patient: p }
+            | Step::Services {
+                by: b, patient: p, ..
+            }
+            | Step::Suspend {
+                by: b, patient: p, ..
+            } => (vec![], vec![by(b), patient(p)]),
+            Step::IssueLinkage {
+                by: b,
+                patient: p,
+                name,
+            } => (vec![(name.clone(), Kind::Linkage)], vec![by(b), patient(p)]),
+            Step::RedeemLinkage { linkage, .. } => (
+                vec![],
+                vec![("linkage", linkage.clone(), &[Kind::Linkage][..])],
+            ),
+            Step::SuspendProxy {
+                by: b,
+                patient: p,
+                proxy,
+                ..
+            }
+            | Step::NewBasis {
+                by: b,
+                patient: p,
+                proxy,
+                ..
+            }
+            | Step::ChildView {
+                by: b,
+                patient: p,
+                proxy,
+                ..
+            } => (
+                vec![],
+                vec![
+                    by(b),
+                    patient(p),
+                    ("proxy", proxy.clone(), &[Kind::Proxy][..]),
+                ],
+            ),
+            Step::AccessSettings { by: b, .. }
+            | Step::ReviewsDue { by: b, .. }
+            | Step::UnusedProxies { by: b, .. } => (vec![], vec![by(b)]),
             Step::Session {
                 name,
                 clinician,
@@ -633,7 +831,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
         let step: Step = serde_json::from_value(value).map_err(|e| err(format!("{e}")))?;
         let (defines, uses) = step.names();
         for (field, name, kinds) in uses {
-            if name.starts_with(UNKNOWN) && kinds[0] != Kind::Staff {
+            if name.starts_with(UNKNOWN) && kinds[0] != Kind::Linkage {
                 continue;
             }
             match defined.get(&name) {
@@ -667,6 +865,9 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
             }
             booking_settings(settings, |_| Some(gp_core::uuid::Uuid::nil().to_string()))
                 .map_err(|e| err(format!("field `settings`: {e}")))?;
+        }
+        if let Step::AccessSettings { settings, .. } = &step {
+            access_settings(settings).map_err(|e| err(format!("field `settings`: {e}")))?;
         }
         if let Step::Session { minutes: 0, .. } = step {
             return Err(err(

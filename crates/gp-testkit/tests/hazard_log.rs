@@ -7,12 +7,13 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Every `` `crates/<path>.rs::<test>` `` reference in `text`.
+/// Every `` `crates/<path>.rs::<test>` `` (or `` `tests/<file>.rs::<test>` ``)
+/// reference in `text`.
 fn references(text: &str) -> Vec<(String, String)> {
     text.split('`')
         .skip(1)
         .step_by(2)
-        .filter(|s| s.starts_with("crates/"))
+        .filter(|s| s.starts_with("crates/") || s.starts_with("tests/"))
         .filter_map(|s| {
             let (file, test) = s.split_once("::")?;
             Some((file.to_owned(), test.to_owned()))
@@ -30,6 +31,48 @@ fn check(file: &str, test: &str) -> Option<String> {
         .iter()
         .any(|d| source.contains(d.as_str()));
     (!declared).then(|| format!("{file} has no test `{test}`"))
+}
+
+/// Every `` `examples/scenarios/<script>.jsonl#<Code>` `` reference in `text`.
+fn scenarios(text: &str) -> Vec<(String, String)> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.starts_with("examples/scenarios/") && !s.contains('<'))
+        .filter_map(|s| {
+            let (file, code) = s.split_once('#')?;
+            Some((file.to_owned(), code.to_owned()))
+        })
+        .collect()
+}
+
+/// Problems with one scenario reference: no such script, or no line in it
+/// expecting that code.
+fn check_scenario(file: &str, code: &str) -> Option<String> {
+    let Ok(script) = std::fs::read_to_string(root().join(file)) else {
+        return Some(format!("{file} does not exist"));
+    };
+    let expects = script.lines().any(|l| {
+        l.contains(&format!("\"expect\": \"{code}\""))
+            || (l.contains("\"expect_lines\"") && l.contains(&format!("\"{code}\"")))
+    });
+    (!expects).then(|| format!("{file} has no line expecting `{code}`"))
+}
+
+#[test]
+fn every_named_scenario_line_exists() {
+    let log = std::fs::read_to_string(root().join("docs/safety/hazard-log.md"))
+        .expect("docs/safety/hazard-log.md");
+    let named = scenarios(&log);
+    assert!(named.len() >= 20, "the log cites scenario lines");
+    let problems: Vec<String> = named
+        .iter()
+        .filter_map(|(file, code)| check_scenario(file, code))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(check_scenario("examples/scenarios/booking.jsonl", "SlotTaken").is_none());
+    assert!(check_scenario("examples/scenarios/booking.jsonl", "NoSuchCode").is_some());
+    assert!(check_scenario("examples/scenarios/none.jsonl", "SlotTaken").is_some());
 }
 
 #[test]
