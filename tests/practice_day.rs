@@ -102,6 +102,41 @@ fn a_database_the_user_named_is_never_replaced() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_report_never_replaces_a_file_the_user_has() {
+    let dir = std::env::temp_dir().join(format!("practice-day-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let notes = dir.join("p.db.html");
+    std::fs::write(&notes, b"my notes").expect("a file");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // The report beside `--db p.db` would be `p.db.html`, which exists.
+    let beside = Args {
+        db: Some(dir.join("p.db")),
+        default_db: false,
+        patients: 200,
+        seed: 1,
+        html: None,
+    };
+    let err = runtime.block_on(run(beside)).expect_err("refused");
+    assert!(err.to_string().contains("exists"), "{err}");
+    assert!(!dir.join("p.db").exists(), "nothing was made");
+    // A report named as the database itself.
+    let same = Args {
+        db: Some(dir.join("q.db")),
+        default_db: false,
+        patients: 200,
+        seed: 1,
+        html: Some(dir.join("q.db")),
+    };
+    assert!(runtime.block_on(run(same)).is_err());
+    assert!(!dir.join("q.db").exists(), "nothing was made");
+    assert_eq!(std::fs::read(&notes).expect("still there"), b"my notes");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 trait TapMkdir {
     fn tap_mkdir(self) -> Self;
 }

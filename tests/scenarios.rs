@@ -195,10 +195,99 @@ fn a_bad_script_names_the_line_and_field_and_runs_nothing() {
             "line 2: field `settings`",
         ),
         (
-            r#"{"do": "session", "name": "s", "clinician": "manager", "date": "2026-06-02", "start": "09:00", "end": "10:00", "minutes": 0}"#,
-            "line 2: field `minutes`",
+            r#"{"do": "session", "name": "s", "clinician": "manager", "date": "2026-06-02", "start": "09:00", "end": "10:00", "minutes": 10}"#,
+            "line 2: field `clinician`",
+        ),
+        (
+            r#"{"do": "booking_policy", "by": "manager", "settings": {"zzz": 1}}"#,
+            "line 2: field `settings`: unknown booking setting `zzz`",
+        ),
+        (
+            r#"{"do": "item", "name": "i", "patient": "alice", "last_issued_days_ago": 100000000}"#,
+            "line 2: field `last_issued_days_ago`",
+        ),
+        (
+            r#"{"do": "item", "name": "i", "patient": "alice", "review_in_days": -9223372036854775807}"#,
+            "line 2: field `review_in_days`",
+        ),
+        (
+            r#"{"at": "+262142-12-31T23:59", "do": "item", "name": "i", "patient": "alice"}"#,
+            "line 2: field `at`",
+        ),
+        (
+            r#"{"at": "1066-10-14T09:00", "do": "patient", "name": "b", "born": "1040-01-01"}"#,
+            "line 2: field `at`",
+        ),
+        (
+            r#"{"at": "2026-05-31T09:00", "do": "patient", "name": "b", "born": "1980-01-01"}"#,
+            "line 2: field `at`: 2026-05-31T09:00 is before",
+        ),
+        (
+            r#"{"do": "patient", "name": "b", "born": "1980-13-01"}"#,
+            "line 2: field `born`",
+        ),
+        (
+            r#"{"do": "item", "name": "i", "patient": "alice", "medicine": -1}"#,
+            "line 2: field `medicine`",
+        ),
+        (
+            r#"{"do": "search", "by": "alice", "patient": "alice", "from": "2026-03-29T01:30", "to": "2026-03-30T09:00"}"#,
+            "line 2: field `from`",
+        ),
+        (
+            r#"{"do": "proxy", "name": "mum", "patient": "alice", "basis": "ParentalResponsibility"}
+{"do": "cancel", "by": "mum", "booking": "unknown-b"}"#,
+            "line 3: field `patient`",
         ),
     ];
+    let with_a_gp = format!(
+        "{good}\n{}",
+        r#"{"do": "staff", "name": "drp", "role": "Gp"}"#
+    );
+    let sessions = [
+        (
+            r#"{"do": "session", "name": "s", "clinician": "drp", "date": "2026-06-02", "start": "10:00", "end": "09:00", "minutes": 10}"#,
+            "line 3: field `end`",
+        ),
+        (
+            r#"{"do": "session", "name": "s", "clinician": "drp", "date": "2026-06-02", "start": "09:00", "end": "09:05", "minutes": 10}"#,
+            "line 3: field `end`",
+        ),
+        (
+            r#"{"do": "session", "name": "s", "clinician": "drp", "date": "2026-06-02", "start": "09:00", "end": "10:00", "minutes": 4294967295}"#,
+            "line 3: field `minutes`",
+        ),
+        (
+            r#"{"do": "session", "name": "s", "clinician": "drp", "date": "2026-06-02", "start": "09:00", "end": "10:00", "minutes": -5}"#,
+            "line 3: field `minutes`",
+        ),
+        (
+            r#"{"do": "session", "name": "s", "clinician": "drp", "date": "2026-06-02", "start": "09:00", "end": "10:00", "minutes": 0}"#,
+            "line 3: field `minutes`",
+        ),
+        (
+            r#"{"do": "session", "name": "s", "clinician": "drp", "date": "2026-03-29", "start": "01:00", "end": "02:00", "minutes": 10}"#,
+            "line 3: field `start`",
+        ),
+        (
+            r#"{"do": "session", "name": "s", "clinician": "drp", "date": "9999-12-31", "start": "09:00", "end": "10:00", "minutes": 10}"#,
+            "line 3: field `date`",
+        ),
+        (
+            r#"{"do": "session", "name": "s", "clinician": "drp", "date": "2026-02-30", "start": "09:00", "end": "10:00", "minutes": 10}"#,
+            "line 3: field `date`",
+        ),
+        (
+            r#"{"do": "session", "name": "s", "clinician": "drp", "date": "2026-06-02", "start": "23:00", "end": "23:59:60", "minutes": 10}"#,
+            "line 3: field `end`",
+        ),
+    ];
+    for (bad, said) in sessions {
+        let text = format!("{with_a_gp}\n{bad}\n");
+        let err = replay::script::parse(&text).expect_err(bad).to_string();
+        assert!(err.starts_with(said), "{bad}: said {err:?}, not {said:?}");
+        assert!(run(&text).is_err(), "{bad} ran");
+    }
     for (bad, said) in cases {
         let text = format!("{good}\n{bad}\n");
         let err = replay::script::parse(&text).expect_err(bad).to_string();
@@ -211,6 +300,19 @@ fn a_bad_script_names_the_line_and_field_and_runs_nothing() {
         assert!(ran.is_err(), "{bad} ran");
     }
     assert!(replay::script::parse("").is_err());
+}
+
+#[test]
+fn a_count_that_disagrees_is_reported_even_without_expect() {
+    let text = r#"{"at": "2026-06-01T09:00", "do": "staff", "name": "drp", "role": "Gp"}
+{"do": "session", "name": "s", "clinician": "drp", "date": "2026-06-02", "start": "09:00", "end": "09:40", "minutes": 10}
+{"do": "patient", "name": "alice", "born": "1984-03-09"}
+{"do": "search", "by": "alice", "patient": "alice", "from": "2026-06-01T10:00", "to": "2026-06-03T10:00", "expect_slots": 99}
+{"do": "search", "by": "alice", "patient": "alice", "from": "2026-06-01T10:00", "to": "2026-06-03T10:00", "expect_slots": 4}"#;
+    let outcomes = run(text).expect("runs");
+    assert!(!outcomes[3].as_expected, "{}", outcomes[3].json);
+    assert_eq!(outcomes[3].json["outcome"], "done");
+    assert!(outcomes[4].as_expected, "{}", outcomes[4].json);
 }
 
 #[test]

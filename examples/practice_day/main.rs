@@ -55,6 +55,9 @@ Options:
   --db PATH       the database file to create (default: practice-day.db here,
                   replaced if it exists; a PATH you name must not exist yet)
   --in-memory     keep the database in memory (nothing written but the report)
+  --html PATH     where the report goes (default: practice-day.html here,
+                  replaced if it exists, or PATH.html beside a --db PATH;
+                  a report path other than the default must not exist yet)
   --patients N    patients on the practice's list (default 10000, at least 200)
   --seed S        the seed of the synthetic practice and day (default 1)
   --help          this text";
@@ -87,8 +90,19 @@ fn args() -> Result<Args, String> {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--db" => {
-                out.db = Some(PathBuf::from(value("--db")?));
+                let v = value("--db")?;
+                if v.is_empty() || v.starts_with("--") {
+                    return Err("--db needs a path".into());
+                }
+                out.db = Some(PathBuf::from(v));
                 out.default_db = false;
+            }
+            "--html" => {
+                let v = value("--html")?;
+                if v.is_empty() || v.starts_with("--") {
+                    return Err("--html needs a path".into());
+                }
+                out.html = Some(PathBuf::from(v));
             }
             "--in-memory" => out.db = None,
             "--patients" => {
@@ -635,7 +649,7 @@ async fn main() {
     let args = match args() {
         Ok(a) => a,
         Err(e) if e.is_empty() => {
-            println!("{USAGE}");
+            say(USAGE);
             return;
         }
         Err(e) => {
@@ -649,6 +663,12 @@ async fn main() {
     }
 }
 
+/// Prints a line; a reader that has gone away (a closed pipe) is not an error.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
 fn bar(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     if let Ok(style) =
@@ -660,11 +680,38 @@ fn bar(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
+/// Where the report goes, and whether it may replace a file there (only
+/// the default name, which is ours).
+fn report_path(args: &Args) -> (PathBuf, bool) {
+    match (&args.html, &args.db) {
+        (Some(html), _) => (html.clone(), false),
+        (None, Some(db)) if !args.default_db => {
+            let mut name = db.clone().into_os_string();
+            name.push(".html");
+            (PathBuf::from(name), false)
+        }
+        (None, _) => (PathBuf::from("practice-day.html"), true),
+    }
+}
+
 async fn open(args: &Args) -> Result<(Arc<SqliteStore>, String), Error> {
+    // Refuse before anything is made: a report that would replace a file
+    // the user has, or the database itself.
+    let (html, ours) = report_path(args);
+    if !ours && std::fs::symlink_metadata(&html).is_ok() {
+        return Err(format!(
+            "{} exists; the report would replace it (name another with --html)",
+            html.display()
+        )
+        .into());
+    }
+    if args.db.as_ref().is_some_and(|db| *db == html) {
+        return Err("the report and the database cannot be the same file".into());
+    }
     match &args.db {
         None => Ok((Arc::new(SqliteStore::open_in_memory()?), "in memory".into())),
         Some(path) => {
-            if path.exists() {
+            if std::fs::symlink_metadata(path).is_ok() {
                 if args.default_db {
                     for suffix in ["", "-wal", "-shm"] {
                         let mut p = path.clone().into_os_string();
@@ -728,10 +775,10 @@ pub(crate) async fn run(args: Args) -> Result<Tally, Error> {
         Box::new(SequentialIds::new(args.seed.wrapping_add(1))),
         Box::new(SeededRandom(Mutex::new(Rng(args.seed ^ 0x5eed)))),
     ));
-    println!(
+    say(&format!(
         "A day at the practice (seed {}), database: {shown}\n",
         args.seed
-    );
+    ));
 
     // Staff: the manager, six GPs (one the lead), two nurses, an HCA and four receptionists.
     let staff =
@@ -1058,24 +1105,25 @@ pub(crate) async fn run(args: Args) -> Result<Tally, Error> {
         );
     }
     let text = day.tally.text();
-    println!("\n{text}");
-    let html_path = match (&args.html, &args.db) {
-        (Some(html), _) => html.clone(),
-        (None, Some(db)) => db.with_extension("html"),
-        (None, None) => PathBuf::from("practice-day.html"),
-    };
+    say(&format!("\n{text}"));
+    let (html_path, _) = report_path(&args);
     let html = day.tally.html(&format!(
         "A day at the practice: Monday {}",
         today.format("%-d %B %Y")
     ));
     std::fs::write(&html_path, html)?;
     let shown = std::fs::canonicalize(&html_path).unwrap_or(html_path);
-    println!(
+    // Close the database (its write-ahead log folded back into the file)
+    // before saying where it is.
+    drop(day.practice);
+    drop(day.store);
+    drop(store);
+    say(&format!(
         "Report with charts: {}\nSet up in {:.1} s; the whole run took {:.1} s.",
         shown.display(),
         set_up.as_secs_f64(),
         started.elapsed().as_secs_f64()
-    );
+    ));
     Ok(day.tally)
 }
 

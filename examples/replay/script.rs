@@ -257,6 +257,9 @@ pub enum Step {
     /// A cancellation.
     Cancel {
         by: String,
+        /// The patient a proxy acts for (only when `by` is a proxy).
+        #[serde(default)]
+        patient: Option<String>,
         booking: String,
         #[serde(default)]
         channel: Option<Channel>,
@@ -264,6 +267,9 @@ pub enum Step {
     /// A move to another slot, remembered as `as`.
     Reschedule {
         by: String,
+        /// The patient a proxy acts for (only when `by` is a proxy).
+        #[serde(default)]
+        patient: Option<String>,
         booking: String,
         slot: String,
         #[serde(default)]
@@ -336,6 +342,9 @@ pub enum Step {
     /// A reply on a message.
     Reply {
         by: String,
+        /// The patient a proxy acts for (only when `by` is a proxy).
+        #[serde(default)]
+        patient: Option<String>,
         message: String,
         body: String,
         #[serde(default)]
@@ -446,6 +455,13 @@ pub fn booking_settings(
     settings: &serde_json::Value,
     id_of: impl Fn(&str) -> Option<String>,
 ) -> Result<BookingSettings, String> {
+    let known = serde_json::to_value(BookingSettings::default()).map_err(|e| e.to_string())?;
+    let given = settings
+        .as_object()
+        .ok_or_else(|| "expected an object of booking settings".to_owned())?;
+    if let Some(k) = given.keys().find(|k| known.get(k.as_str()).is_none()) {
+        return Err(format!("unknown booking setting `{k}`"));
+    }
     let mut settings = settings.clone();
     if let Some(list) = settings
         .get_mut("clinicians_not_online")
@@ -512,6 +528,108 @@ pub(crate) enum Kind {
 }
 
 impl Step {
+    /// Whether the step names the patient its actor acts for.
+    fn names_a_patient(&self) -> bool {
+        self.names()
+            .1
+            .iter()
+            .any(|(field, _, _)| *field == "patient")
+    }
+
+    /// Checks what the types alone cannot: times that exist, spans that
+    /// hold a slot, day counts a calendar can hold. `clinicians` are the
+    /// staff defined so far who run sessions.
+    fn check(&self, clinicians: &BTreeSet<String>) -> Result<(), String> {
+        fn whole_minute(field: &str, t: &NaiveTime) -> Result<(), String> {
+            if chrono::Timelike::second(t) != 0 || chrono::Timelike::nanosecond(t) != 0 {
+                return Err(format!(
+                    "field `{field}`: {t} is not a whole minute like \"09:00\""
+                ));
+            }
+            Ok(())
+        }
+        fn date_in_range(field: &str, d: &NaiveDate) -> Result<(), String> {
+            if !(FIRST_YEAR..=LAST_YEAR).contains(&chrono::Datelike::year(d)) {
+                return Err(format!(
+                    "field `{field}`: {d} is outside the years {FIRST_YEAR} to {LAST_YEAR}"
+                ));
+            }
+            Ok(())
+        }
+        fn exists(field: &str, date: NaiveDate, time: NaiveTime) -> Result<(), String> {
+            gp_core::local_to_utc(date, time)
+                .map(drop)
+                .map_err(|e| format!("field `{field}`: {e}"))
+        }
+        fn days(field: &str, n: i64) -> Result<(), String> {
+            if n.abs() > MAX_DAYS {
+                return Err(format!(
+                    "field `{field}`: {n} days is more than the {MAX_DAYS} a script may span"
+                ));
+            }
+            Ok(())
+        }
+        match self {
+            Step::Session {
+                clinician,
+                date,
+                start,
+                end,
+                minutes,
+                ..
+            } => {
+                if !clinicians.contains(clinician) {
+                    return Err(format!(
+                        "field `clinician`: {clinician:?} is not a member of staff who runs sessions"
+                    ));
+                }
+                date_in_range("date", date)?;
+                whole_minute("start", start)?;
+                whole_minute("end", end)?;
+                if !(1..=1440).contains(minutes) {
+                    return Err("field `minutes`: a slot lasts 1 to 1440 minutes".into());
+                }
+                if (*end - *start).num_minutes() < i64::from(*minutes) {
+                    return Err(format!(
+                        "field `end`: a session from {start} to {end} holds no {minutes}-minute slot"
+                    ));
+                }
+                exists("start", *date, *start)?;
+                exists("end", *date, *end)?;
+            }
+            Step::Patient { born, .. } => date_in_range("born", born)?,
+            Step::Register { born: Some(b), .. } => date_in_range("born", b)?,
+            Step::Item {
+                last_issued_days_ago,
+                review_in_days,
+                ..
+            } => {
+                if let Some(d) = last_issued_days_ago {
+                    days("last_issued_days_ago", *d)?;
+                }
+                days("review_in_days", *review_in_days)?;
+            }
+            Step::Proxy {
+                start_in_days,
+                end_in_days,
+                ..
+            } => {
+                days("start_in_days", *start_in_days)?;
+                if let Some(d) = end_in_days {
+                    days("end_in_days", *d)?;
+                }
+            }
+            Step::Search { from, to, .. } => {
+                date_in_range("from", &from.date())?;
+                date_in_range("to", &to.date())?;
+                exists("from", from.date(), from.time())?;
+                exists("to", to.date(), to.time())?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The names this step defines, and the names (with their kinds) it uses.
     #[allow(clippy::type_complexity)]
     pub(crate) fn names(
@@ -613,8 +731,15 @@ impl Step {
             }
             Step::Patient { name, .. } => (vec![(name.clone(), Kind::Patient)], vec![]),
             Step::Proxy {
-                name, patient: p, ..
-            } => (vec![(name.clone(), Kind::Proxy)], vec![patient(p)]),
+                by: b,
+                name,
+                patient: p,
+                ..
+            } => {
+                let mut uses = vec![patient(p)];
+                uses.extend(b.iter().map(by));
+                (vec![(name.clone(), Kind::Proxy)], uses)
+            }
             Step::Item {
                 name, patient: p, ..
             } => (vec![(name.clone(), Kind::Item)], vec![patient(p)]),
@@ -637,6 +762,19 @@ impl Step {
                 named(name, Kind::Booking),
                 vec![by(b), patient(p), ("slot", slot.clone(), &[Kind::Slot][..])],
             ),
+            Step::Cancel {
+                by: b,
+                booking,
+                patient: Some(p),
+                ..
+            } => (
+                vec![],
+                vec![
+                    by(b),
+                    patient(p),
+                    ("booking", booking.clone(), &[Kind::Booking][..]),
+                ],
+            ),
             Step::Cancel { by: b, booking, .. } => (
                 vec![],
                 vec![by(b), ("booking", booking.clone(), &[Kind::Booking][..])],
@@ -646,15 +784,17 @@ impl Step {
                 booking,
                 slot,
                 name,
+                patient: p,
                 ..
-            } => (
-                named(name, Kind::Booking),
-                vec![
+            } => {
+                let mut uses = vec![
                     by(b),
                     ("booking", booking.clone(), &[Kind::Booking][..]),
                     ("slot", slot.clone(), &[Kind::Slot][..]),
-                ],
-            ),
+                ];
+                uses.extend(p.iter().map(patient));
+                (named(name, Kind::Booking), uses)
+            }
             Step::Order {
                 by: b,
                 patient: p,
@@ -723,6 +863,19 @@ impl Step {
                 );
                 (named(name, Kind::Message), uses)
             }
+            Step::Reply {
+                by: b,
+                message,
+                patient: Some(p),
+                ..
+            } => (
+                vec![],
+                vec![
+                    by(b),
+                    patient(p),
+                    ("message", message.clone(), &[Kind::Message][..]),
+                ],
+            ),
             Step::Reply { by: b, message, .. } | Step::Mark { by: b, message, .. } => (
                 vec![],
                 vec![by(b), ("message", message.clone(), &[Kind::Message][..])],
@@ -772,9 +925,47 @@ impl Step {
     }
 }
 
+/// The years a script's dates may fall in.
+const FIRST_YEAR: i32 = 1880;
+/// See [`FIRST_YEAR`].
+const LAST_YEAR: i32 = 2200;
+/// The most days a day count in a script may be.
+const MAX_DAYS: i64 = 36_500;
+
 /// A name starting with this stands for an id nothing was stored under
 /// (a slot, booking, patient, ... that does not exist).
 pub const UNKNOWN: &str = "unknown-";
+
+/// `message` about a step that did not parse, naming the field at fault:
+/// the one whose removal makes the step parse, or be missing only it.
+fn with_field(value: &serde_json::Value, message: &str) -> String {
+    if message.contains("field `") {
+        return message.to_owned();
+    }
+    let Some(object) = value.as_object() else {
+        return message.to_owned();
+    };
+    let culprit = object.keys().filter(|k| k.as_str() != "do").find(|k| {
+        let mut without = object.clone();
+        without.remove(k.as_str());
+        match serde_json::from_value::<Step>(serde_json::Value::Object(without)) {
+            Ok(_) => true,
+            Err(e) => e.to_string().contains(&format!("missing field `{k}`")),
+        }
+    });
+    match culprit {
+        Some(field) => format!("field `{field}`: {message}"),
+        None => message.to_owned(),
+    }
+}
+
+/// The `by` a step names, if any.
+fn uses_by(step: &Step) -> Option<(&'static str, String, &'static [Kind])> {
+    step.names()
+        .1
+        .into_iter()
+        .find(|(field, _, _)| *field == "by")
+}
 
 /// Reads a whole script; the first bad line stops it, and nothing runs.
 pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
@@ -783,6 +974,8 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
     defined.insert("manager".into(), Kind::Staff);
     defined.insert("desk".into(), Kind::Staff);
     defined.insert("system".into(), Kind::Staff);
+    let mut clinicians: BTreeSet<String> = BTreeSet::new();
+    let mut last_at: Option<NaiveDateTime> = None;
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
         let err = |message: String| ScriptError {
@@ -807,6 +1000,18 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
                         "field `at`: {s:?} is not a local time like \"2026-06-01T08:00\""
                     ))
                 })?;
+                let year = chrono::Datelike::year(&local.date());
+                if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
+                    return Err(err(format!(
+                        "field `at`: {s} is outside the years {FIRST_YEAR} to {LAST_YEAR}"
+                    )));
+                }
+                if last_at.is_some_and(|before| local < before) {
+                    return Err(err(format!(
+                        "field `at`: {s} is before an earlier line's time; a script's clock only moves forward"
+                    )));
+                }
+                last_at = Some(local);
                 Some(
                     gp_core::local_to_utc(local.date(), local.time())
                         .map_err(|e| err(format!("field `at`: {e}")))?,
@@ -828,7 +1033,9 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
         if !object.contains_key("do") {
             return Err(err("missing field `do` (what the step does)".into()));
         }
-        let step: Step = serde_json::from_value(value).map_err(|e| err(format!("{e}")))?;
+        let step: Step = serde_json::from_value(value.clone())
+            .map_err(|e| err(with_field(&value, &e.to_string())))?;
+        step.check(&clinicians).map_err(err)?;
         let (defines, uses) = step.names();
         for (field, name, kinds) in uses {
             if name.starts_with(UNKNOWN) && kinds[0] != Kind::Linkage {
@@ -849,9 +1056,21 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
                 }
             }
         }
+        if let Some((_, by, _)) = uses_by(&step) {
+            if defined.get(&by) == Some(&Kind::Proxy) && !step.names_a_patient() {
+                return Err(err(format!(
+                    "field `patient`: {by:?} is a proxy, who acts for a patient the line must name"
+                )));
+            }
+        }
         for (name, kind) in defines {
             if defined.insert(name.clone(), kind).is_some() {
                 return Err(err(format!("{name:?} is defined twice")));
+            }
+        }
+        if let Step::Staff { name, role, .. } = &step {
+            if !matches!(role, StaffRole::Receptionist | StaffRole::PracticeManager) {
+                clinicians.insert(name.clone());
             }
         }
         if let Step::BookingPolicy { settings, .. } = &step {
@@ -868,11 +1087,6 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
         }
         if let Step::AccessSettings { settings, .. } = &step {
             access_settings(settings).map_err(|e| err(format!("field `settings`: {e}")))?;
-        }
-        if let Step::Session { minutes: 0, .. } = step {
-            return Err(err(
-                "field `minutes`: a slot lasts at least one minute".into()
-            ));
         }
         lines.push(Line {
             number,

@@ -75,10 +75,26 @@ const MAX_BATCH: usize = 256;
 /// database, served by a thread of its own.
 ///
 /// Cloning is not offered: share it behind an `Arc`. Dropping the last
-/// handle lets the thread finish the work it has and close the database.
+/// handle lets the thread finish the work it has, close the database (its
+/// write-ahead log folded back into the file) and waits for it.
 #[derive(Debug)]
 pub struct SqliteStore {
-    jobs: mpsc::Sender<Job>,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread once it has served what it
+        // holds; waiting for it means the database is closed, not left for
+        // the process's exit to cut short.
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
 }
 
 /// The next job for the database thread, or `None` once every handle is gone.
@@ -118,8 +134,11 @@ fn serve_read(conn: &mut Connection, job: Box<dyn FnOnce(&mut Connection) + Send
 /// savepoint of its own: a write that fails (a precondition no longer
 /// holds, a constraint, a panic) rolls back only its own savepoint. One
 /// commit (one fsync at `synchronous=FULL`) then makes the batch durable,
-/// and only then is each caller answered. Reads that arrive meanwhile wait
-/// until the batch is committed, so nobody reads what is not yet durable.
+/// and only then is each caller answered. Reads that arrive while writes
+/// are gathered wait until the batch is committed, so nobody reads what is
+/// not yet durable; requests that overlap in time may be served in either
+/// order, and one caller's requests (each awaited before the next) keep
+/// theirs.
 fn serve(mut conn: Connection, rx: &mpsc::Receiver<Job>) {
     let mut waiting: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
     loop {
@@ -130,19 +149,20 @@ fn serve(mut conn: Connection, rx: &mpsc::Receiver<Job>) {
                 None => return,
             },
         };
+        // Nothing may be left open between jobs: a read must not see, nor
+        // a batch inherit, a transaction something failed to end.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         match job {
             Job::Read(read) => serve_read(&mut conn, read),
             Job::Write(first) => {
                 let mut batch = vec![first];
-                // Jobs keep their order: a write only gathers writes queued
-                // behind it when no earlier read is still waiting.
-                if waiting.is_empty() {
-                    while batch.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(Job::Write(write)) => batch.push(write),
-                            Ok(read) => waiting.push_back(read),
-                            Err(_) => break,
-                        }
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(Job::Write(write)) => batch.push(write),
+                        Ok(read) => waiting.push_back(read),
+                        Err(_) => break,
                     }
                 }
                 commit_batch(&conn, batch);
@@ -151,8 +171,27 @@ fn serve(mut conn: Connection, rx: &mpsc::Receiver<Job>) {
     }
 }
 
+/// Ends a batch that cannot be kept: rolls its transaction back and tells
+/// every caller answered so far that nothing was written.
+fn abandon(conn: &Connection, answers: Vec<Answer>, why: &str) {
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    let lost = StoreError::Unavailable(format!("{why}; nothing was written"));
+    for answer in answers {
+        answer(Err(lost.clone()));
+    }
+}
+
 /// Runs `batch` in one transaction, a savepoint each, commits once and
 /// answers every caller with the outcome.
+///
+/// Every step checks that the batch's transaction is still open: if SQLite
+/// ended it (an I/O or memory error), or a savepoint could not be released
+/// or rolled back, the whole batch is rolled back and its callers so far
+/// told nothing was written; the writes not yet run go on in a batch of
+/// their own. No caller is told its write is done unless the commit that
+/// holds it succeeded, and no write is committed outside that commit.
 fn commit_batch(conn: &Connection, batch: Vec<WriteJob>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let e = storage(e);
@@ -161,88 +200,94 @@ fn commit_batch(conn: &Connection, batch: Vec<WriteJob>) {
         }
         return;
     }
-    // A write alone needs no savepoint: if it fails, the whole (its own)
-    // transaction is rolled back.
+    // A write alone needs no savepoint: if it fails, its transaction is
+    // rolled back whole.
     let alone = batch.len() == 1;
     let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     while let Some(job) = jobs.next() {
-        if alone {
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(conn))));
-            match ran {
-                Ok(written) if written.keep => answers.push(written.answer),
-                Ok(written) => {
-                    if !conn.is_autocommit() {
-                        let _ = conn.execute_batch("ROLLBACK");
-                    }
-                    (written.answer)(Ok(()));
-                    return;
-                }
-                Err(_) => {
-                    if !conn.is_autocommit() {
-                        let _ = conn.execute_batch("ROLLBACK");
-                    }
-                    return;
-                }
-            }
-            break;
+        if conn.is_autocommit() {
+            // The transaction ended under us: what ran so far is gone.
+            abandon(conn, answers, "the database ended the transaction");
+            let rest: Vec<WriteJob> = std::iter::once(job).chain(jobs).collect();
+            commit_batch(conn, rest);
+            return;
         }
-        if let Err(e) = conn.execute_batch("SAVEPOINT write") {
-            (job(Err(storage(e))).answer)(Ok(()));
-            continue;
+        if !alone {
+            if let Err(e) = conn.execute_batch("SAVEPOINT write") {
+                abandon(conn, answers, "a savepoint could not be opened");
+                (job(Err(storage(e))).answer)(Ok(()));
+                let rest: Vec<WriteJob> = jobs.collect();
+                if !rest.is_empty() {
+                    commit_batch(conn, rest);
+                }
+                return;
+            }
         }
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(conn))));
         if conn.is_autocommit() {
-            // SQLite ended the whole transaction (an I/O or memory error):
-            // nothing of the batch so far was written. Tell those callers,
-            // and run the rest in a batch of their own.
-            let lost = StoreError::Unavailable(
-                "the database ended the transaction; nothing was written".into(),
-            );
-            for answer in answers {
-                answer(Err(lost.clone()));
-            }
+            // SQLite ended the whole transaction inside the write.
             if let Ok(written) = ran {
-                (written.answer)(Err(lost));
+                answers.push(written.answer);
             }
+            abandon(conn, answers, "the database ended the transaction");
             let rest: Vec<WriteJob> = jobs.collect();
             if !rest.is_empty() {
                 commit_batch(conn, rest);
             }
             return;
         }
-        match ran {
-            Ok(written) => {
-                let end = if written.keep {
-                    "RELEASE write"
-                } else {
-                    "ROLLBACK TO write; RELEASE write"
-                };
-                match conn.execute_batch(end) {
-                    Ok(()) => answers.push(written.answer),
-                    Err(e) => {
-                        let _ = conn.execute_batch("ROLLBACK TO write; RELEASE write");
-                        (written.answer)(Err(storage(e)));
-                    }
+        // A write that panicked (a defect) keeps nothing; its caller, whose
+        // answer was dropped in the unwinding, is told `StoreError::Internal`.
+        let (keep, answer) = match ran {
+            Ok(written) => (written.keep, Some(written.answer)),
+            Err(_) => (false, None),
+        };
+        if alone {
+            if !keep {
+                let _ = conn.execute_batch("ROLLBACK");
+                if let Some(answer) = answer {
+                    answer(Ok(()));
                 }
+                return;
             }
-            // A write that panicked (a defect) undoes its own savepoint; its
-            // caller, whose answer was dropped in the unwinding, is told
-            // `StoreError::Internal`.
-            Err(_) => {
-                let _ = conn.execute_batch("ROLLBACK TO write; RELEASE write");
+        } else {
+            let end = if keep {
+                "RELEASE write"
+            } else {
+                "ROLLBACK TO write; RELEASE write"
+            };
+            if conn.execute_batch(end).is_err() || conn.is_autocommit() {
+                // The write's savepoint could not be ended as it must be:
+                // keep nothing of the batch.
+                answers.extend(answer);
+                abandon(conn, answers, "a write could not be kept or undone alone");
+                let rest: Vec<WriteJob> = jobs.collect();
+                if !rest.is_empty() {
+                    commit_batch(conn, rest);
+                }
+                return;
+            }
+        }
+        if let Some(answer) = answer {
+            if keep {
+                answers.push(answer);
+            } else {
+                // Its own refusal or error, unaffected by the commit.
+                answer(Ok(()));
             }
         }
     }
-    let committed = match conn.execute_batch("COMMIT") {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            Err(storage(e))
-        }
+    let committed = if conn.is_autocommit() {
+        Err(StoreError::Unavailable(
+            "the database ended the transaction; nothing was written".into(),
+        ))
+    } else {
+        conn.execute_batch("COMMIT").map_err(storage)
     };
+    if committed.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
     for answer in answers {
         answer(committed.clone());
     }
@@ -363,11 +408,22 @@ impl SqliteStore {
         .map_err(err)?;
         migrate::migrate(&mut conn, found)?;
         let (jobs, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("gp-sqlite".into())
             .spawn(move || serve(conn, &rx))
             .map_err(|e| OpenError::Thread(e.to_string()))?;
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a job for the database thread.
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs
+            .as_ref()
+            .and_then(|jobs| jobs.send(job).ok())
+            .ok_or_else(|| StoreError::Unavailable("the database thread has stopped".into()))
     }
 
     /// Runs `f` on the database thread and awaits what it returns.
@@ -377,11 +433,9 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> R + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Read(Box::new(move |conn: &mut Connection| {
-                tx.send(f(conn))
-            })))
-            .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
+        self.send(Job::Read(Box::new(move |conn: &mut Connection| {
+            tx.send(f(conn))
+        })))?;
         // The thread outlives a job that panics (see `serve`): no answer
         // means this request failed inside the store and was rolled back.
         rx.await.ok_or_else(|| {
@@ -408,9 +462,7 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let (job, rx) = write_job(f);
-        self.jobs
-            .send(Job::Write(job))
-            .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
+        self.send(Job::Write(job))?;
         rx.await.ok_or_else(|| {
             StoreError::Internal("the request failed inside the store and was rolled back".into())
         })?
@@ -518,6 +570,79 @@ mod tests {
         });
         commit_batch(&conn, vec![kept]);
         assert_eq!(block_on(answer), Some(Ok(3)));
+        assert_eq!(rows(&conn), vec![3]);
+    }
+
+    #[test]
+    fn when_the_transaction_ends_inside_a_batch_nobody_before_is_told_done() {
+        let conn = Connection::open_in_memory().expect("a database");
+        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .expect("a table");
+        let (first, first_answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (1)", [])
+                .map_err(storage)?;
+            Ok::<_, StoreError>(())
+        });
+        // What an I/O error looks like from here: the transaction is gone.
+        let (ending, ending_answer) = write_job(|c: &Connection| {
+            c.execute_batch("ROLLBACK").map_err(storage)?;
+            Ok::<_, StoreError>(())
+        });
+        let (after, after_answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (3)", [])
+                .map_err(storage)?;
+            Ok::<_, StoreError>(())
+        });
+        commit_batch(&conn, vec![first, ending, after]);
+        assert!(matches!(
+            block_on(first_answer),
+            Some(Err(StoreError::Unavailable(_)))
+        ));
+        assert!(matches!(
+            block_on(ending_answer),
+            Some(Err(StoreError::Unavailable(_)))
+        ));
+        assert_eq!(
+            block_on(after_answer),
+            Some(Ok(())),
+            "run again in a batch of its own"
+        );
+        assert_eq!(rows(&conn), vec![3]);
+        assert!(conn.is_autocommit());
+    }
+
+    #[test]
+    fn a_savepoint_that_cannot_be_ended_as_it_must_keeps_nothing_of_the_batch() {
+        let conn = Connection::open_in_memory().expect("a database");
+        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .expect("a table");
+        let (first, first_answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (1)", [])
+                .map_err(storage)?;
+            Ok::<_, StoreError>(())
+        });
+        // Releases the batch's savepoint itself, so the batch cannot.
+        let (odd, odd_answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (2)", [])
+                .map_err(storage)?;
+            c.execute_batch("RELEASE write").map_err(storage)?;
+            Ok::<_, StoreError>(())
+        });
+        let (after, after_answer) = write_job(|c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (3)", [])
+                .map_err(storage)?;
+            Ok::<_, StoreError>(())
+        });
+        commit_batch(&conn, vec![first, odd, after]);
+        assert!(matches!(
+            block_on(first_answer),
+            Some(Err(StoreError::Unavailable(_)))
+        ));
+        assert!(matches!(
+            block_on(odd_answer),
+            Some(Err(StoreError::Unavailable(_)))
+        ));
+        assert_eq!(block_on(after_answer), Some(Ok(())));
         assert_eq!(rows(&conn), vec![3]);
     }
 
