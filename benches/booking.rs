@@ -23,7 +23,7 @@ use gp_testkit::fixtures::{adult, monday_morning, practice, small_schedule};
 use rusqlite::{params, Connection, TransactionBehavior};
 
 mod common;
-use common::{chain, paired, rt, temp_db, AUDIT_TABLES};
+use common::{chain, paired, raw_holdings_below_limit, rt, temp_db, AUDIT_TABLES};
 
 /// Our side: a facade on a fresh file with `n` free slots.
 struct Ours {
@@ -146,14 +146,7 @@ impl Raw {
             .expect("check");
         assert!(!taken);
         let patient = format!("patient-{n}");
-        let held: i64 = t
-            .query_row(
-                "SELECT count(*) FROM bookings WHERE patient = ?1 AND cancelled = 0",
-                [&patient],
-                |r| r.get(0),
-            )
-            .expect("holdings");
-        assert!(held < 2);
+        raw_holdings_below_limit(&t, &patient);
         let body = format!(r#"{{"id":"booking-{n}","slot":"{slot}","patient":"{patient}"}}"#);
         t.execute(
             "INSERT INTO bookings (id, slot, patient, channel, body) VALUES (?1, ?2, ?3, '\"Online\"', ?4)",

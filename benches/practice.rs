@@ -18,7 +18,10 @@ use gp_testkit::fixtures::{monday_morning, small_schedule};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 mod common;
-use common::{bursts, chain, paired, record, report, rt, temp_db, AUDIT_TABLES};
+use common::{
+    bursts, chain, paired, raw_access_records, raw_holdings_below_limit, record, report, rt,
+    temp_db, AUDIT_TABLES,
+};
 
 struct Ours {
     practice: Practice<SqliteStore, FixedClock>,
@@ -112,15 +115,8 @@ impl Raw {
              BEGIN;",
         )
         .expect("schema");
-        let staff = StaffId::from_uuid(gp_core::uuid::Uuid::from_u128(9));
+        raw_access_records(&conn, n);
         for i in 0..n {
-            let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(i as u128 + 1));
-            let body = serde_json::to_string(&record(patient, staff)).expect("json");
-            conn.execute(
-                "INSERT INTO access_records (patient, version, body) VALUES (?1, 1, ?2)",
-                params![format!("patient-{i}"), body],
-            )
-            .expect("record");
             conn.execute(
                 "INSERT INTO slots (id, start_at) VALUES (?1, ?2)",
                 params![format!("slot-{i}"), i as i64],
@@ -173,14 +169,7 @@ impl Raw {
             )
             .expect("check");
         assert!(!taken);
-        let held: i64 = t
-            .query_row(
-                "SELECT count(*) FROM bookings WHERE patient = ?1 AND cancelled = 0",
-                [&patient],
-                |r| r.get(0),
-            )
-            .expect("holdings");
-        assert!(held < 2);
+        raw_holdings_below_limit(&t, &patient);
         t.execute(
             "INSERT INTO bookings (id, slot, patient, channel, body) VALUES (?1, ?2, ?3, 'Online', ?4)",
             params![format!("booking-{i}"), slot, patient, format!(r#"{{"id":"booking-{i}"}}"#)],

@@ -27,7 +27,7 @@ use gp_testkit::fixtures::{monday_morning, small_schedule};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 mod common;
-use common::{chain, record, temp_db, AUDIT_TABLES};
+use common::{chain, raw_access_records, raw_holdings_below_limit, record, temp_db, AUDIT_TABLES};
 
 type Door = Practice<SqliteStore, FixedClock>;
 
@@ -89,16 +89,7 @@ fn raw(path: &std::path::Path, patients: usize, slots: &[Slot]) -> Connection {
          BEGIN;",
     )
     .expect("schema");
-    let staff = StaffId::from_uuid(gp_core::uuid::Uuid::from_u128(9));
-    for i in 0..patients {
-        let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(i as u128 + 1));
-        let body = serde_json::to_string(&record(patient, staff)).expect("json");
-        conn.execute(
-            "INSERT INTO access_records (patient, version, body) VALUES (?1, 1, ?2)",
-            params![format!("patient-{i}"), body],
-        )
-        .expect("record");
-    }
+    raw_access_records(&conn, patients);
     for (i, s) in slots.iter().enumerate() {
         conn.execute(
             "INSERT INTO slots (id, session, clinician, role, start_at, end_at, slot_type, delivery, availability)
@@ -144,14 +135,7 @@ fn raw_attempt(conn: &mut Connection, n: usize, patient: usize, slot: usize) -> 
             r.get(0)
         })
         .expect("slot");
-    let held: i64 = t
-        .query_row(
-            "SELECT count(*) FROM bookings WHERE patient = ?1 AND cancelled = 0",
-            [&patient],
-            |r| r.get(0),
-        )
-        .expect("holdings");
-    assert!(held < 2);
+    raw_holdings_below_limit(&t, &patient);
     chain(
         &t,
         format!("auth-{n}"),

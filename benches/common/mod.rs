@@ -120,3 +120,31 @@ pub fn record(patient: PatientId, staff: StaffId) -> AccessRecord {
         concerns: Vec::new(),
     }
 }
+
+/// The raw baseline's access records: `patient-0` .. `patient-{n-1}`, each
+/// registered, verified and with every service on, as JSON bodies.
+pub fn raw_access_records(conn: &rusqlite::Connection, n: usize) {
+    let staff = StaffId::from_uuid(gp_core::uuid::Uuid::from_u128(9));
+    for i in 0..n {
+        let patient = PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(i as u128 + 1));
+        let body = serde_json::to_string(&record(patient, staff)).expect("json");
+        conn.execute(
+            "INSERT INTO access_records (patient, version, body) VALUES (?1, 1, ?2)",
+            params![format!("patient-{i}"), body],
+        )
+        .expect("record");
+    }
+}
+
+/// The raw baseline's holding check: the patient's live bookings, fewer
+/// than the default limit of two.
+pub fn raw_holdings_below_limit(t: &Transaction<'_>, patient: &str) {
+    let held: i64 = t
+        .query_row(
+            "SELECT count(*) FROM bookings WHERE patient = ?1 AND cancelled = 0",
+            [patient],
+            |r| r.get(0),
+        )
+        .expect("holdings");
+    assert!(held < 2);
+}

@@ -28,11 +28,9 @@ use gp_core::{
 };
 use gp_messaging::{InboxMove, MessageAction, MessageLink, NewMessage};
 use gp_online::{Answer, Practice, PrescriberMove, Refused};
-use gp_prescribing::{
-    ItemAction, ItemSpec, LineAction, OrderRequest, RepeatItem, RequestChannel, ReviewOutcome,
-};
+use gp_prescribing::{ItemAction, LineAction, OrderRequest, RequestChannel, ReviewOutcome};
 use gp_sqlite::SqliteStore;
-use gp_testkit::fixtures::{nhs_number, MEDICINES};
+use gp_testkit::fixtures::{nhs_number, repeat_item_with};
 use serde_json::{json, Value};
 
 use script::{LineMove, MarkTo, Step};
@@ -573,22 +571,13 @@ impl Replay {
                 issues_remaining,
                 review_in_days,
             } => {
-                let (drug, concept, amount, unit) = MEDICINES[medicine % MEDICINES.len()];
-                let item = RepeatItem::new(
-                    MedicationId::new(&self.ids),
+                let item = repeat_item_with(
+                    &self.ids,
                     self.patient(patient)?,
-                    &ItemSpec {
-                        drug,
-                        concept,
-                        dosage: "As directed",
-                        amount,
-                        unit,
-                        issue_duration_days: 28,
-                        issues_authorised: (*issues_remaining).max(6),
-                        issues_remaining: *issues_remaining,
-                        last_issued: last_issued_days_ago.map(|d| shift(today, -d)).transpose()?,
-                        review_date: shift(today, *review_in_days)?,
-                    },
+                    *medicine,
+                    last_issued_days_ago.map(|d| shift(today, -d)).transpose()?,
+                    *issues_remaining,
+                    shift(today, *review_in_days)?,
                 )?;
                 let system = self.by("system", None, None)?;
                 let a = self.practice.put_item(&system, &item).await?;

@@ -573,35 +573,38 @@ mod tests {
         assert_eq!(rows(&conn), vec![3]);
     }
 
-    #[test]
-    fn when_the_transaction_ends_inside_a_batch_nobody_before_is_told_done() {
+    /// A write of `x`, with `then` run after it inside the batch; its answer.
+    fn inserting(
+        x: i64,
+        then: &'static str,
+    ) -> (WriteJob, oneshot::Receiver<Result<(), StoreError>>) {
+        write_job(move |c: &Connection| {
+            c.execute("INSERT INTO t (x) VALUES (?1)", [x])
+                .map_err(storage)?;
+            if !then.is_empty() {
+                c.execute_batch(then).map_err(storage)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// Runs a batch of three writes whose middle one runs `odd` and checks
+    /// that nothing of the first two was kept, or told done, and the third
+    /// ran on its own.
+    fn a_broken_batch_keeps_nothing(odd: &'static str) {
         let conn = Connection::open_in_memory().expect("a database");
         conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
             .expect("a table");
-        let (first, first_answer) = write_job(|c: &Connection| {
-            c.execute("INSERT INTO t (x) VALUES (1)", [])
-                .map_err(storage)?;
-            Ok::<_, StoreError>(())
-        });
-        // What an I/O error looks like from here: the transaction is gone.
-        let (ending, ending_answer) = write_job(|c: &Connection| {
-            c.execute_batch("ROLLBACK").map_err(storage)?;
-            Ok::<_, StoreError>(())
-        });
-        let (after, after_answer) = write_job(|c: &Connection| {
-            c.execute("INSERT INTO t (x) VALUES (3)", [])
-                .map_err(storage)?;
-            Ok::<_, StoreError>(())
-        });
-        commit_batch(&conn, vec![first, ending, after]);
-        assert!(matches!(
-            block_on(first_answer),
-            Some(Err(StoreError::Unavailable(_)))
-        ));
-        assert!(matches!(
-            block_on(ending_answer),
-            Some(Err(StoreError::Unavailable(_)))
-        ));
+        let (first, first_answer) = inserting(1, "");
+        let (middle, middle_answer) = inserting(2, odd);
+        let (after, after_answer) = inserting(3, "");
+        commit_batch(&conn, vec![first, middle, after]);
+        for answer in [first_answer, middle_answer] {
+            assert!(matches!(
+                block_on(answer),
+                Some(Err(StoreError::Unavailable(_)))
+            ));
+        }
         assert_eq!(
             block_on(after_answer),
             Some(Ok(())),
@@ -612,38 +615,15 @@ mod tests {
     }
 
     #[test]
+    fn when_the_transaction_ends_inside_a_batch_nobody_before_is_told_done() {
+        // What an I/O error looks like from here: the transaction is gone.
+        a_broken_batch_keeps_nothing("ROLLBACK");
+    }
+
+    #[test]
     fn a_savepoint_that_cannot_be_ended_as_it_must_keeps_nothing_of_the_batch() {
-        let conn = Connection::open_in_memory().expect("a database");
-        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
-            .expect("a table");
-        let (first, first_answer) = write_job(|c: &Connection| {
-            c.execute("INSERT INTO t (x) VALUES (1)", [])
-                .map_err(storage)?;
-            Ok::<_, StoreError>(())
-        });
         // Releases the batch's savepoint itself, so the batch cannot.
-        let (odd, odd_answer) = write_job(|c: &Connection| {
-            c.execute("INSERT INTO t (x) VALUES (2)", [])
-                .map_err(storage)?;
-            c.execute_batch("RELEASE write").map_err(storage)?;
-            Ok::<_, StoreError>(())
-        });
-        let (after, after_answer) = write_job(|c: &Connection| {
-            c.execute("INSERT INTO t (x) VALUES (3)", [])
-                .map_err(storage)?;
-            Ok::<_, StoreError>(())
-        });
-        commit_batch(&conn, vec![first, odd, after]);
-        assert!(matches!(
-            block_on(first_answer),
-            Some(Err(StoreError::Unavailable(_)))
-        ));
-        assert!(matches!(
-            block_on(odd_answer),
-            Some(Err(StoreError::Unavailable(_)))
-        ));
-        assert_eq!(block_on(after_answer), Some(Ok(())));
-        assert_eq!(rows(&conn), vec![3]);
+        a_broken_batch_keeps_nothing("RELEASE write");
     }
 
     #[test]

@@ -380,6 +380,27 @@ pub fn repeat_item(
     last_issued: Option<NaiveDate>,
     today: NaiveDate,
 ) -> gp_prescribing::RepeatItem {
+    repeat_item_with(
+        ids,
+        patient,
+        which,
+        last_issued,
+        5,
+        today + Duration::days(365),
+    )
+    .expect("a valid fixture item")
+}
+
+/// Like [`repeat_item`], with `issues_remaining` issues left (at least 6
+/// authorised) and the review due on `review_date`.
+pub fn repeat_item_with(
+    ids: &dyn IdSource,
+    patient: PatientId,
+    which: usize,
+    last_issued: Option<NaiveDate>,
+    issues_remaining: u32,
+    review_date: NaiveDate,
+) -> Result<gp_prescribing::RepeatItem, gp_prescribing::ItemError> {
     let (drug, concept, amount, unit) = MEDICINES[which % MEDICINES.len()];
     gp_prescribing::RepeatItem::new(
         gp_core::MedicationId::new(ids),
@@ -391,13 +412,12 @@ pub fn repeat_item(
             amount,
             unit,
             issue_duration_days: 28,
-            issues_authorised: 6,
-            issues_remaining: 5,
+            issues_authorised: issues_remaining.max(6),
+            issues_remaining,
             last_issued,
-            review_date: today + Duration::days(365),
+            review_date,
         },
     )
-    .expect("a valid fixture item")
 }
 
 #[cfg(test)]
