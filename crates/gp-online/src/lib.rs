@@ -144,6 +144,10 @@ pub enum OnlineError {
     /// Access input (a name, reason, note, date or setting) was not valid.
     #[error(transparent)]
     AccessInput(#[from] gp_access::AccessError),
+    /// A monitoring request that cannot be answered as asked (a period
+    /// that ends before it starts).
+    #[error(transparent)]
+    Monitoring(#[from] gp_monitoring::MonitoringError),
     /// The facts kept changing under the request, more times than allowed.
     #[error("the practice's records were too busy to complete the request after {attempts} attempts; please try again")]
     Contention {

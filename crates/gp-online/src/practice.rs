@@ -564,6 +564,42 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     }
 }
 
+/// Monitoring: the figures section 6 of the guidance asks a practice to follow.
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    /// The practice's POMI return for `month` in NHS England's long CSV
+    /// shape (`PomiReturn::csv`), for staff (the work lists' permission);
+    /// a denial is recorded. See [`gp_monitoring::pomi_return`] for what
+    /// each field counts.
+    pub async fn pomi_return(
+        &self,
+        by: &By,
+        month: gp_monitoring::Month,
+        practice: &gp_monitoring::Practice,
+    ) -> Answered<gp_monitoring::PomiReturn> {
+        self.staff_read(by, || {
+            crate::unchecked::monitoring::pomi(self.store.as_ref(), month, practice)
+        })
+        .await
+    }
+
+    /// The uptake audit for `service` from `from` to `to` (UK dates,
+    /// inclusive): patients enabled for it who made no online use of it,
+    /// counted by age band, month of registration and registration type,
+    /// and listed for follow-up. For staff; a denial is recorded.
+    pub async fn uptake_audit(
+        &self,
+        by: &By,
+        service: gp_monitoring::UptakeService,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Answered<gp_monitoring::UptakeReport> {
+        self.staff_read(by, || {
+            crate::unchecked::monitoring::uptake_audit(self.store.as_ref(), service, from, to)
+        })
+        .await
+    }
+}
+
 /// Repeat prescriptions.
 impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// Orders repeat items, by the patient, a proxy or staff.

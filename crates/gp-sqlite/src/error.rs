@@ -31,6 +31,15 @@ pub enum OpenError {
         /// The newest version this crate knows.
         supported: i64,
     },
+    /// Opened to read only, the database is at an older schema version than
+    /// this crate's; reading it would need a migration, which writes.
+    #[error("this database has schema version {found}, older than the {supported} this version reads; open it once with the application (which upgrades it) before reading it")]
+    OlderSchema {
+        /// The version found in the file.
+        found: i64,
+        /// The version this crate reads.
+        supported: i64,
+    },
     /// The file could not be opened or created (missing folder, no permission, ...).
     #[error("cannot open {path}: {reason}")]
     CannotOpen {

@@ -358,6 +358,50 @@ impl SqliteStore {
         Self::start(conn, &path, config, true)
     }
 
+    /// Opens an existing database to read only: nothing in the file is
+    /// changed, ever (SQLite opens it read-only and `query_only` refuses
+    /// any write, so every write through this store is an error).
+    ///
+    /// Refuses a missing file ([`OpenError::CannotOpen`]), a file that is
+    /// not SQLite or not ours, and a database at another schema version
+    /// ([`OpenError::OlderSchema`], [`OpenError::NewerSchema`]): an older
+    /// one would need a migration, which writes.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        let path = path.as_ref().to_owned();
+        if !path.is_file() {
+            return Err(OpenError::CannotOpen {
+                path,
+                reason: "no such file".into(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_error(&path, &e))?;
+        let err = |e: rusqlite::Error| open_error(&path, &e);
+        conn.busy_timeout(SqliteConfig::default().busy_timeout)
+            .map_err(err)?;
+        if let Some(reason) = migrate::not_ours(&conn).map_err(err)? {
+            return Err(OpenError::NotOurs { path, reason });
+        }
+        let found = migrate::current_version(&conn).map_err(err)?;
+        if found > migrate::SCHEMA_VERSION {
+            return Err(OpenError::NewerSchema {
+                found,
+                supported: migrate::SCHEMA_VERSION,
+            });
+        }
+        if found < migrate::SCHEMA_VERSION {
+            return Err(OpenError::OlderSchema {
+                found,
+                supported: migrate::SCHEMA_VERSION,
+            });
+        }
+        conn.execute_batch("PRAGMA query_only = ON;").map_err(err)?;
+        Self::serve_on(conn)
+    }
+
     /// A private database in memory, gone when the store is dropped.
     pub fn open_in_memory() -> Result<Self, OpenError> {
         let path = PathBuf::from(":memory:");
@@ -407,6 +451,11 @@ impl SqliteStore {
         ))
         .map_err(err)?;
         migrate::migrate(&mut conn, found)?;
+        Self::serve_on(conn)
+    }
+
+    /// Starts the database thread on `conn`.
+    fn serve_on(conn: Connection) -> Result<Self, OpenError> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("gp-sqlite".into())

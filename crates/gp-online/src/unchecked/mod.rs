@@ -13,6 +13,7 @@
 mod access;
 mod appointments;
 mod messages;
+pub mod monitoring;
 mod prescriptions;
 
 pub use access::{patient_facts, Access};
