@@ -63,6 +63,7 @@ struct Names {
     messages: BTreeMap<String, MessageId>,
     concerns: BTreeMap<String, ConcernId>,
     linkages: BTreeMap<String, gp_access::LinkageDetails>,
+    problems: BTreeMap<String, gp_core::ProblemId>,
     nhs: u64,
 }
 
@@ -183,6 +184,11 @@ impl Replay {
                     n.staff.entry(name.clone()).or_insert_with(|| {
                         StaffProfile::new(StaffId::new(ids), &name, StaffRole::Gp)
                     });
+                }
+                Kind::Problem => {
+                    n.problems
+                        .entry(name)
+                        .or_insert_with(|| gp_core::ProblemId::new(ids));
                 }
                 Kind::Linkage => {}
             }
@@ -414,6 +420,50 @@ impl Replay {
                     self.practice.set_access_settings(&who, &settings).await?,
                     |_| None,
                 )
+            }
+            Step::ReportProblem {
+                by,
+                patient,
+                category,
+                description,
+                about_booking,
+                channel,
+                name,
+            } => {
+                let who = self.by(by, patient.as_deref(), *channel)?;
+                let patient = patient.as_deref().map(|p| self.patient(p)).transpose()?;
+                let concerning = about_booking
+                    .as_deref()
+                    .map(|b| Self::get(&self.names.bookings, b))
+                    .transpose()?
+                    .map(gp_monitoring::Concerning::Appointment);
+                let report = gp_monitoring::NewProblem::new(
+                    who.actor,
+                    who.channel,
+                    patient,
+                    *category,
+                    description,
+                    concerning,
+                )?;
+                let a = self.practice.report_problem(&report).await?;
+                if let (Answer::Done(p), Some(n)) = (&a, name) {
+                    self.names.problems.insert(n.clone(), p.id);
+                }
+                answer(a, |p| Some(p.id.to_string()))
+            }
+            Step::ProblemAction {
+                by,
+                problem,
+                status,
+                text,
+            } => {
+                let who = self.by(by, None, None)?;
+                let problem = Self::get(&self.names.problems, problem)?;
+                let a = self
+                    .practice
+                    .problem_action(&who, problem, *status, text)
+                    .await?;
+                answer(a, |p| Some(format!("version {}", p.version)))
             }
             Step::ReviewsDue { by, expect_count } => {
                 let who = self.by(by, None, None)?;

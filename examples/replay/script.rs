@@ -12,6 +12,7 @@ use gp_access::{
 use gp_booking::{BookingSettings, Reservation, SlotAvailability, SlotType};
 use gp_core::{Channel, StaffRole};
 use gp_messaging::MessagingSettings;
+use gp_monitoring::{ProblemCategory, ProblemStatus};
 use gp_prescribing::{PrescribingSettings, RequestChannel, RestrictionScope};
 use serde::Deserialize;
 
@@ -194,6 +195,28 @@ pub enum Step {
         by: String,
         #[serde(default)]
         expect_count: Option<usize>,
+    },
+    /// A problem reported to the practice's problem log, remembered as `as`.
+    ReportProblem {
+        by: String,
+        #[serde(default)]
+        patient: Option<String>,
+        category: ProblemCategory,
+        description: String,
+        #[serde(default)]
+        about_booking: Option<String>,
+        #[serde(default)]
+        channel: Option<Channel>,
+        #[serde(default, rename = "as")]
+        name: Option<String>,
+    },
+    /// An action on a problem: the status it leaves and what was done.
+    ProblemAction {
+        by: String,
+        problem: String,
+        status: ProblemStatus,
+        /// What was done.
+        text: String,
     },
     /// The proxies unused for the configured years; `expect_count` checks how many.
     UnusedProxies {
@@ -525,6 +548,7 @@ pub(crate) enum Kind {
     Message,
     Concern,
     Linkage,
+    Problem,
 }
 
 impl Step {
@@ -705,6 +729,26 @@ impl Step {
                     patient(p),
                     ("proxy", proxy.clone(), &[Kind::Proxy][..]),
                 ],
+            ),
+            Step::ReportProblem {
+                by: b,
+                patient: p,
+                about_booking,
+                name,
+                ..
+            } => {
+                let mut uses = vec![by(b)];
+                uses.extend(p.iter().map(patient));
+                uses.extend(
+                    about_booking
+                        .iter()
+                        .map(|x| ("about_booking", x.clone(), &[Kind::Booking][..])),
+                );
+                (named(name, Kind::Problem), uses)
+            }
+            Step::ProblemAction { by: b, problem, .. } => (
+                vec![],
+                vec![by(b), ("problem", problem.clone(), &[Kind::Problem][..])],
             ),
             Step::AccessSettings { by: b, .. }
             | Step::ReviewsDue { by: b, .. }

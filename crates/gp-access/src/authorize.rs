@@ -71,11 +71,18 @@ pub enum Action {
     ChangeOnlineSettings,
     /// Record staff competencies and designations.
     ManageStaff,
+    /// Report a problem with the online services to the practice's
+    /// problem log (patients and proxies about the patient they act for;
+    /// any member of staff).
+    ReportProblem,
+    /// Act on a reported problem: take it on, resolve it, or record that
+    /// it will not be fixed.
+    ManageProblems,
 }
 
 impl Action {
     /// Every action, in the order of the permission matrix.
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 29] = [
         Action::BookAppointment,
         Action::CancelAppointment,
         Action::RescheduleAppointment,
@@ -103,6 +110,8 @@ impl Action {
         Action::ViewWorkLists,
         Action::ChangeOnlineSettings,
         Action::ManageStaff,
+        Action::ReportProblem,
+        Action::ManageProblems,
     ];
 
     /// The online service the action uses, for actions patients and proxies take.
@@ -160,6 +169,8 @@ impl Action {
             Action::ViewWorkLists => "view_work_lists",
             Action::ChangeOnlineSettings => "change_online_settings",
             Action::ManageStaff => "manage_staff",
+            Action::ReportProblem => "report_problem",
+            Action::ManageProblems => "manage_problems",
         }
     }
 }
@@ -218,7 +229,9 @@ pub fn permission(action: Action) -> Permission {
         | Action::SendMessage
         | Action::ViewMessages
         | Action::HandleMessages
-        | Action::ViewWorkLists => p(EVERYONE, None),
+        | Action::ViewWorkLists
+        | Action::ReportProblem
+        | Action::ManageProblems => p(EVERYONE, None),
         Action::RegisterPatient
         | Action::IssueLinkageKey
         | Action::ManageServices
@@ -326,7 +339,9 @@ fn check(
     match *actor {
         Actor::Patient { patient } => {
             // Staff work is refused as such, whoever's record it names.
-            if action.service().is_none() && action != Action::RevokeProxy {
+            if action.service().is_none()
+                && !matches!(action, Action::RevokeProxy | Action::ReportProblem)
+            {
                 return Err(AccessRefusal::RoleNotPermitted);
             }
             if patient != record.patient {
@@ -357,17 +372,26 @@ fn check(
             if action == Action::RevokeProxy {
                 return Ok(());
             }
-            let service = action.service().ok_or(AccessRefusal::RoleNotPermitted)?;
             if account.identity.is_none() {
                 return Err(AccessRefusal::IdentityNotVerified);
             }
+            // A problem may be reported whichever services are on.
+            if action == Action::ReportProblem {
+                return Ok(());
+            }
+            let service = action.service().ok_or(AccessRefusal::RoleNotPermitted)?;
             if !account.services.contains(&service) {
                 return Err(AccessRefusal::ServiceNotEnabled { service });
             }
             Ok(())
         }
         Actor::Proxy { proxy, for_patient } => {
-            let service = action.service().ok_or(AccessRefusal::RoleNotPermitted)?;
+            // A proxy may report a problem whatever their grant's scope.
+            let service = match action.service() {
+                Some(s) => Some(s),
+                None if action == Action::ReportProblem => None,
+                None => return Err(AccessRefusal::RoleNotPermitted),
+            };
             if for_patient != record.patient {
                 return Err(AccessRefusal::ActorNotForPatient);
             }
@@ -412,6 +436,9 @@ fn check(
                     return Err(AccessRefusal::ChildRefusedConsent);
                 }
             }
+            let Some(service) = service else {
+                return Ok(());
+            };
             if !grant.scopes.contains(&service) {
                 return Err(AccessRefusal::ProxyOutOfScope { service });
             }

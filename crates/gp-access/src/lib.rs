@@ -64,6 +64,8 @@
 //! | `view_work_lists` | yes | yes | yes | yes | yes | yes | - |
 //! | `change_online_settings` | lead | lead | lead | lead | lead | yes | the practice manager or a lead for online services |
 //! | `manage_staff` | lead | lead | lead | lead | lead | yes | the practice manager or a lead for online services |
+//! | `report_problem` | yes | yes | yes | yes | yes | yes | - |
+//! | `manage_problems` | yes | yes | yes | yes | yes | yes | - |
 //!
 //! # Reason codes
 //!

@@ -8,6 +8,7 @@
 //! gp-admin pomi practice.db --month 2026-03 --config practice.conf [--out FILE]
 //! gp-admin uptake practice.db --from 2026-03-01 --to 2026-03-31
 //! gp-admin export practice.db --from-seq 1 --to-seq 100
+//! gp-admin problems practice.db [--open]
 //! gp-admin policy practice.db
 //! ```
 //!
@@ -93,6 +94,14 @@ enum Command {
         /// The last sequence, inclusive.
         #[arg(long)]
         to_seq: u64,
+    },
+    /// The problem log: each problem reported, its status and the actions on it.
+    Problems {
+        /// The practice database.
+        db: PathBuf,
+        /// Only problems still open or in progress.
+        #[arg(long)]
+        open: bool,
     },
     /// The stored settings: booking policy, repeat prescribing, messaging
     /// and online access, with their versions, as JSON.
@@ -354,6 +363,50 @@ async fn run(command: Command) -> Result<(), Failure> {
             }
             let store = open(&db)?;
             out(&store.export(from_seq, to_seq).await.map_err(failed)?);
+            Ok(())
+        }
+        Command::Problems {
+            db,
+            open: open_only,
+        } => {
+            let store = open(&db)?;
+            let filter = gp_monitoring::ProblemFilter {
+                open_only,
+                ..gp_monitoring::ProblemFilter::default()
+            };
+            let problems = gp_monitoring::ProblemStore::problems(&store, &filter)
+                .await
+                .map_err(failed)?;
+            out(&format!(
+                "{} problems{}\n",
+                problems.len(),
+                if open_only {
+                    " open or in progress"
+                } else {
+                    ""
+                }
+            ));
+            for p in problems {
+                out(&format!(
+                    "{} {} {:?} {:?} reported by {} via {}: {}\n",
+                    p.id,
+                    gp_core::to_local(p.at).format("%Y-%m-%d %H:%M"),
+                    p.category,
+                    p.status,
+                    p.reported_by,
+                    p.channel,
+                    p.description.replace(['\n', '\r'], " ")
+                ));
+                for a in &p.actions {
+                    out(&format!(
+                        "    {} staff {} -> {:?}: {}\n",
+                        gp_core::to_local(a.at).format("%Y-%m-%d %H:%M"),
+                        a.by,
+                        a.status,
+                        a.note.replace(['\n', '\r'], " ")
+                    ));
+                }
+            }
             Ok(())
         }
         Command::Policy { db } => {

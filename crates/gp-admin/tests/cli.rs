@@ -101,6 +101,42 @@ fn practice_db(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             .await
             .expect("book");
         assert!(booked.refusal().is_none());
+        let report = gp_monitoring::NewProblem::new(
+            gp_core::Actor::Patient { patient },
+            Channel::Online,
+            Some(patient),
+            gp_monitoring::ProblemCategory::CannotBook,
+            "The booking page froze",
+            None,
+        )
+        .expect("a report");
+        let reported = door.report_problem(&report).await.expect("reported");
+        let problem = reported.done().expect("reported").id;
+        let report = gp_monitoring::NewProblem::new(
+            desk.actor,
+            Channel::Reception,
+            None,
+            gp_monitoring::ProblemCategory::Accessibility,
+            "Screen reader skips the time list",
+            None,
+        )
+        .expect("a report");
+        assert!(door
+            .report_problem(&report)
+            .await
+            .expect("reported")
+            .refusal()
+            .is_none());
+        let acted = door
+            .problem_action(
+                &desk,
+                problem,
+                gp_monitoring::ProblemStatus::Resolved,
+                "Fixed by the supplier",
+            )
+            .await
+            .expect("acted");
+        assert!(acted.refusal().is_none());
         let key = HmacKey::new("practice-key-1", KEY).expect("a key");
         store
             .checkpoint(&key, monday_morning())
@@ -215,6 +251,18 @@ fn every_command_reads_and_none_changes_the_database() {
         assert!(v["hash"].is_string() && v["event"].is_object());
     }
 
+    let o = admin(&["problems", db_s]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.starts_with("2 problems\n"), "{out}");
+    assert!(
+        out.contains("CannotBook Resolved") && out.contains("-> Resolved: Fixed by the supplier")
+    );
+    let o = admin(&["problems", db_s, "--open"]);
+    let (out, _) = text(&o);
+    assert!(out.starts_with("1 problems open or in progress\n"), "{out}");
+    assert!(out.contains("Accessibility Open"));
+
     let o = admin(&["policy", db_s]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(v["booking"]["settings"]["online_search_window_days"], 14);
@@ -323,7 +371,7 @@ fn what_cannot_run_says_why_and_exits_non_zero() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("line 2: unknown key `colour`"));
-    for sub in ["verify", "pomi", "uptake", "export", "policy"] {
+    for sub in ["verify", "pomi", "uptake", "export", "problems", "policy"] {
         let o = admin(&[sub, "--help"]);
         assert!(o.status.success(), "{sub} --help");
         assert!(text(&o).0.contains("Usage: gp-admin"));

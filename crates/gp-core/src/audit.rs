@@ -186,6 +186,8 @@ pub enum SubjectKind {
     Concern,
     /// Anything else a later crate adds.
     Other,
+    /// A problem in the practice's problem log.
+    Problem,
 }
 
 /// One thing an audit event is about.
@@ -229,7 +231,8 @@ into_uuid!(
     crate::ids::MessageId,
     crate::ids::AccountId,
     crate::ids::ApplicationId,
-    crate::ids::ConcernId
+    crate::ids::ConcernId,
+    crate::ids::ProblemId
 );
 
 /// The record of one decision: who tried what, for whom, when, through which

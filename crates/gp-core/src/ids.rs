@@ -103,6 +103,10 @@ typed_id!(
     /// One coercion concern recorded by staff.
     ConcernId
 );
+typed_id!(
+    /// One problem reported in the practice's problem log.
+    ProblemId
+);
 
 /// Where new identifiers come from.
 ///

@@ -46,7 +46,7 @@ pub use error::{LocalTimeError, ParseError};
 pub use guard::AccessGuard;
 pub use ids::{
     AccountId, ApplicationId, BookingId, ConcernId, EventId, IdSource, MedicationId, MessageId,
-    PatientId, ProxyId, RandomIds, RequestId, SequentialIds, SessionId, SlotId, StaffId,
+    PatientId, ProblemId, ProxyId, RandomIds, RequestId, SequentialIds, SessionId, SlotId, StaffId,
 };
 pub use nhs::{NhsNumber, OdsCode};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};

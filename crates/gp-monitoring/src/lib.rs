@@ -1,7 +1,8 @@
 //! Monitoring for GP online services, as section 6 of the RCGP guidance
-//! asks: the practice's monthly figures in NHS England's POMI shape, and
-//! the uptake audit (patients registered for online booking or ordering
-//! who do not use it).
+//! asks: the practice's problem log ([`problems`]: reports by staff,
+//! patients and proxies, each action on them recorded), the monthly
+//! figures in NHS England's POMI shape, and the uptake audit (patients
+//! registered for online booking or ordering who do not use it).
 //!
 //! Pure computation over what the ports already hold: the access records
 //! (who is registered, their date of birth and registration type) and the
@@ -28,10 +29,16 @@
 //! ```
 
 mod pomi;
+pub mod problems;
 mod state;
 mod uptake;
 
 pub use pomi::{pomi_return, PomiField, PomiInput, PomiReturn, Practice, FIELDS};
+pub use problems::{
+    decide_action, decide_report, Concerning, MemoryProblemStore, NewProblem, Problem,
+    ProblemAction, ProblemCategory, ProblemChange, ProblemError, ProblemFilter, ProblemRefusal,
+    ProblemStatus, ProblemStore,
+};
 pub use state::{AccessState, PatientState};
 pub use uptake::{uptake, AgeBand, UptakeEntry, UptakeGroup, UptakeReport, UptakeService};
 

@@ -54,6 +54,15 @@ macro_rules! guarded {
 
 guarded!(gp_booking, gp_prescribing, gp_messaging);
 
+impl Guarded for gp_monitoring::problems::Precondition {
+    fn guard(guard: AccessGuard) -> Self {
+        gp_monitoring::problems::Precondition::Authorized(guard)
+    }
+    fn is_guard(&self) -> bool {
+        matches!(self, gp_monitoring::problems::Precondition::Authorized(_))
+    }
+}
+
 /// Access decisions are about the access record itself: they carry their
 /// own `RecordUnchanged`, never a guard.
 impl Guarded for gp_access::Precondition {
@@ -108,6 +117,11 @@ port!(
     gp_messaging::MessageStore,
     gp_messaging::MessageChange,
     gp_messaging::Precondition
+);
+port!(
+    gp_monitoring::ProblemStore,
+    gp_monitoring::ProblemChange,
+    gp_monitoring::problems::Precondition
 );
 port!(
     gp_access::AccessStore,

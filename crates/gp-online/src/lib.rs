@@ -148,6 +148,10 @@ pub enum OnlineError {
     /// that ends before it starts).
     #[error(transparent)]
     Monitoring(#[from] gp_monitoring::MonitoringError),
+    /// A problem report or action with a description or note that is
+    /// empty, too long or holds control characters.
+    #[error(transparent)]
+    Problem(#[from] gp_monitoring::ProblemError),
     /// The facts kept changing under the request, more times than allowed.
     #[error("the practice's records were too busy to complete the request after {attempts} attempts; please try again")]
     Contention {

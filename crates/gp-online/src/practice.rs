@@ -47,6 +47,8 @@ pub enum Refused {
     Prescribing(OrderRefused),
     /// The messaging rules said no.
     Messaging(MessagingRefusal),
+    /// The problem log said no.
+    Problem(gp_monitoring::ProblemRefusal),
 }
 
 impl Refused {
@@ -57,6 +59,7 @@ impl Refused {
             Refused::Booking(r) => r.code(),
             Refused::Prescribing(r) => r.reason.code(),
             Refused::Messaging(r) => r.code(),
+            Refused::Problem(r) => r.code(),
         }
     }
 }
@@ -68,6 +71,7 @@ impl fmt::Display for Refused {
             Refused::Booking(r) => r.fmt(f),
             Refused::Prescribing(r) => r.reason.fmt(f),
             Refused::Messaging(r) => r.fmt(f),
+            Refused::Problem(r) => r.fmt(f),
         }
     }
 }
@@ -96,6 +100,12 @@ impl From<PrescribingRefusal> for Refused {
     }
 }
 
+impl From<gp_monitoring::ProblemRefusal> for Refused {
+    fn from(r: gp_monitoring::ProblemRefusal) -> Self {
+        Refused::Problem(r)
+    }
+}
+
 impl From<MessagingRefusal> for Refused {
     fn from(r: MessagingRefusal) -> Self {
         Refused::Messaging(r)
@@ -105,12 +115,24 @@ impl From<MessagingRefusal> for Refused {
 /// A store that implements every port a practice needs, such as
 /// `gp_sqlite::SqliteStore`. Implemented for any type that implements them all.
 pub trait PracticeStore:
-    BookingStore + PrescribingStore + MessageStore + AccessStore + PatientList + 'static
+    BookingStore
+    + PrescribingStore
+    + MessageStore
+    + AccessStore
+    + PatientList
+    + gp_monitoring::ProblemStore
+    + 'static
 {
 }
 
 impl<T> PracticeStore for T where
-    T: BookingStore + PrescribingStore + MessageStore + AccessStore + PatientList + 'static
+    T: BookingStore
+        + PrescribingStore
+        + MessageStore
+        + AccessStore
+        + PatientList
+        + gp_monitoring::ProblemStore
+        + 'static
 {
 }
 
@@ -133,6 +155,7 @@ pub struct Practice<S, C> {
     appointments: Appointments<Arc<S>, Arc<C>>,
     repeats: Prescriptions<Arc<S>, Arc<C>>,
     messages: Messages<Arc<S>, Arc<C>>,
+    problems: crate::unchecked::Problems<Arc<S>, Arc<C>>,
     max_attempts: u32,
 }
 
@@ -166,7 +189,8 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             access: Access::with_sources(store.clone(), clock.clone(), shared(), random),
             appointments: Appointments::with_ids(store.clone(), clock.clone(), shared()),
             repeats: Prescriptions::with_ids(store.clone(), clock.clone(), shared()),
-            messages: Messages::with_ids(store.clone(), clock, shared()),
+            messages: Messages::with_ids(store.clone(), clock.clone(), shared()),
+            problems: crate::unchecked::Problems::with_ids(store.clone(), clock, shared()),
             store,
             max_attempts: 16,
         }
@@ -597,6 +621,101 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             crate::unchecked::monitoring::uptake_audit(self.store.as_ref(), service, from, to)
         })
         .await
+    }
+}
+
+/// The problem log: problems with the online services, reported and acted on.
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    /// Reports a problem: a patient or proxy about the patient they act for
+    /// (registered, verified and not suspended, whichever services are on),
+    /// or any member of staff about a patient on the list or about none.
+    /// An appointment, request or message it concerns must be that
+    /// patient's (`LinkNotFound`). Recorded with its authorization; the
+    /// description is kept in the log, not in the audit trail.
+    pub async fn report_problem(
+        &self,
+        report: &gp_monitoring::NewProblem,
+    ) -> Answered<gp_monitoring::Problem> {
+        let by = By {
+            actor: report.actor,
+            channel: report.channel,
+        };
+        let nobody = PatientId::from_uuid(gp_core::uuid::Uuid::nil());
+        self.act(
+            &by,
+            report.patient.unwrap_or(nobody),
+            Action::ReportProblem,
+            Record::Allowed,
+            |a| async move {
+                let report = gp_monitoring::NewProblem {
+                    actor: a.by.actor,
+                    ..report.clone()
+                };
+                let owner = self.concerned_owner(&report).await?;
+                Ok(refused(
+                    self.problems.report_after(&report, owner, &a.prior).await?,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Records what a member of staff did about a problem and the status it
+    /// leaves (a closed problem takes nothing but reopening).
+    pub async fn problem_action(
+        &self,
+        by: &By,
+        problem: gp_core::ProblemId,
+        status: gp_monitoring::ProblemStatus,
+        note: &str,
+    ) -> Answered<gp_monitoring::Problem> {
+        gp_core::bounded_text(note, "action note", gp_monitoring::problems::MAX_NOTE, true)
+            .map_err(gp_monitoring::ProblemError::from)?;
+        let nobody = PatientId::from_uuid(gp_core::uuid::Uuid::nil());
+        self.act(
+            by,
+            nobody,
+            Action::ManageProblems,
+            Record::Allowed,
+            |a| async move {
+                Ok(refused(
+                    self.problems
+                        .act_after(a.by.actor, a.by.channel, problem, status, note, &a.prior)
+                        .await?,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// The problems passing `filter`, oldest first (staff).
+    pub async fn problems(
+        &self,
+        by: &By,
+        filter: &gp_monitoring::ProblemFilter,
+    ) -> Answered<Vec<gp_monitoring::Problem>> {
+        self.staff_read(by, || self.problems.problems(filter)).await
+    }
+
+    /// Whose the appointment, request or message a report concerns is
+    /// (the report's own patient when it concerns nothing).
+    async fn concerned_owner(
+        &self,
+        report: &gp_monitoring::NewProblem,
+    ) -> Result<Option<PatientId>, OnlineError> {
+        use gp_monitoring::Concerning;
+        Ok(match report.concerning {
+            None => report.patient,
+            Some(Concerning::Appointment(b)) => BookingStore::booking(self.store.as_ref(), b)
+                .await?
+                .map(|b| b.patient),
+            Some(Concerning::Request(r)) => {
+                PrescribingStore::request_patient(self.store.as_ref(), r).await?
+            }
+            Some(Concerning::Message(m)) => MessageStore::message(self.store.as_ref(), m)
+                .await?
+                .map(|m| m.patient),
+        })
     }
 }
 

@@ -565,6 +565,57 @@ async fn walk(w: &World, t: &Target) -> Vec<Seen> {
     );
     walk!(w, seen, p, "reviews_due", w.p.reviews_due(by));
     walk!(w, seen, p, "unused_proxies", w.p.unused_proxies(by));
+    // Monitoring and the problem log.
+    let problem = gp_monitoring::NewProblem::new(
+        actor,
+        channel,
+        Some(patient),
+        gp_monitoring::ProblemCategory::Other,
+        "It would not load",
+        None,
+    )
+    .unwrap();
+    walk!(w, seen, s, "report_problem", w.p.report_problem(&problem));
+    let some_problem = gp_core::ProblemId::from_uuid(gp_core::uuid::Uuid::from_u128(31));
+    walk!(
+        w,
+        seen,
+        p,
+        "problem_action",
+        w.p.problem_action(
+            by,
+            some_problem,
+            gp_monitoring::ProblemStatus::Resolved,
+            "Done"
+        )
+    );
+    walk!(
+        w,
+        seen,
+        p,
+        "problems",
+        w.p.problems(by, &gp_monitoring::ProblemFilter::default())
+    );
+    let month = gp_monitoring::Month::parse("2026-06").unwrap();
+    walk!(
+        w,
+        seen,
+        p,
+        "pomi_return",
+        w.p.pomi_return(by, month, &gp_monitoring::Practice::example())
+    );
+    walk!(
+        w,
+        seen,
+        p,
+        "uptake_audit",
+        w.p.uptake_audit(
+            by,
+            gp_monitoring::UptakeService::Appointments,
+            month.first_day(),
+            month.last_day()
+        )
+    );
     seen
 }
 
@@ -694,7 +745,7 @@ async fn every_method_refuses_those_the_records_shut_out_with_one_audit_event() 
             t.who
         );
     }
-    assert_eq!(walked, 5 * 47, "every method, for each of the five");
+    assert_eq!(walked, 5 * 52, "every method, for each of the five");
     assert_eq!(
         gp_audit::AuditStore::verify_all(w.store.as_ref())
             .await

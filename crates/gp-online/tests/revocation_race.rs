@@ -390,6 +390,31 @@ impl gp_messaging::MessageStore for Hooked {
 }
 
 #[async_trait]
+impl gp_monitoring::ProblemStore for Hooked {
+    async fn problem(
+        &self,
+        id: gp_core::ProblemId,
+    ) -> Result<Option<gp_monitoring::Problem>, StoreError> {
+        self.inner.problem(id).await
+    }
+    async fn problems(
+        &self,
+        filter: &gp_monitoring::ProblemFilter,
+    ) -> Result<Vec<gp_monitoring::Problem>, StoreError> {
+        self.inner.problems(filter).await
+    }
+    async fn commit(
+        &self,
+        d: &gp_monitoring::problems::Committable,
+    ) -> Result<(), gp_monitoring::problems::CommitError> {
+        gp_monitoring::ProblemStore::commit(&self.inner, d).await
+    }
+    async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        gp_monitoring::ProblemStore::record_refusal(&self.inner, events).await
+    }
+}
+
+#[async_trait]
 impl PatientList for Hooked {
     async fn listed_patient(
         &self,

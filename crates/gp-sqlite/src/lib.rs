@@ -34,6 +34,7 @@ mod migrate;
 mod oneshot;
 mod patient_list;
 mod prescribing;
+mod problems;
 mod rows;
 mod store;
 

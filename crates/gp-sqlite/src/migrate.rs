@@ -12,6 +12,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_booking_policy_patient_list.sql"),
     include_str!("migrations/0005_audit_index.sql"),
     include_str!("migrations/0006_audit_texts.sql"),
+    include_str!("migrations/0007_problems.sql"),
 ];
 
 /// The newest schema version this crate writes.
@@ -44,6 +45,7 @@ const OUR_TABLES: &[&str] = &[
     "patient_list",
     "audit_index",
     "audit_texts",
+    "problems",
 ];
 
 /// Why a database is not a practice database of ours, if it is not:

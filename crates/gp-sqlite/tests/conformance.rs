@@ -59,3 +59,13 @@ mod patient_list_in_memory {
         gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
     );
 }
+
+mod problems_on_file {
+    gp_testkit::problem_store_conformance!(crate::common::file_store("problems"));
+}
+
+mod problems_in_memory {
+    gp_testkit::problem_store_conformance!(
+        gp_sqlite::SqliteStore::open_in_memory().expect("open in memory")
+    );
+}

@@ -34,5 +34,6 @@ pub mod fixtures;
 pub mod messaging;
 pub mod patient_list;
 pub mod prescribing;
+pub mod problems;
 
 pub use gp_core::FixedClock;

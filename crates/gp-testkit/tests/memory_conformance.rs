@@ -22,6 +22,10 @@ mod patient_list {
     gp_testkit::patient_list_conformance!(gp_access::MemoryPatientList::new());
 }
 
+mod problems {
+    gp_testkit::problem_store_conformance!(gp_monitoring::MemoryProblemStore::new());
+}
+
 /// The check names listed in a suite's macro.
 fn macro_list(source: &str) -> Vec<&str> {
     let list = source
@@ -62,5 +66,9 @@ fn the_macros_run_every_listed_check() {
     assert_eq!(
         macro_list(include_str!("../src/patient_list.rs")),
         gp_testkit::patient_list::CHECKS
+    );
+    assert_eq!(
+        macro_list(include_str!("../src/problems.rs")),
+        gp_testkit::problems::CHECKS
     );
 }

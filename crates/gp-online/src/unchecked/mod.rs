@@ -15,9 +15,11 @@ mod appointments;
 mod messages;
 pub mod monitoring;
 mod prescriptions;
+mod problems;
 
 pub use access::{patient_facts, Access};
 pub(crate) use access::{Authorized, BeforeRegistration, Gate};
 pub use appointments::Appointments;
 pub use messages::Messages;
 pub use prescriptions::{Ordered, PrescriberMove, Prescriptions};
+pub use problems::Problems;
