@@ -59,7 +59,7 @@ fn practice_year(ids: &SequentialIds) -> Vec<AuditEvent> {
             "access.verify_identity",
             Outcome::Allowed,
         ));
-        let services = if n % 3 == 0 {
+        let services = if n.is_multiple_of(3) {
             "appointments"
         } else {
             "appointments, repeat prescriptions, messages"
@@ -82,7 +82,7 @@ fn practice_year(ids: &SequentialIds) -> Vec<AuditEvent> {
         let p = patients[n % 4_000];
         let at = start + minute * ((n as i32 * 105) % (365 * 24 * 60));
         let patient = Actor::Patient { patient: p };
-        let (actor, channel) = if n % 4 == 0 {
+        let (actor, channel) = if n.is_multiple_of(4) {
             (desk, Channel::Telephone)
         } else {
             (patient, Channel::Online)
