@@ -465,7 +465,14 @@ fn check(
 /// without an online account; a patient who is neither is no patient of the
 /// practice.
 fn practice_patient(facts: &AccessFacts, action: Action) -> Result<(), AccessRefusal> {
-    if action.concerns_patient() && facts.record.account.is_none() && facts.listed.is_none() {
+    // A problem reported about a patient (rather than about no one, the nil
+    // id) must be about one of the practice's patients.
+    let about_a_patient = action == Action::ReportProblem
+        && !gp_core::uuid::Uuid::from(facts.record.patient).is_nil();
+    if (action.concerns_patient() || about_a_patient)
+        && facts.record.account.is_none()
+        && facts.listed.is_none()
+    {
         return Err(AccessRefusal::PatientNotListed);
     }
     Ok(())

@@ -127,8 +127,55 @@ fn open(db: &Path) -> Result<SqliteStore, Failure> {
 }
 
 fn date(field: &str, text: &str) -> Result<NaiveDate, Failure> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| usage(format!("--{field} {text:?} is not a date like 2026-03-01")))
+    let bad = || {
+        usage(format!(
+            "--{field} {text:?} is not a date like 2026-03-01 (years 1900 to 2200)"
+        ))
+    };
+    let shape = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape {
+        return Err(bad());
+    }
+    let d = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad())?;
+    if !(1900..=2200).contains(&chrono::Datelike::year(&d)) {
+        return Err(bad());
+    }
+    Ok(d)
+}
+
+/// Text fit for a terminal: control and direction-changing characters
+/// shown as `?`, so nothing a reporter typed can move the cursor or
+/// reorder what follows.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi =
+                ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c);
+            if c.is_control() || bidi {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Verifies the trail first: figures are only made from a trail that holds.
+async fn trail_holds(store: &SqliteStore) -> Result<(), Failure> {
+    match store.verify_all().await.map_err(failed)? {
+        Ok(()) => Ok(()),
+        Err(broken) => Err(Failure(
+            1,
+            format!(
+                "the audit trail is broken at sequence {}: {broken}; no figures are made from it (run gp-admin verify)",
+                broken.seq
+            ),
+        )),
+    }
 }
 
 /// Writes `text` to standard output; a closed pipe is not an error.
@@ -149,10 +196,19 @@ fn practice(config: &Path) -> Result<gp_monitoring::Practice, Failure> {
         practice_name: String::new(),
         system_supplier: String::new(),
     };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut seen = std::collections::BTreeSet::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
+        }
+        if line.len() > 1_000 || line.chars().any(|c| c.is_control()) {
+            return Err(usage(format!(
+                "{} line {}: a line of at most 1,000 characters, no control characters",
+                config.display(),
+                n + 1
+            )));
         }
         let Some((key, value)) = line.split_once('=') else {
             return Err(usage(format!(
@@ -162,6 +218,14 @@ fn practice(config: &Path) -> Result<gp_monitoring::Practice, Failure> {
             )));
         };
         let value = value.trim().to_owned();
+        if !seen.insert(key.trim().to_owned()) {
+            return Err(usage(format!(
+                "{} line {}: `{}` is given twice",
+                config.display(),
+                n + 1,
+                key.trim()
+            )));
+        }
         let slot = match key.trim() {
             "region_code" => &mut p.region_code,
             "region_name" => &mut p.region_name,
@@ -248,6 +312,19 @@ async fn run(command: Command) -> Result<(), Failure> {
             checkpoint,
             key,
         } => {
+            // The checkpoint and key are read before anything is said.
+            let against = match (checkpoint, key) {
+                (Some(checkpoint), Some(key)) => {
+                    let line = std::fs::read_to_string(&checkpoint)
+                        .map_err(|e| usage(format!("cannot read {}: {e}", checkpoint.display())))?;
+                    let checkpoint = Checkpoint::from_line(line.trim()).map_err(usage)?;
+                    let secret = std::fs::read(&key)
+                        .map_err(|e| usage(format!("cannot read {}: {e}", key.display())))?;
+                    let key = HmacKey::new(&checkpoint.key_id, &secret).map_err(usage)?;
+                    Some((checkpoint, key))
+                }
+                _ => None,
+            };
             let store = open(&db)?;
             let head = store.head().await.map_err(failed)?;
             if let Err(broken) = store.verify_all().await.map_err(failed)? {
@@ -259,6 +336,18 @@ async fn run(command: Command) -> Result<(), Failure> {
                     ),
                 ));
             }
+            if let Some((checkpoint, key)) = &against {
+                if let Err(broken) = store
+                    .verify_against(checkpoint, key)
+                    .await
+                    .map_err(failed)?
+                {
+                    return Err(Failure(
+                        1,
+                        format!("the audit trail does not match the checkpoint: {broken}"),
+                    ));
+                }
+            }
             let (seq, hash) = match head {
                 Some((seq, hash)) => (seq, hex(&hash)),
                 None => (0, "none".into()),
@@ -266,29 +355,11 @@ async fn run(command: Command) -> Result<(), Failure> {
             out(&format!(
                 "verified: {seq} audit events chained from the first to the head (sequence {seq}, hash {hash})\n"
             ));
-            if let (Some(checkpoint), Some(key)) = (checkpoint, key) {
-                let line = std::fs::read_to_string(&checkpoint)
-                    .map_err(|e| usage(format!("cannot read {}: {e}", checkpoint.display())))?;
-                let checkpoint = Checkpoint::from_line(line.trim()).map_err(usage)?;
-                let secret = std::fs::read(&key)
-                    .map_err(|e| usage(format!("cannot read {}: {e}", key.display())))?;
-                let key = HmacKey::new(&checkpoint.key_id, &secret).map_err(usage)?;
-                match store
-                    .verify_against(&checkpoint, &key)
-                    .await
-                    .map_err(failed)?
-                {
-                    Ok(()) => out(&format!(
-                        "verified against the checkpoint at sequence {} signed with key {}\n",
-                        checkpoint.seq, checkpoint.key_id
-                    )),
-                    Err(broken) => {
-                        return Err(Failure(
-                            1,
-                            format!("the audit trail does not match the checkpoint: {broken}"),
-                        ))
-                    }
-                }
+            if let Some((checkpoint, _)) = against {
+                out(&format!(
+                    "verified against the checkpoint at sequence {} signed with key {}\n",
+                    checkpoint.seq, checkpoint.key_id
+                ));
             }
             Ok(())
         }
@@ -306,12 +377,21 @@ async fn run(command: Command) -> Result<(), Failure> {
                 }
             }
             let store = open(&db)?;
+            trail_holds(&store).await?;
             let figures = monitoring::pomi(&store, month, &practice)
                 .await
                 .map_err(failed)?;
             match to {
-                Some(path) => std::fs::write(&path, figures.csv())
-                    .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?,
+                Some(path) => {
+                    // A new file only, even if one appeared meanwhile.
+                    let mut file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&path)
+                        .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+                    file.write_all(figures.csv().as_bytes())
+                        .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+                }
                 None => out(&figures.csv()),
             }
             Ok(())
@@ -322,6 +402,7 @@ async fn run(command: Command) -> Result<(), Failure> {
                 return Err(usage(format!("--to {to} is before --from {from}")));
             }
             let store = open(&db)?;
+            trail_holds(&store).await?;
             for service in [
                 UptakeService::Appointments,
                 UptakeService::RepeatPrescriptions,
@@ -387,15 +468,27 @@ async fn run(command: Command) -> Result<(), Failure> {
                 }
             ));
             for p in problems {
+                let about = match p.patient {
+                    Some(patient) => format!(" about patient {patient}"),
+                    None => String::new(),
+                };
+                let concerning = match p.concerning {
+                    Some(gp_monitoring::Concerning::Appointment(b)) => {
+                        format!(" (appointment {b})")
+                    }
+                    Some(gp_monitoring::Concerning::Request(r)) => format!(" (request {r})"),
+                    Some(gp_monitoring::Concerning::Message(m)) => format!(" (message {m})"),
+                    None => String::new(),
+                };
                 out(&format!(
-                    "{} {} {:?} {:?} reported by {} via {}: {}\n",
+                    "{} {} {:?} {:?} reported by {} via {}{about}{concerning}: {}\n",
                     p.id,
                     gp_core::to_local(p.at).format("%Y-%m-%d %H:%M"),
                     p.category,
                     p.status,
                     p.reported_by,
                     p.channel,
-                    p.description.replace(['\n', '\r'], " ")
+                    printable(&p.description)
                 ));
                 for a in &p.actions {
                     out(&format!(
@@ -403,7 +496,7 @@ async fn run(command: Command) -> Result<(), Failure> {
                         gp_core::to_local(a.at).format("%Y-%m-%d %H:%M"),
                         a.by,
                         a.status,
-                        a.note.replace(['\n', '\r'], " ")
+                        printable(&a.note)
                     ));
                 }
             }
@@ -437,15 +530,44 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("gp-admin: {e}");
+            let _ = writeln!(std::io::stderr(), "gp-admin: {e}");
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(code, message)) => {
-            eprintln!("gp-admin: {message}");
+            let _ = writeln!(std::io::stderr(), "gp-admin: {message}");
             ExitCode::from(code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_one_way_within_the_years_served() {
+        assert!(date("from", "2026-03-01").is_ok());
+        for bad in [
+            "2026-3-1",
+            "+2026-03-01",
+            "-0001-01-01",
+            "1899-12-31",
+            "2201-01-01",
+            "2026-02-30",
+            "yesterday",
+            "",
+        ] {
+            assert!(date("from", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn what_people_typed_cannot_drive_the_terminal() {
+        assert_eq!(printable("ok \u{1b}[2J\u{7}"), "ok ?[2J?");
+        assert_eq!(printable("abc\u{202e}fed\u{2066}"), "abc?fed?");
+        assert_eq!(printable("line\nbreak"), "line?break");
     }
 }

@@ -286,6 +286,27 @@ fn every_command_reads_and_none_changes_the_database() {
     let o = admin(&["verify", db_s]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).1.contains("sequence 2"), "{}", text(&o).1);
+    // No figures from a broken trail.
+    for args in [
+        vec![
+            "pomi",
+            db_s,
+            "--month",
+            "2026-06",
+            "--config",
+            conf.to_str().expect("a path"),
+        ],
+        vec!["uptake", db_s, "--from", "2026-06-01", "--to", "2026-06-30"],
+    ] {
+        let o = admin(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&o).1.contains("broken at sequence 2"),
+            "{}",
+            text(&o).1
+        );
+        assert!(o.stdout.is_empty());
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -355,10 +376,31 @@ fn what_cannot_run_says_why_and_exits_non_zero() {
         assert!(text(&o).1.contains(says), "{args:?} said {:?}", text(&o).1);
     }
     assert!(!missing.exists(), "nothing was created");
+    let o = admin(&[
+        "uptake",
+        missing_s,
+        "--from",
+        "2026-3-1",
+        "--to",
+        "2026-03-31",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         std::fs::read(&notes).expect("kept"),
         b"these are my notes, not a database"
     );
+    let twice = dir.join("twice.conf");
+    std::fs::write(&twice, "region_code = Y56\nregion_code = Y58\n").expect("a config");
+    let o = admin(&[
+        "pomi",
+        notes_s,
+        "--month",
+        "2026-03",
+        "--config",
+        twice.to_str().expect("a path"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("given twice"), "{}", text(&o).1);
     let bad_conf = dir.join("bad.conf");
     std::fs::write(&bad_conf, "region_code = Y56\ncolour = blue\n").expect("a config");
     let o = admin(&[

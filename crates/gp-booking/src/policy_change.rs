@@ -39,7 +39,13 @@ pub fn decide_policy(
     let event = ctx
         .event(Outcome::Allowed)
         .with_detail("previous_version", current.version.to_string())
-        .with_detail("settings", format!("{:?}", policy.settings()));
+        .with_detail("settings", format!("{:?}", policy.settings()))
+        .with_detail(
+            "online_booking",
+            (!policy.settings().online_roles.is_empty()
+                && !policy.settings().online_slot_types.is_empty())
+            .to_string(),
+        );
     Decision::Allowed(Committable {
         change: BookingChange::Policy(policy.clone()),
         events: vec![event],

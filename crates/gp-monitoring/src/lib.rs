@@ -21,8 +21,6 @@
 //!     month,
 //!     practice: &practice,
 //!     list_size: 0,
-//!     online_booking_offered: true,
-//!     online_ordering_offered: true,
 //!     events: &[],
 //! });
 //! assert!(figures.csv().starts_with("report_period_end,region_code"));
@@ -33,7 +31,7 @@ pub mod problems;
 mod state;
 mod uptake;
 
-pub use pomi::{pomi_return, PomiField, PomiInput, PomiReturn, Practice, FIELDS};
+pub use pomi::{offered_at, pomi_return, PomiField, PomiInput, PomiReturn, Practice, FIELDS};
 pub use problems::{
     decide_action, decide_report, Concerning, MemoryProblemStore, NewProblem, Problem,
     ProblemAction, ProblemCategory, ProblemChange, ProblemError, ProblemFilter, ProblemRefusal,
@@ -73,7 +71,8 @@ impl Month {
     pub fn parse(text: &str) -> Result<Self, MonitoringError> {
         let bad = || MonitoringError::Month(text.to_owned());
         let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 {
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if y.len() != 4 || m.len() != 2 || !digits(y) || !digits(m) {
             return Err(bad());
         }
         let year: i32 = y.parse().map_err(|_| bad())?;
@@ -154,6 +153,7 @@ mod tests {
         );
         for bad in [
             "2026-13", "2026-3", "26-03", "2026/03", "", "2026-00", "1800-01", "abcd-ef",
+            "2026-+6", "+026-06", "2026-+6", "+026-06",
         ] {
             assert!(Month::parse(bad).is_err(), "{bad}");
         }

@@ -53,11 +53,6 @@ pub struct PomiInput<'a> {
     /// Patients on the practice's list (the list as the return is made:
     /// the list port keeps no history).
     pub list_size: u64,
-    /// Whether the practice offers online booking (its policy lets at least
-    /// one role's slots of at least one type be booked online).
-    pub online_booking_offered: bool,
-    /// Whether the practice offers online repeat ordering.
-    pub online_ordering_offered: bool,
     /// The audit trail, in its order (at least up to the month's end).
     pub events: &'a [AuditEvent],
 }
@@ -169,14 +164,46 @@ fn online_in(e: &AuditEvent, month: &Month) -> bool {
         && e.at < month.end()
 }
 
+/// Whether the practice offered online booking and online ordering at
+/// `until`: the last allowed policy and prescribing-settings changes
+/// before it (the defaults, which offer both, when there were none).
+pub fn offered_at(events: &[AuditEvent], until: chrono::DateTime<chrono::Utc>) -> (bool, bool) {
+    let (mut booking, mut ordering) = (true, true);
+    for e in events
+        .iter()
+        .filter(|e| e.at < until && e.outcome == Outcome::Allowed)
+    {
+        match e.action.as_str() {
+            "appointment.policy" => {
+                booking = match e.details.get("online_booking") {
+                    Some(v) => v == "true",
+                    // Changes recorded before the flag was: the settings as written.
+                    None => e.details.get("settings").is_none_or(|s| {
+                        !s.contains("online_roles: {}") && !s.contains("online_slot_types: {}")
+                    }),
+                };
+            }
+            "prescription.settings" => {
+                if let Some(v) = e.details.get("online_ordering") {
+                    ordering = v == "true";
+                }
+            }
+            _ => {}
+        }
+    }
+    (booking, ordering)
+}
+
 /// Computes the return. Each field, as counted here:
 ///
 /// - `patient_list_size`: patients on the practice's list when the return
 ///   is made ([`PomiInput::list_size`]).
-/// - `Sys_Appts_Enbld`, `Sys_Presc_Enbld`: 2 when the practice offers the
-///   service online at the month's end, 1 when it could but has switched it
-///   off (the product always can), as NHS England's data dictionary codes
-///   them. `Sys_DetCodeRec_Enbld`: 0, this product does not offer access to
+/// - `Sys_Appts_Enbld`, `Sys_Presc_Enbld`: 2 when the practice offered the
+///   service online at the month's end (the stored policy let at least one
+///   role's slots of at least one type be booked online; online ordering
+///   was on), 1 when it could but had switched it off (the product always
+///   can), as NHS England's data dictionary codes them; replayed from the
+///   settings changes in the trail ([`offered_at`]). `Sys_DetCodeRec_Enbld`: 0, this product does not offer access to
 ///   the detailed coded record.
 /// - `Pat_Appts_Enbld`, `Pat_Presc_Enbld`: patients enabled for the service
 ///   at the month's end (00:00 UK time on the next month's first day):
@@ -224,10 +251,11 @@ pub fn pomi_return(input: &PomiInput<'_>) -> PomiReturn {
         .filter(|p| p.first_enabled.is_some_and(|t| t >= month.start()))
         .count() as u64;
     let offered = |yes: bool| if yes { 2 } else { 1 };
+    let (booking_offered, ordering_offered) = offered_at(input.events, month.end());
     let values = [
         input.list_size,
-        offered(input.online_booking_offered),
-        offered(input.online_ordering_offered),
+        offered(booking_offered),
+        offered(ordering_offered),
         0,
         enabled_for(Service::Appointments),
         appts_use,

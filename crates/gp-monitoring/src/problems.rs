@@ -285,7 +285,14 @@ pub fn decide_report(
     link_owner: Option<PatientId>,
     at: DateTime<Utc>,
     ids: &dyn IdSource,
-) -> Decision {
+) -> Result<Decision, ProblemError> {
+    // The fields are public: check the description whoever built the report.
+    let description = bounded_text(
+        &report.description,
+        "problem description",
+        MAX_DESCRIPTION,
+        true,
+    )?;
     let event = AuditEvent::decided(
         ids,
         at,
@@ -301,10 +308,10 @@ pub fn decide_report(
         _ => None,
     };
     if own.is_some() && own != report.patient {
-        return refuse(event, ProblemRefusal::ActorNotForPatient);
+        return Ok(refuse(event, ProblemRefusal::ActorNotForPatient));
     }
     if report.concerning.is_some() && (link_owner.is_none() || link_owner != report.patient) {
-        return refuse(event, ProblemRefusal::LinkNotFound);
+        return Ok(refuse(event, ProblemRefusal::LinkNotFound));
     }
     let id = ProblemId::new(ids);
     let mut event = event
@@ -316,12 +323,12 @@ pub fn decide_report(
         Some(Concerning::Message(m)) => event.with_subject(SubjectKind::Message, m),
         None => event,
     };
-    Decision::Allowed(gp_core::Committable {
+    Ok(Decision::Allowed(gp_core::Committable {
         change: ProblemChange {
             problem: Problem {
                 id,
                 category: report.category,
-                description: report.description.clone(),
+                description,
                 reported_by: report.actor,
                 channel: report.channel,
                 patient: report.patient,
@@ -334,7 +341,7 @@ pub fn decide_report(
         },
         events: vec![event],
         preconditions: vec![Precondition::ProblemNew(id)],
-    })
+    }))
 }
 
 /// Decides an action on a problem by staff: the status it leaves and what

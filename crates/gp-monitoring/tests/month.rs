@@ -46,6 +46,7 @@ struct Month2026 {
     clock: Arc<FixedClock>,
     schedule: Schedule,
     desk: By,
+    manager: By,
     ids: SequentialIds,
     n: u64,
 }
@@ -100,6 +101,7 @@ impl Month2026 {
             clock,
             schedule,
             desk: By::staff(&desk_profile, Channel::Reception),
+            manager: By::staff(&manager, Channel::Reception),
             ids,
             n: 0,
         }
@@ -401,6 +403,30 @@ async fn a_month_by_hand_gives_every_pomi_figure_and_the_uptake_audit() {
         .book(as_a, a, at(2026, 4, 1, 0, 15), at(2026, 4, 6, 9, 0))
         .await
         .is_some());
+    // On 10 April the practice switches online booking and ordering off:
+    // March's return still says they were offered at its end; April's does not.
+    m.clock.set(at(2026, 4, 10, 9, 0));
+    let off = gp_booking::BookingPolicy::new(gp_booking::BookingSettings {
+        online_roles: BTreeSet::new(),
+        ..gp_booking::BookingSettings::default()
+    })
+    .expect("a policy");
+    let stored = m
+        .door
+        .set_booking_policy(&m.manager, &off)
+        .await
+        .expect("policy");
+    assert!(stored.refusal().is_none());
+    let ordering_off = gp_prescribing::PrescribingSettings {
+        online_ordering: false,
+        ..gp_prescribing::PrescribingSettings::default()
+    };
+    let stored = m
+        .door
+        .set_prescribing_settings(&m.manager, &ordering_off)
+        .await
+        .expect("settings");
+    assert!(stored.refusal().is_none());
 
     let events = AccessStore::audit_events(m.store.as_ref())
         .await
@@ -411,8 +437,6 @@ async fn a_month_by_hand_gives_every_pomi_figure_and_the_uptake_audit() {
             month: Month::parse(month).expect("a month"),
             practice: &practice,
             list_size: 8,
-            online_booking_offered: true,
-            online_ordering_offered: true,
             events: &events,
         })
     };
@@ -444,6 +468,10 @@ async fn a_month_by_hand_gives_every_pomi_figure_and_the_uptake_audit() {
     assert!(csv.contains(",A81001,THE DENSHAM SURGERY,EXAMPLE SUPPLIER,Pat_Appts_Use,6\n"));
 
     let april = figures("2026-04");
+    assert_eq!(
+        (april.get("Sys_Appts_Enbld"), april.get("Sys_Presc_Enbld")),
+        (Some(1), Some(1))
+    );
     assert_eq!(april.get("New_Pat_Enbld"), Some(1), "F");
     assert_eq!(
         april.get("Pat_Appts_Use"),

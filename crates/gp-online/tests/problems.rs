@@ -208,6 +208,15 @@ async fn who_may_report_a_problem_and_about_whom() {
         (report(Actor::System, None, None), "RoleNotPermitted", 1),
         (
             report(
+                w.desk.actor,
+                Some(PatientId::from_uuid(gp_core::uuid::Uuid::from_u128(999))),
+                None,
+            ),
+            "PatientNotListed",
+            1,
+        ),
+        (
+            report(
                 Actor::Proxy {
                     proxy: w.proxy,
                     for_patient: w.bob,
@@ -325,6 +334,18 @@ async fn who_may_report_a_problem_and_about_whom() {
     )
     .expect("json");
     assert!(!trail.contains("error 500"));
+    // A report built by hand past `NewProblem::new` is checked all the same:
+    // an input error, nothing recorded.
+    let before = events(&w).await;
+    for bad in ["", "   ", "\u{1b}[2J\u{1b}[31mFAKE\u{7}"] {
+        let mut r = report(as_alice, Some(w.alice), None);
+        r.description = bad.to_owned();
+        assert!(w.door.report_problem(&r).await.is_err(), "{bad:?}");
+    }
+    let mut long = report(as_alice, Some(w.alice), None);
+    long.description = "x".repeat(100_000);
+    assert!(w.door.report_problem(&long).await.is_err());
+    assert_eq!(events(&w).await, before);
     // A description that is empty or too long is an input error, nothing recorded.
     assert!(NewProblem::new(
         as_alice,

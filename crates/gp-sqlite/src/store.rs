@@ -322,6 +322,43 @@ where
 /// How long the database thread keeps yielding, waiting for more work, before it sleeps.
 const WAIT_BEFORE_SLEEP: Duration = Duration::from_micros(200);
 
+/// `path` with `suffix` added to its name (`practice.db-wal`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A `file:` URI naming exactly `path` (percent-encoding what a URI would
+/// read otherwise), read-only, immutable if asked.
+fn file_uri(path: &Path, immutable: bool) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut out = String::from("file:");
+    for b in absolute.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out.push_str("?mode=ro");
+    if immutable {
+        out.push_str("&immutable=1");
+    }
+    out
+}
+
+/// A path SQLite opens as that file: a relative name that starts like a
+/// URI (`file:`) is given a leading `./`.
+fn plain_path(path: &Path) -> PathBuf {
+    if path.is_relative() && path.to_string_lossy().starts_with("file:") {
+        Path::new(".").join(path)
+    } else {
+        path.to_owned()
+    }
+}
+
 fn open_error(path: &Path, e: &rusqlite::Error) -> OpenError {
     match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => OpenError::NotADatabase {
@@ -349,7 +386,7 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, config: SqliteConfig) -> Result<Self, OpenError> {
         let path = path.as_ref().to_owned();
         let conn = Connection::open_with_flags(
-            &path,
+            plain_path(&path),
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -374,9 +411,21 @@ impl SqliteStore {
                 reason: "no such file".into(),
             });
         }
+        // Opened by a URI we build (so a name like `file:x.db` is that file,
+        // never a URI of its own). When no write-ahead log is beside it, no
+        // connection has the database open and everything is in the file:
+        // open it immutable, so that SQLite creates no `-wal` or `-shm`
+        // file (which, made by another user, could stop the application
+        // writing). Otherwise those files exist already and are shared.
+        let wal = sibling(&path, "-wal");
+        let shm = sibling(&path, "-shm");
+        let immutable = !wal.exists() && !shm.exists();
+        let uri = file_uri(&path, immutable);
         let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            &uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(|e| open_error(&path, &e))?;
         let err = |e: rusqlite::Error| open_error(&path, &e);
@@ -390,6 +439,12 @@ impl SqliteStore {
             return Err(OpenError::NewerSchema {
                 found,
                 supported: migrate::SCHEMA_VERSION,
+            });
+        }
+        if found == 0 {
+            return Err(OpenError::NotOurs {
+                path,
+                reason: "it holds no practice database (it is empty)".into(),
             });
         }
         if found < migrate::SCHEMA_VERSION {

@@ -50,7 +50,40 @@ fn a_read_only_store_reads_and_never_writes() {
         before,
         "not a byte changed"
     );
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.clone().into_os_string();
+        side.push(suffix);
+        assert!(
+            !std::path::Path::new(&side).exists(),
+            "no {suffix} file left beside the database"
+        );
+    }
     let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_name_that_looks_like_a_uri_is_that_file() {
+    let dir = std::env::temp_dir().join(format!("gp-read-only-uri-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let ids = SequentialIds::new(2);
+    let real = dir.join("file:practice.db");
+    {
+        let store = SqliteStore::open(&real).expect("a store named like a URI");
+        block_on(store.put_listed_patient(&entry(&ids, 3))).expect("listed");
+    }
+    assert!(real.is_file(), "the file has the name given");
+    let store = SqliteStore::open_read_only(&real).expect("opened to read");
+    assert_eq!(block_on(store.list_size()).expect("a size"), 1);
+    drop(store);
+    // An empty file is not a practice database to read.
+    let empty = dir.join("empty.db");
+    std::fs::write(&empty, b"").expect("an empty file");
+    assert!(matches!(
+        SqliteStore::open_read_only(&empty),
+        Err(OpenError::NotOurs { .. })
+    ));
+    assert_eq!(std::fs::read(&empty).expect("kept"), b"");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -48,7 +48,7 @@ async fn report<S: ProblemStore>(
     };
     let new = NewProblem::new(actor, channel, patient, category, "It did not work", None)
         .expect("a report");
-    let gp_core::Decision::Allowed(c) = decide_report(&new, patient, at(minutes), ids) else {
+    let Ok(gp_core::Decision::Allowed(c)) = decide_report(&new, patient, at(minutes), ids) else {
         panic!("a report is allowed");
     };
     store.commit(&c).await.expect("stored");
@@ -142,7 +142,7 @@ pub async fn a_stale_or_repeated_commit_is_a_conflict_and_writes_nothing<S: Prob
         None,
     )
     .expect("a report");
-    let gp_core::Decision::Allowed(c) = decide_report(&new, None, at(0), &ids) else {
+    let Ok(gp_core::Decision::Allowed(c)) = decide_report(&new, None, at(0), &ids) else {
         panic!("allowed");
     };
     store.commit(&c).await.expect("stored");

@@ -5,36 +5,27 @@
 
 use chrono::NaiveDate;
 use gp_access::{AccessStore, PatientList};
-use gp_booking::BookingStore;
 use gp_monitoring::{
     pomi_return, uptake, Month, PomiInput, PomiReturn, UptakeReport, UptakeService,
 };
-use gp_prescribing::PrescribingStore;
 
 use crate::OnlineError;
 
-/// The practice's POMI return for `month`, from the store's list, stored
-/// settings and audit trail (see [`gp_monitoring::pomi_return`] for what
-/// each field counts).
+/// The practice's POMI return for `month`, from the store's list and audit
+/// trail (see [`gp_monitoring::pomi_return`] for what each field counts).
 pub async fn pomi<S>(
     store: &S,
     month: Month,
     practice: &gp_monitoring::Practice,
 ) -> Result<PomiReturn, OnlineError>
 where
-    S: BookingStore + PrescribingStore + AccessStore + PatientList + ?Sized,
+    S: AccessStore + PatientList + ?Sized,
 {
-    let policy = BookingStore::policy(store).await?.policy;
-    let booking = policy.settings();
-    let ordering = PrescribingStore::settings(store).await?.settings;
     let events = AccessStore::audit_events(store).await?;
     Ok(pomi_return(&PomiInput {
         month,
         practice,
         list_size: store.list_size().await?,
-        online_booking_offered: !booking.online_roles.is_empty()
-            && !booking.online_slot_types.is_empty(),
-        online_ordering_offered: ordering.online_ordering,
         events: &events,
     }))
 }

@@ -71,7 +71,7 @@ impl<S: ProblemStore, C: Clock> Problems<S, C> {
                     link_owner,
                     now,
                     self.core.ids.as_ref(),
-                ))
+                )?)
             })
             .await?;
         stored(outcome)
