@@ -57,6 +57,7 @@ fn a_small_practice_day_runs_hangs_together_and_repeats_by_seed() {
     assert_eq!(at_eight, first.rush_requests);
     assert!(first.refused.get("SlotTaken").copied().unwrap_or(0) > 0);
     assert!(first.repeats.get("issued").copied().unwrap_or(0) > 0);
+    assert_eq!((first.problems_reported, first.problems_resolved), (2, 1));
     for code in [
         "CoercionReviewPending",
         "ProxyRevoked",

@@ -1428,6 +1428,9 @@ async fn the_day(day: &mut Day, schedule: &Schedule) -> Result<(), Error> {
         if hour == 15 {
             revoked_parent(day).await?;
         }
+        if hour == 11 || hour == 16 {
+            problem_log(day, hour).await?;
+        }
         if hour == 12 || hour == 17 {
             day.set(hour, 50)?;
             day.prescribing_session().await?;
@@ -1510,6 +1513,75 @@ async fn linkage(day: &mut Day) -> Result<(), Error> {
         day.clock.advance(Duration::minutes(-5));
     }
     day.refused(&issued);
+    Ok(())
+}
+
+/// 11:40: a patient reports that the booking page failed, and a
+/// receptionist logs a screen-reader problem; 16:40: the receptionist
+/// takes the first on and resolves it.
+async fn problem_log(day: &mut Day, hour: u32) -> Result<(), Error> {
+    if hour == 11 {
+        if let Some(who) = day.online_person(|p| p.kind == RegistrationKind::Regular) {
+            let patient = day.people[who].id;
+            let report = gp_monitoring::NewProblem::new(
+                Actor::Patient { patient },
+                Channel::Online,
+                Some(patient),
+                gp_monitoring::ProblemCategory::CannotBook,
+                "The list of times stayed empty after choosing a GP",
+                None,
+            )?;
+            let answer = day.practice.report_problem(&report).await?;
+            if !day.refused(&answer) {
+                day.tally.problems_reported += 1;
+            }
+        }
+        let desk = day.desks[0];
+        let report = gp_monitoring::NewProblem::new(
+            desk.actor,
+            desk.channel,
+            None,
+            gp_monitoring::ProblemCategory::Accessibility,
+            "A patient's screen reader skips the appointment times",
+            None,
+        )?;
+        let answer = day.practice.report_problem(&report).await?;
+        if !day.refused(&answer) {
+            day.tally.problems_reported += 1;
+        }
+        return Ok(());
+    }
+    let desk = day.desks[0];
+    let open = gp_monitoring::ProblemFilter {
+        open_only: true,
+        category: Some(gp_monitoring::ProblemCategory::CannotBook),
+        ..gp_monitoring::ProblemFilter::default()
+    };
+    let problems = day
+        .practice
+        .problems(&desk, &open)
+        .await?
+        .done()
+        .unwrap_or_default();
+    for p in problems {
+        for (status, note) in [
+            (
+                gp_monitoring::ProblemStatus::InProgress,
+                "Rang the patient; the supplier is looking",
+            ),
+            (
+                gp_monitoring::ProblemStatus::Resolved,
+                "The supplier fixed the page; the patient booked",
+            ),
+        ] {
+            let answer = day
+                .practice
+                .problem_action(&desk, p.id, status, note)
+                .await?;
+            day.refused(&answer);
+        }
+        day.tally.problems_resolved += 1;
+    }
     Ok(())
 }
 

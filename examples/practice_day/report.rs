@@ -34,6 +34,10 @@ pub struct Tally {
     pub messages: BTreeMap<&'static str, usize>,
     /// Searches made.
     pub searches: usize,
+    /// Problems reported to the problem log.
+    pub problems_reported: usize,
+    /// Problems resolved.
+    pub problems_resolved: usize,
     /// The 08:00 rush: requests, seconds taken, and the bookings' latencies in ms (sorted).
     pub rush_requests: usize,
     /// How long the rush took.
@@ -151,6 +155,11 @@ impl Tally {
         for (what, n) in &self.messages {
             let _ = writeln!(s, "  {what:<10} {n:>6}");
         }
+        let _ = writeln!(
+            s,
+            "\nProblem log: {} reported, {} resolved",
+            self.problems_reported, self.problems_resolved
+        );
         let _ = writeln!(
             s,
             "\nAudit trail: {} events; chain {} to the head {}",
