@@ -9,9 +9,8 @@
 //! ours, so each booking pays for waking it. "In bursts" runs 300 of ours back
 //! to back, then 300 raw, as during the morning rush.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use criterion::Criterion;
 use gp_booking::{
     BookRequest, BookingStore, PatientFacts, Schedule, SearchQuery, SearchRequest, Slot,
 };
@@ -240,11 +239,7 @@ fn raw_search(conn: &Connection) -> usize {
 
 fn main() {
     let runtime = rt();
-    let mut c = Criterion::default()
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500))
-        .configure_from_args();
+    let mut c = common::criterion();
 
     // Book + audit.
     let mut ours = Ours::new(40_000);

@@ -260,11 +260,7 @@ fn pomi_bench() {
 }
 
 fn main() {
-    let mut c = Criterion::default()
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500))
-        .configure_from_args();
+    let mut c = common::criterion();
     println!();
     chain_bench(&mut c);
     pomi_bench();

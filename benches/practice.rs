@@ -6,9 +6,8 @@
 //! Run with `cargo bench --bench practice`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use criterion::Criterion;
 use gp_access::{AccessChange, AccessRecord, AccessStore, Committable};
 use gp_booking::{BookRequest, BookingStore, Slot};
 use gp_core::{FixedClock, PatientId, SequentialIds, StaffId};
@@ -191,11 +190,7 @@ impl Raw {
 
 fn main() {
     let runtime = rt();
-    let mut c = Criterion::default()
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500))
-        .configure_from_args();
+    let mut c = common::criterion();
     const N: usize = 3_000;
     let mut ours = Ours::new(N, &runtime, Synchronous::Normal);
     let mut raw = Raw::new(N, Synchronous::Normal);

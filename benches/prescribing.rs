@@ -8,9 +8,8 @@
 //! every request goes through. "One at a time" alternates one of ours with one
 //! raw; "in bursts" runs 300 of ours back to back, then 300 raw.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use criterion::Criterion;
 use gp_core::{Actor, Channel, FixedClock, MedicationId, PatientId, SequentialIds};
 use gp_online::unchecked::Prescriptions;
 use gp_online::Answer;
@@ -207,11 +206,7 @@ impl Raw {
 
 fn main() {
     let runtime = rt();
-    let mut c = Criterion::default()
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500))
-        .configure_from_args();
+    let mut c = common::criterion();
     const N: usize = 3_000;
     let mut ours = Ours::new(N, &runtime);
     let mut raw = Raw::new(N);

@@ -471,11 +471,7 @@ fn search(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut c = Criterion::default()
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500))
-        .configure_from_args();
+    let mut c = common::criterion();
     println!();
     rush(1_000, 60);
     rush(1_000, 1_000);

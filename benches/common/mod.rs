@@ -148,3 +148,12 @@ pub fn raw_holdings_below_limit(t: &Transaction<'_>, patient: &str) {
         .expect("holdings");
     assert!(held < 2);
 }
+
+/// Criterion with small samples, so that `cargo bench` finishes in minutes.
+pub fn criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500))
+        .configure_from_args()
+}

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use gp_core::{AuditEvent, MessageId, PatientId};
 use gp_messaging::{
-    check_revision, CommitError, Committable, InboxState, Message, MessageStore, MessagingSettings,
-    Precondition, SettingsFacts, StoreError,
+    check_revision, CommitError, Committable, InboxState, Message, MessageChange, MessageStore,
+    MessagingSettings, Precondition, SettingsFacts, StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -46,8 +46,8 @@ fn holds(conn: &Connection, p: &Precondition) -> Result<bool, StoreError> {
     })
 }
 
-fn apply(conn: &Connection, decision: &Committable) -> Result<(), CommitError> {
-    if let Some(m) = &decision.change.message {
+fn apply(conn: &Connection, change: &MessageChange) -> Result<(), CommitError> {
+    if let Some(m) = &change.message {
         let stored = message(conn, m.id)?;
         check_revision(stored.as_ref(), m).map_err(CommitError::Store)?;
         conn.prepare_cached(
@@ -65,7 +65,7 @@ fn apply(conn: &Connection, decision: &Committable) -> Result<(), CommitError> {
         ])
         .map_err(storage)?;
     }
-    if let Some(s) = &decision.change.settings {
+    if let Some(s) = &change.settings {
         put_versioned(conn, "messaging_settings", s)?;
     }
     Ok(())
@@ -104,18 +104,7 @@ impl MessageStore for SqliteStore {
     }
 
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
-        let decision = decision.clone();
-        self.write(move |t| {
-            for p in &decision.preconditions {
-                if !holds(t, p)? {
-                    return Err(CommitError::Conflict(p.clone()));
-                }
-            }
-            apply(t, &decision)?;
-            append_events(t, &decision.events)?;
-            Ok(())
-        })
-        .await
+        self.commit_checked(decision, holds, apply).await
     }
 
     async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {

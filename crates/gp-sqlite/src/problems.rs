@@ -87,18 +87,8 @@ impl ProblemStore for SqliteStore {
     }
 
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {
-        let decision = decision.clone();
-        self.write(move |t| {
-            for p in &decision.preconditions {
-                if !holds(t, p)? {
-                    return Err(CommitError::Conflict(p.clone()));
-                }
-            }
-            apply(t, &decision.change.problem)?;
-            append_events(t, &decision.events)?;
-            Ok(())
-        })
-        .await
+        self.commit_checked(decision, holds, |t, change| Ok(apply(t, &change.problem)?))
+            .await
     }
 
     async fn record_refusal(&self, events: &[AuditEvent]) -> Result<(), StoreError> {

@@ -556,6 +556,35 @@ impl SqliteStore {
         self.run(f).await?
     }
 
+    /// Commits an allowed decision: every precondition checked by `holds`
+    /// (the first that fails is the conflict), the change applied by
+    /// `apply`, the events appended, in one write.
+    pub(crate) async fn commit_checked<C, P, H, A>(
+        &self,
+        decision: &gp_core::Committable<C, P>,
+        holds: H,
+        apply: A,
+    ) -> Result<(), gp_core::CommitError<P>>
+    where
+        C: Clone + Send + 'static,
+        P: Clone + Send + 'static,
+        H: Fn(&Connection, &P) -> Result<bool, StoreError> + Send + 'static,
+        A: FnOnce(&Connection, &C) -> Result<(), gp_core::CommitError<P>> + Send + 'static,
+    {
+        let decision = decision.clone();
+        self.write(move |t| {
+            for p in &decision.preconditions {
+                if !holds(t, p)? {
+                    return Err(gp_core::CommitError::Conflict(p.clone()));
+                }
+            }
+            apply(t, &decision.change)?;
+            crate::chain::append_events(t, &decision.events)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction, kept only if `f`
     /// returns `Ok`, and answers once the commit is durable. Writes waiting
     /// together share one transaction (see [`serve`]), each in a savepoint.
