@@ -3,9 +3,11 @@
 //! The first part of the GP Connect adapter: every reason code the
 //! workspace answers with (the README's tables) mapped to the HTTP status
 //! and the GP Connect (Spine) error code a provider returns, and the
-//! `GPConnect-OperationOutcome-1` resource carrying it. The resource
-//! mappings (Slot, Schedule, Appointment, MedicationRequest, Task) and the
-//! HTTP router come next.
+//! `GPConnect-OperationOutcome-1` resource carrying it; and
+//! [`appointments`]: our slots, sessions and bookings as GP Connect's STU3
+//! `Slot`, `Schedule` and `Appointment`, and a booking request read from an
+//! `Appointment` with GP Connect's rules. The repeat-prescription
+//! resources (R4 `MedicationRequest`, `Task`) and the HTTP router come next.
 //!
 //! ```
 //! let e = gp_fhir::error_for("SlotTaken");
@@ -15,6 +17,8 @@
 //! ```
 
 use serde_json::{json, Value};
+
+pub mod appointments;
 
 /// The profile of GP Connect's error resource (STU3).
 pub const OPERATION_OUTCOME_PROFILE: &str =

@@ -1,0 +1,283 @@
+//! GP Connect (STU3) appointment resources: our slots, sessions and
+//! bookings as `Slot`, `Schedule` and `Appointment`, and a booking request
+//! read from an `Appointment` a consumer sends.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use gp_booking::{Booking, BookingComment, BookingDescription, DeliveryMode, Session, Slot};
+use gp_core::{PatientId, SlotId};
+use serde_json::{json, Map, Value};
+
+use crate::{GpcError, BAD_REQUEST, INVALID_RESOURCE};
+
+/// `GPConnect-Slot-1`.
+pub const SLOT_PROFILE: &str = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Slot-1";
+/// `GPConnect-Schedule-1`.
+pub const SCHEDULE_PROFILE: &str =
+    "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Schedule-1";
+/// `GPConnect-Appointment-1`.
+pub const APPOINTMENT_PROFILE: &str =
+    "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Appointment-1";
+/// The delivery channel extension (`DeliveryChannel-2`).
+pub const DELIVERY_CHANNEL: &str =
+    "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-DeliveryChannel-2";
+/// The cancellation reason extension.
+pub const CANCELLATION_REASON: &str =
+    "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-AppointmentCancellationReason-1";
+/// The booking organisation extension.
+pub const BOOKING_ORGANISATION: &str =
+    "https://fhir.nhs.uk/STU3/StructureDefinition/extension-GPConnect-BookingOrganisation-1";
+
+/// The longest description GP Connect allows, in characters.
+pub const MAX_DESCRIPTION: usize = 100;
+/// The longest comment GP Connect allows, in characters.
+pub const MAX_COMMENT: usize = 500;
+
+fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn delivery(mode: DeliveryMode) -> &'static str {
+    match mode {
+        DeliveryMode::InPerson => "In-person",
+        DeliveryMode::Telephone => "Telephone",
+        DeliveryMode::Video => "Video",
+    }
+}
+
+/// A slot as `GPConnect-Slot-1`: free unless `booked`.
+pub fn slot(slot: &Slot, booked: bool) -> Value {
+    json!({
+        "resourceType": "Slot",
+        "id": slot.id.to_string(),
+        "meta": {"versionId": "1", "profile": [SLOT_PROFILE]},
+        "extension": [{"url": DELIVERY_CHANNEL, "valueCode": delivery(slot.delivery)}],
+        "serviceType": [{"text": slot.slot_type.to_string()}],
+        "schedule": {"reference": format!("Schedule/{}", slot.session)},
+        "status": if booked { "busy" } else { "free" },
+        "start": instant(slot.start()),
+        "end": instant(slot.period.end()),
+    })
+}
+
+/// A session as `GPConnect-Schedule-1`, its clinician the actor.
+pub fn schedule(session: &Session) -> Value {
+    json!({
+        "resourceType": "Schedule",
+        "id": session.id.to_string(),
+        "meta": {"versionId": "1", "profile": [SCHEDULE_PROFILE]},
+        "actor": [{"reference": format!("Practitioner/{}", session.clinician)}],
+        "planningHorizon": {
+            "start": instant(session.period.start()),
+            "end": instant(session.period.end()),
+        },
+    })
+}
+
+/// A booking as `GPConnect-Appointment-1`, with its slot's times;
+/// `version` is its `meta.versionId` (the ETag a consumer sends back).
+pub fn appointment(booking: &Booking, slot: &Slot, version: u64) -> Value {
+    let mut a = json!({
+        "resourceType": "Appointment",
+        "id": booking.id.to_string(),
+        "meta": {"versionId": version.to_string(), "profile": [APPOINTMENT_PROFILE]},
+        "status": if booking.is_live() { "booked" } else { "cancelled" },
+        "start": instant(slot.start()),
+        "end": instant(slot.period.end()),
+        "slot": [{"reference": format!("Slot/{}", slot.id)}],
+        "created": instant(booking.booked_at),
+        "participant": [
+            {"actor": {"reference": format!("Patient/{}", booking.patient)}, "status": "accepted"},
+            {"actor": {"reference": format!("Practitioner/{}", slot.clinician)}, "status": "accepted"},
+        ],
+    });
+    if let Some(d) = &booking.description {
+        a["description"] = Value::String(d.as_str().to_owned());
+    }
+    if let Some(c) = &booking.comment {
+        a["comment"] = Value::String(c.as_str().to_owned());
+    }
+    if let Some(cancelled) = &booking.cancellation {
+        a["extension"] =
+            json!([{"url": CANCELLATION_REASON, "valueString": cancelled.reason.as_str()}]);
+    }
+    a
+}
+
+/// A booking request read from an `Appointment` a consumer sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppointmentRequest {
+    /// The patient (the `Patient/` participant).
+    pub patient: PatientId,
+    /// The slots, one or more contiguous (`Slot/` references).
+    pub slots: Vec<SlotId>,
+    /// The description (at most 100 characters).
+    pub description: Option<BookingDescription>,
+    /// The comment (at most 500 characters).
+    pub comment: Option<BookingComment>,
+    /// The booking organisation's ODS code, if the extension names one.
+    pub booking_organisation: Option<String>,
+}
+
+/// A refusal of a resource as sent: the GP Connect answer and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The answer.
+    pub error: GpcError,
+    /// Why, for the `OperationOutcome`'s diagnostics.
+    pub why: String,
+}
+
+fn invalid(why: impl Into<String>) -> Rejected {
+    Rejected {
+        error: INVALID_RESOURCE,
+        why: why.into(),
+    }
+}
+
+/// The fields an `Appointment` a consumer books with may hold.
+const KNOWN: &[&str] = &[
+    "resourceType",
+    "id",
+    "meta",
+    "language",
+    "text",
+    "contained",
+    "extension",
+    "status",
+    "start",
+    "end",
+    "slot",
+    "created",
+    "description",
+    "comment",
+    "participant",
+    "reason",
+];
+
+fn reference(v: &Value, kind: &str) -> Option<String> {
+    v.get("reference")?
+        .as_str()?
+        .strip_prefix(&format!("{kind}/"))
+        .map(str::to_owned)
+}
+
+/// Reads a booking request from the JSON body of a `POST /Appointment`,
+/// with GP Connect's rules: an `Appointment`, status `booked`, at least
+/// one `Slot/` reference, a `Patient/` participant; a description of at
+/// most 100 and a comment of at most 500 characters, refused (never
+/// truncated) when longer; `reason` must not be sent; fields GP Connect
+/// does not define are refused. A body that is not JSON is `BAD_REQUEST`;
+/// anything else wrong is `INVALID_RESOURCE`.
+pub fn read_appointment(body: &[u8]) -> Result<AppointmentRequest, Rejected> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| Rejected {
+        error: BAD_REQUEST,
+        why: format!("the body is not JSON: {e}"),
+    })?;
+    let Some(a) = value.as_object() else {
+        return Err(invalid("the body is not a resource"));
+    };
+    if a.get("resourceType").and_then(Value::as_str) != Some("Appointment") {
+        return Err(invalid("the resource is not an Appointment"));
+    }
+    if let Some(unknown) = a.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(invalid(format!(
+            "Appointment.{unknown} is not a GP Connect field"
+        )));
+    }
+    if a.contains_key("reason") {
+        return Err(invalid("Appointment.reason must not be sent"));
+    }
+    if a.get("status").and_then(Value::as_str) != Some("booked") {
+        return Err(invalid("Appointment.status must be booked"));
+    }
+    let slots: Vec<SlotId> = a
+        .get("slot")
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .map(|r| {
+                    reference(r, "Slot")
+                        .and_then(|id| id.parse().ok())
+                        .ok_or_else(|| invalid("Appointment.slot must reference Slot/<id>"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    if slots.is_empty() {
+        return Err(invalid("Appointment.slot must name at least one slot"));
+    }
+    let participants = a.get("participant").and_then(Value::as_array);
+    let patients: Vec<PatientId> = participants
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("actor").and_then(|actor| reference(actor, "Patient")))
+        .map(|id| {
+            id.parse()
+                .map_err(|_| invalid("a Patient/<id> participant is not an id"))
+        })
+        .collect::<Result<_, _>>()?;
+    let [patient] = patients[..] else {
+        return Err(invalid(
+            "Appointment.participant must name exactly one patient",
+        ));
+    };
+    let text = |field: &str, max: usize| -> Result<Option<String>, Rejected> {
+        match a.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.chars().count() > max => Err(invalid(format!(
+                "Appointment.{field} is {} characters; at most {max} (it is not truncated)",
+                s.chars().count()
+            ))),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(format!("Appointment.{field} must be a string"))),
+        }
+    };
+    let description = text("description", MAX_DESCRIPTION)?
+        .map(|d| BookingDescription::parse(&d))
+        .transpose()
+        .map_err(|e| invalid(format!("Appointment.description: {e}")))?;
+    let comment = text("comment", MAX_COMMENT)?
+        .map(|c| BookingComment::parse(&c))
+        .transpose()
+        .map_err(|e| invalid(format!("Appointment.comment: {e}")))?;
+    let booking_organisation = a
+        .get("extension")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|x| x.get("url").and_then(Value::as_str) == Some(BOOKING_ORGANISATION))
+        .find_map(|x| {
+            x.get("valueReference")
+                .and_then(|r| r.get("identifier"))
+                .and_then(|i| i.get("value"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    Ok(AppointmentRequest {
+        patient,
+        slots,
+        description,
+        comment,
+        booking_organisation,
+    })
+}
+
+/// A searchset `Bundle` of `resources`.
+pub fn searchset(resources: Vec<Value>) -> Value {
+    let entries: Vec<Value> = resources
+        .into_iter()
+        .map(|r| {
+            let mut e = Map::new();
+            let url = format!(
+                "{}/{}",
+                r["resourceType"].as_str().unwrap_or_default(),
+                r["id"].as_str().unwrap_or_default()
+            );
+            e.insert("fullUrl".into(), Value::String(url));
+            e.insert("resource".into(), r);
+            Value::Object(e)
+        })
+        .collect();
+    json!({"resourceType": "Bundle", "type": "searchset", "entry": entries})
+}

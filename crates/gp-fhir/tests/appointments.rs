@@ -1,0 +1,212 @@
+//! Our slots, sessions and bookings as GP Connect STU3 resources, and a
+//! booking read from an `Appointment` with GP Connect's rules.
+
+use chrono::Duration;
+use gp_booking::{Booking, BookingComment, BookingDescription, Cancellation, CancellationReason};
+use gp_core::{Actor, BookingId, Channel, PatientId, SequentialIds};
+use gp_fhir::appointments::{
+    appointment, read_appointment, schedule, searchset, slot, APPOINTMENT_PROFILE, SLOT_PROFILE,
+};
+use gp_testkit::fixtures::{monday_morning, small_schedule};
+use serde_json::json;
+
+fn booking(ids: &SequentialIds, slot: gp_core::SlotId, patient: PatientId) -> Booking {
+    Booking {
+        id: BookingId::new(ids),
+        slot,
+        patient,
+        booked_by: Actor::Patient { patient },
+        channel: Channel::Online,
+        booked_at: monday_morning(),
+        description: Some(BookingDescription::parse("Ear ache").expect("a description")),
+        comment: Some(BookingComment::parse("Since Friday").expect("a comment")),
+        holding_limit_override: None,
+        cancellation: None,
+    }
+}
+
+#[test]
+fn slots_schedules_and_appointments_have_the_gp_connect_shape() {
+    let ids = SequentialIds::new(1);
+    let (_, sched) = small_schedule(&ids, monday_morning(), 2);
+    let s = &sched.slots[0];
+    let free = slot(s, false);
+    assert_eq!(free["resourceType"], "Slot");
+    assert_eq!(free["meta"]["profile"][0], SLOT_PROFILE);
+    assert_eq!(free["status"], "free");
+    assert_eq!(slot(s, true)["status"], "busy");
+    assert_eq!(
+        free["schedule"]["reference"],
+        format!("Schedule/{}", s.session)
+    );
+    assert_eq!(free["start"], "2026-06-02T06:00:00Z");
+    assert_eq!(free["end"], "2026-06-02T06:10:00Z");
+    assert_eq!(free["extension"][0]["valueCode"], "In-person");
+    let sch = schedule(&sched.sessions[0]);
+    assert_eq!(
+        sch["actor"][0]["reference"],
+        format!("Practitioner/{}", s.clinician)
+    );
+
+    let patient = PatientId::new(&ids);
+    let mut b = booking(&ids, s.id, patient);
+    let a = appointment(&b, s, 3);
+    assert_eq!(a["meta"]["profile"][0], APPOINTMENT_PROFILE);
+    assert_eq!(a["meta"]["versionId"], "3");
+    assert_eq!(a["status"], "booked");
+    assert_eq!(a["slot"][0]["reference"], format!("Slot/{}", s.id));
+    assert_eq!(
+        a["participant"][0]["actor"]["reference"],
+        format!("Patient/{patient}")
+    );
+    assert_eq!(
+        (a["description"].as_str(), a["comment"].as_str()),
+        (Some("Ear ache"), Some("Since Friday"))
+    );
+    b.cancellation = Some(Cancellation {
+        by: Actor::Patient { patient },
+        channel: Channel::Online,
+        at: monday_morning() + Duration::hours(1),
+        reason: CancellationReason::parse("Better now").expect("a reason"),
+    });
+    let cancelled = appointment(&b, s, 4);
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["extension"][0]["valueString"], "Better now");
+
+    let bundle = searchset(vec![free]);
+    assert_eq!(bundle["type"], "searchset");
+    assert_eq!(bundle["entry"][0]["fullUrl"], format!("Slot/{}", s.id));
+}
+
+#[test]
+fn a_booking_is_read_from_an_appointment_as_gp_connect_says() {
+    let ids = SequentialIds::new(2);
+    let (_, sched) = small_schedule(&ids, monday_morning(), 2);
+    let s = &sched.slots[0];
+    let patient = PatientId::new(&ids);
+    // What we write, a consumer can send back to book.
+    let ours = appointment(&booking(&ids, s.id, patient), s, 1);
+    let request = read_appointment(ours.to_string().as_bytes()).expect("a request");
+    assert_eq!(
+        (request.patient, request.slots.clone()),
+        (patient, vec![s.id])
+    );
+    assert_eq!(
+        request.description.as_ref().map(|d| d.as_str()),
+        Some("Ear ache")
+    );
+
+    let base = || {
+        json!({
+            "resourceType": "Appointment",
+            "status": "booked",
+            "slot": [{"reference": format!("Slot/{}", s.id)}, {"reference": format!("Slot/{}", sched.slots[1].id)}],
+            "participant": [{"actor": {"reference": format!("Patient/{patient}")}, "status": "accepted"}],
+            "description": "a".repeat(100),
+            "comment": "c".repeat(500),
+            "extension": [{
+                "url": gp_fhir::appointments::BOOKING_ORGANISATION,
+                "valueReference": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "Y12345"}}
+            }],
+        })
+    };
+    let two = read_appointment(base().to_string().as_bytes()).expect("contiguous slots");
+    assert_eq!(two.slots.len(), 2);
+    assert_eq!(two.booking_organisation.as_deref(), Some("Y12345"));
+
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (b"{not json".to_vec(), 400, "not JSON"),
+        (b"[1, 2]".to_vec(), 422, "not a resource"),
+        (
+            json!({"resourceType": "Patient"}).to_string().into_bytes(),
+            422,
+            "not an Appointment",
+        ),
+        (
+            {
+                let mut a = base();
+                a["colour"] = json!("blue");
+                a.to_string().into_bytes()
+            },
+            422,
+            "colour",
+        ),
+        (
+            {
+                let mut a = base();
+                a["reason"] = json!([{"text": "pain"}]);
+                a.to_string().into_bytes()
+            },
+            422,
+            "reason must not be sent",
+        ),
+        (
+            {
+                let mut a = base();
+                a["status"] = json!("cancelled");
+                a.to_string().into_bytes()
+            },
+            422,
+            "booked",
+        ),
+        (
+            {
+                let mut a = base();
+                a["slot"] = json!([]);
+                a.to_string().into_bytes()
+            },
+            422,
+            "at least one slot",
+        ),
+        (
+            {
+                let mut a = base();
+                a["slot"] = json!([{"reference": "Location/1"}]);
+                a.to_string().into_bytes()
+            },
+            422,
+            "Slot/",
+        ),
+        (
+            {
+                let mut a = base();
+                a["participant"] = json!([]);
+                a.to_string().into_bytes()
+            },
+            422,
+            "exactly one patient",
+        ),
+        (
+            {
+                let mut a = base();
+                a["description"] = json!("a".repeat(101));
+                a.to_string().into_bytes()
+            },
+            422,
+            "not truncated",
+        ),
+        (
+            {
+                let mut a = base();
+                a["comment"] = json!("c".repeat(501));
+                a.to_string().into_bytes()
+            },
+            422,
+            "not truncated",
+        ),
+        (
+            {
+                let mut a = base();
+                a["description"] = json!(7);
+                a.to_string().into_bytes()
+            },
+            422,
+            "a string",
+        ),
+    ];
+    for (body, http, says) in cases {
+        let r = read_appointment(&body).expect_err(says);
+        assert_eq!(r.error.http, http, "{says}: {r:?}");
+        assert!(r.why.contains(says), "{says}: {}", r.why);
+    }
+}
