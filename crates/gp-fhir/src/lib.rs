@@ -6,8 +6,9 @@
 //! `GPConnect-OperationOutcome-1` resource carrying it; and
 //! [`appointments`]: our slots, sessions and bookings as GP Connect's STU3
 //! `Slot`, `Schedule` and `Appointment`, and a booking request read from an
-//! `Appointment` with GP Connect's rules. The repeat-prescription
-//! resources (R4 `MedicationRequest`, `Task`) and the HTTP router come next.
+//! `Appointment` with GP Connect's rules; and [`prescriptions`]: repeat
+//! items as R4 `MedicationRequest`s and request lines as `Task`s, and a
+//! repeat request read from a consumer's `Task`. The HTTP router comes next.
 //!
 //! ```
 //! let e = gp_fhir::error_for("SlotTaken");
@@ -19,6 +20,7 @@
 use serde_json::{json, Value};
 
 pub mod appointments;
+pub mod prescriptions;
 
 /// The profile of GP Connect's error resource (STU3).
 pub const OPERATION_OUTCOME_PROFILE: &str =
