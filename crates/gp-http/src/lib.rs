@@ -1,0 +1,625 @@
+//! GP Connect over HTTP: one axum router a supplier mounts behind their own
+//! TLS and authentication. Every request goes through `Practice` (the one
+//! door), so it is authorized from the stored records and audited; every
+//! refusal and error is a `GPConnect-OperationOutcome-1` with the status
+//! and Spine code `gp_fhir` maps it to, never a bare 500 or a panic.
+//!
+//! Patient-facing (the patient, or their proxy, acting online):
+//!
+//! - `GET /Slot?start=geYYYY-MM-DD&end=leYYYY-MM-DD[&status=free][&_include=Slot:schedule]`
+//! - `POST /Appointment` (201, `Location`, `ETag`), `GET /Appointment/{id}`,
+//!   `GET /Patient/{id}/Appointment`, cancel by `PUT /Appointment/{id}`
+//!   with `If-Match` (a stale version is 409)
+//! - `GET /Patient/{id}/MedicationRequest`, `POST /Task` (a renewal;
+//!   repeated with the same `X-Request-ID`, the first answer is given
+//!   again), `GET /Task`
+//!
+//! Who is asking comes from an [`Authenticate`] port the supplier
+//! implements over their sign-in (NHS login); [`DevelopmentTokens`] is for
+//! tests and local development only.
+
+// reason: the handlers' helpers return the ready HTTP response as their
+// error, straight to the client; boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{Duration, NaiveDate, NaiveTime};
+use gp_access::By;
+use gp_booking::{
+    BookRequest, Booking, BookingStore, CancelRequest, CancellationReason, SearchQuery,
+};
+use gp_core::{Actor, BookingId, Channel, Clock, PatientId};
+use gp_fhir::{appointments, error_for, operation_outcome, prescriptions, GpcError};
+use gp_online::{Answer, OnlineError, Practice, PracticeStore, Refused};
+use gp_prescribing::{OrderRequest, RequestChannel};
+use serde_json::{json, Value};
+
+/// The largest request body taken, in bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Who a request is from, from its headers (the supplier's sign-in: an NHS
+/// login token mapped to the linked account, for example).
+pub trait Authenticate: Send + Sync + 'static {
+    /// The patient or proxy acting online, or `None` (answered 403).
+    fn authenticate(&self, headers: &HeaderMap) -> Option<By>;
+}
+
+/// Bearer tokens mapped to who they stand for: for tests and local
+/// development only; never a way to sign in in production.
+#[derive(Debug, Default, Clone)]
+pub struct DevelopmentTokens(BTreeMap<String, By>);
+
+impl DevelopmentTokens {
+    /// No tokens.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `token` stands for `by`.
+    pub fn with(mut self, token: &str, by: By) -> Self {
+        self.0.insert(token.to_owned(), by);
+        self
+    }
+}
+
+impl Authenticate for DevelopmentTokens {
+    fn authenticate(&self, headers: &HeaderMap) -> Option<By> {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let token = value.strip_prefix("Bearer ")?;
+        self.0.get(token).copied()
+    }
+}
+
+struct App<S, C> {
+    practice: Arc<Practice<S, C>>,
+    auth: Arc<dyn Authenticate>,
+    /// Answers to renewals, by who asked and their `X-Request-ID`.
+    tasks: Mutex<HashMap<(String, String), (StatusCode, Value)>>,
+}
+
+type Shared<S, C> = Arc<App<S, C>>;
+
+/// The router: mount it behind TLS and the supplier's authentication.
+pub fn router<S, C>(practice: Arc<Practice<S, C>>, auth: Arc<dyn Authenticate>) -> Router
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let app: Shared<S, C> = Arc::new(App {
+        practice,
+        auth,
+        tasks: Mutex::new(HashMap::new()),
+    });
+    Router::new()
+        .route("/Slot", get(search::<S, C>))
+        .route("/Appointment", post(book::<S, C>))
+        .route("/Appointment/{id}", get(read::<S, C>).put(cancel::<S, C>))
+        .route(
+            "/Patient/{id}/Appointment",
+            get(patient_appointments::<S, C>),
+        )
+        .route(
+            "/Patient/{id}/MedicationRequest",
+            get(medication_requests::<S, C>),
+        )
+        .route("/Task", post(renew::<S, C>).get(renewals::<S, C>))
+        .fallback(|| async { outcome(&not_found(), "No such resource or operation.") })
+        .method_not_allowed_fallback(|| async {
+            let e = GpcError {
+                http: 405,
+                ..gp_fhir::BAD_REQUEST
+            };
+            outcome(&e, "That method is not supported here.")
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(app)
+}
+
+fn not_found() -> GpcError {
+    gp_fhir::NO_RECORD_FOUND
+}
+
+fn fhir(status: StatusCode, body: &Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json"),
+    );
+    r
+}
+
+fn status(e: &GpcError) -> StatusCode {
+    StatusCode::from_u16(e.http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn outcome(e: &GpcError, why: &str) -> Response {
+    fhir(status(e), &operation_outcome(e, why))
+}
+
+fn refusal(r: &Refused) -> Response {
+    outcome(&error_for(r.code()), &r.to_string())
+}
+
+fn failure(e: &OnlineError) -> Response {
+    match e {
+        OnlineError::Store(_) | OnlineError::Contention { .. } | OnlineError::AccessChanged => {
+            outcome(
+                &gp_fhir::INTERNAL_SERVER_ERROR,
+                "The practice's records could not be reached; nothing was changed. Please try again.",
+            )
+        }
+        other => outcome(&gp_fhir::INVALID_RESOURCE, &other.to_string()),
+    }
+}
+
+fn rejected(e: &GpcError, why: &str) -> Response {
+    outcome(e, why)
+}
+
+/// Who is asking, and the patient they act for.
+fn who<S, C>(app: &App<S, C>, headers: &HeaderMap) -> Result<(By, PatientId), Response> {
+    let denied = || outcome(&gp_fhir::ACCESS_DENIED, "Sign in to use this service.");
+    let by = app.auth.authenticate(headers).ok_or_else(denied)?;
+    let patient = match by.actor {
+        Actor::Patient { patient } => patient,
+        Actor::Proxy { for_patient, .. } => for_patient,
+        _ => return Err(denied()),
+    };
+    Ok((by, patient))
+}
+
+/// `geYYYY-MM-DD` / `leYYYY-MM-DD`.
+fn day(query: &HashMap<String, String>, name: &str, prefix: &str) -> Result<NaiveDate, Response> {
+    let bad = || {
+        outcome(
+            &gp_fhir::INVALID_PARAMETER,
+            &format!("{name} must be {prefix}YYYY-MM-DD"),
+        )
+    };
+    let v = query.get(name).ok_or_else(bad)?;
+    let d = v.strip_prefix(prefix).ok_or_else(bad)?;
+    NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())
+}
+
+async fn search<S, C>(
+    State(app): State<Shared<S, C>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let (by, patient) = match who(&app, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    if query.get("status").is_some_and(|s| s != "free") {
+        return outcome(&gp_fhir::INVALID_PARAMETER, "status must be free");
+    }
+    let (from, to) = match (day(&query, "start", "ge"), day(&query, "end", "le")) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let Some(next) = to.checked_add_signed(Duration::days(1)) else {
+        return outcome(&gp_fhir::INVALID_PARAMETER, "end is out of range");
+    };
+    let query_span = SearchQuery::between(
+        gp_core::local_to_utc_lenient(from, NaiveTime::MIN),
+        gp_core::local_to_utc_lenient(next, NaiveTime::MIN),
+    );
+    let include = query.get("_include").is_some_and(|i| i == "Slot:schedule");
+    match app.practice.search(&by, patient, query_span).await {
+        Ok(Answer::Done(slots)) => {
+            let mut resources: Vec<Value> =
+                slots.iter().map(|s| appointments::slot(s, false)).collect();
+            if include {
+                let mut seen = std::collections::BTreeSet::new();
+                for s in &slots {
+                    if seen.insert(s.session) {
+                        resources.push(json!({
+                            "resourceType": "Schedule",
+                            "id": s.session.to_string(),
+                            "meta": {"versionId": "1", "profile": [appointments::SCHEDULE_PROFILE]},
+                            "actor": [{"reference": format!("Practitioner/{}", s.clinician)}],
+                        }));
+                    }
+                }
+            }
+            fhir(StatusCode::OK, &appointments::searchset(resources))
+        }
+        Ok(Answer::Refused(r)) => refusal(&r),
+        Err(e) => failure(&e),
+    }
+}
+
+/// A booking's version: 1 while it holds its slot, 2 once cancelled.
+fn version(b: &Booking) -> u64 {
+    if b.is_live() {
+        1
+    } else {
+        2
+    }
+}
+
+async fn appointment_of<S: PracticeStore>(store: &S, b: &Booking) -> Result<Value, Response> {
+    match BookingStore::slot(store, b.slot).await {
+        Ok(Some(state)) => Ok(appointments::appointment(b, &state.slot, version(b))),
+        Ok(None) => Err(outcome(&not_found(), "The appointment's slot is gone.")),
+        Err(e) => Err(failure(&e.into())),
+    }
+}
+
+fn with_etag(mut r: Response, v: u64) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&format!("W/\"{v}\"")) {
+        r.headers_mut().insert(header::ETAG, value);
+    }
+    r
+}
+
+fn body_or_reject(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
+    body.map_err(|e| {
+        let error = GpcError {
+            http: e.status().as_u16(),
+            ..gp_fhir::BAD_REQUEST
+        };
+        outcome(&error, &format!("The request body was not taken: {e}"))
+    })
+}
+
+async fn book<S, C>(
+    State(app): State<Shared<S, C>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let (by, _) = match who(&app, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let body = match body_or_reject(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let request = match appointments::read_appointment(&body) {
+        Ok(r) => r,
+        Err(e) => return rejected(&e.error, &e.why),
+    };
+    let [slot] = request.slots[..] else {
+        return outcome(
+            &gp_fhir::INVALID_RESOURCE,
+            "Booking several contiguous slots in one appointment is not offered yet; book one slot.",
+        );
+    };
+    let book = BookRequest {
+        actor: by.actor,
+        channel: Channel::Online,
+        patient: request.patient,
+        slot,
+        description: request.description,
+        comment: request.comment,
+        holding_limit_override: None,
+    };
+    match app.practice.book(&book).await {
+        Ok(Answer::Done(b)) => match appointment_of(app.practice.store().as_ref(), &b).await {
+            Ok(a) => {
+                let mut r = with_etag(fhir(StatusCode::CREATED, &a), 1);
+                if let Ok(location) = HeaderValue::from_str(&format!("Appointment/{}", b.id)) {
+                    r.headers_mut().insert(header::LOCATION, location);
+                }
+                r
+            }
+            Err(r) => r,
+        },
+        Ok(Answer::Refused(r)) => refusal(&r),
+        Err(e) => failure(&e),
+    }
+}
+
+/// The patient's booking `id`, read through the door (their appointments).
+async fn own_booking<S, C>(
+    app: &App<S, C>,
+    by: &By,
+    patient: PatientId,
+    id: &str,
+) -> Result<Booking, Response>
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let missing = || outcome(&not_found(), "No such appointment for this patient.");
+    let id: BookingId = id.parse().map_err(|_| missing())?;
+    match app.practice.appointments(by, patient).await {
+        Ok(Answer::Done(all)) => all.into_iter().find(|b| b.id == id).ok_or_else(missing),
+        Ok(Answer::Refused(r)) => Err(refusal(&r)),
+        Err(e) => Err(failure(&e)),
+    }
+}
+
+async fn read<S, C>(
+    State(app): State<Shared<S, C>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let (by, patient) = match who(&app, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let b = match own_booking(&app, &by, patient, &id).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match appointment_of(app.practice.store().as_ref(), &b).await {
+        Ok(a) => with_etag(fhir(StatusCode::OK, &a), version(&b)),
+        Err(r) => r,
+    }
+}
+
+async fn cancel<S, C>(
+    State(app): State<Shared<S, C>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let (by, patient) = match who(&app, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let body = match body_or_reject(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let b = match own_booking(&app, &by, patient, &id).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let expected = format!("W/\"{}\"", version(&b));
+    match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(v) if v == expected => {}
+        Some(_) => {
+            let stale = GpcError {
+                http: 409,
+                ..gp_fhir::INVALID_RESOURCE
+            };
+            return outcome(
+                &stale,
+                "The appointment has changed since it was read (If-Match).",
+            );
+        }
+        None => {
+            return outcome(
+                &gp_fhir::BAD_REQUEST,
+                "If-Match is required to change an appointment.",
+            )
+        }
+    }
+    let Ok(sent) = serde_json::from_slice::<Value>(&body) else {
+        return outcome(&gp_fhir::BAD_REQUEST, "The body is not JSON.");
+    };
+    if sent.get("resourceType").and_then(Value::as_str) != Some("Appointment")
+        || sent.get("id").and_then(Value::as_str) != Some(id.as_str())
+        || sent.get("status").and_then(Value::as_str) != Some("cancelled")
+    {
+        return outcome(
+            &gp_fhir::INVALID_RESOURCE,
+            "Send the Appointment with this id and status cancelled (amending is not offered here).",
+        );
+    }
+    let reason = sent
+        .get("extension")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|x| x.get("url").and_then(Value::as_str) == Some(appointments::CANCELLATION_REASON))
+        .find_map(|x| x.get("valueString").and_then(Value::as_str))
+        .map(CancellationReason::parse);
+    let reason = match reason {
+        Some(Ok(r)) => r,
+        _ => {
+            return outcome(
+                &gp_fhir::INVALID_RESOURCE,
+                "A cancellation needs its reason (the AppointmentCancellationReason extension, 1 to 250 characters).",
+            )
+        }
+    };
+    let request = CancelRequest {
+        actor: by.actor,
+        channel: Channel::Online,
+        booking: b.id,
+        reason,
+    };
+    match app.practice.cancel(&request).await {
+        Ok(Answer::Done(done)) => {
+            match appointment_of(app.practice.store().as_ref(), &done).await {
+                Ok(a) => with_etag(fhir(StatusCode::OK, &a), version(&done)),
+                Err(r) => r,
+            }
+        }
+        Ok(Answer::Refused(r)) => refusal(&r),
+        Err(e) => failure(&e),
+    }
+}
+
+fn path_patient(id: &str) -> Result<PatientId, Response> {
+    id.parse()
+        .map_err(|_| outcome(&gp_fhir::PATIENT_NOT_FOUND, "No such patient."))
+}
+
+async fn patient_appointments<S, C>(
+    State(app): State<Shared<S, C>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let (by, _) = match who(&app, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let patient = match path_patient(&id) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match app.practice.appointments(&by, patient).await {
+        Ok(Answer::Done(all)) => {
+            let mut resources = Vec::new();
+            for b in &all {
+                match appointment_of(app.practice.store().as_ref(), b).await {
+                    Ok(a) => resources.push(a),
+                    Err(r) => return r,
+                }
+            }
+            fhir(StatusCode::OK, &appointments::searchset(resources))
+        }
+        Ok(Answer::Refused(r)) => refusal(&r),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn medication_requests<S, C>(
+    State(app): State<Shared<S, C>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let (by, _) = match who(&app, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let patient = match path_patient(&id) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match app.practice.repeats(&by, patient).await {
+        Ok(Answer::Done(record)) => {
+            let resources = record
+                .items
+                .iter()
+                .map(prescriptions::medication_request)
+                .collect();
+            fhir(StatusCode::OK, &appointments::searchset(resources))
+        }
+        Ok(Answer::Refused(r)) => refusal(&r),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn renew<S, C>(
+    State(app): State<Shared<S, C>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let (by, _) = match who(&app, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let body = match body_or_reject(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let key = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(|v| (format!("{:?}", by.actor), v.to_owned()));
+    if let Some(key) = &key {
+        let seen = app.tasks.lock().ok().and_then(|m| m.get(key).cloned());
+        if let Some((status, body)) = seen {
+            return fhir(status, &body);
+        }
+    }
+    let renewal = match prescriptions::read_task(&body) {
+        Ok(r) => r,
+        Err(e) => return rejected(&e.error, &e.why),
+    };
+    let order = match OrderRequest::new(
+        by.actor,
+        RequestChannel::Online,
+        renewal.patient,
+        vec![renewal.item],
+        renewal.note.as_deref(),
+    ) {
+        Ok(o) => o,
+        Err(e) => return outcome(&gp_fhir::INVALID_RESOURCE, &e.to_string()),
+    };
+    let (code, answer) = match app.practice.order(&order).await {
+        Ok(Answer::Done(ordered)) => match (
+            ordered.refused.first(),
+            prescriptions::tasks(&ordered.request).into_iter().next(),
+        ) {
+            (Some(line), _) => {
+                let e = error_for(gp_core::Reason::code(&line.reason));
+                (status(&e), operation_outcome(&e, &line.reason.to_string()))
+            }
+            (None, Some(task)) => (StatusCode::CREATED, task),
+            (None, None) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                operation_outcome(&gp_fhir::INTERNAL_SERVER_ERROR, "No task was made."),
+            ),
+        },
+        Ok(Answer::Refused(r)) => {
+            let e = error_for(r.code());
+            (status(&e), operation_outcome(&e, &r.to_string()))
+        }
+        Err(e) => return failure(&e),
+    };
+    if let (Some(key), Ok(mut m)) = (key, app.tasks.lock()) {
+        if m.len() >= 10_000 {
+            m.clear();
+        }
+        m.insert(key, (code, answer.clone()));
+    }
+    fhir(code, &answer)
+}
+
+async fn renewals<S, C>(State(app): State<Shared<S, C>>, headers: HeaderMap) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let (by, patient) = match who(&app, &headers) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    match app.practice.repeats(&by, patient).await {
+        Ok(Answer::Done(record)) => {
+            let resources = record
+                .requests
+                .iter()
+                .flat_map(prescriptions::tasks)
+                .collect();
+            fhir(StatusCode::OK, &appointments::searchset(resources))
+        }
+        Ok(Answer::Refused(r)) => refusal(&r),
+        Err(e) => failure(&e),
+    }
+}

@@ -1,0 +1,446 @@
+//! GP Connect over real HTTP on loopback: search, book, read, retrieve and
+//! cancel appointments, read repeat medicines and ask for a renewal, as a
+//! patient's app would; every refusal and error an `OperationOutcome`.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use gp_access::{
+    By, Competency, ListedPatient, PatientList, Registration, RegistrationKind, Service,
+    StaffProfile, VerificationMethod,
+};
+use gp_booking::BookingStore;
+use gp_core::{Actor, Channel, FixedClock, OdsCode, PatientId, SequentialIds, StaffId, StaffRole};
+use gp_http::{router, DevelopmentTokens};
+use gp_online::Practice;
+use gp_sqlite::SqliteStore;
+use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture, repeat_item};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Reply {
+    status: u16,
+    headers: String,
+    body: Value,
+}
+
+async fn call(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\n", body.len());
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).await.expect("write");
+    s.write_all(body).await.expect("write");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = headers
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = serde_json::from_str(body).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers: headers.to_ascii_lowercase(),
+        body,
+    }
+}
+
+fn spine_code(r: &Reply) -> &str {
+    assert_eq!(r.body["resourceType"], "OperationOutcome", "{}", r.body);
+    r.body["issue"][0]["details"]["coding"][0]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patients_app_books_reads_and_cancels_over_http() {
+    let ids = SequentialIds::new(9);
+    let store = Arc::new(SqliteStore::open_in_memory().expect("a store"));
+    let practice = Arc::new(Practice::new(
+        store.clone(),
+        Arc::new(FixedClock::new(monday_morning())),
+    ));
+    let today = monday_morning().date_naive();
+    let fixture = practice_fixture(&ids, today);
+    for m in fixture.staff() {
+        store.put_staff(&m).await.expect("staff");
+    }
+    store
+        .add_schedule(&fixture.schedule)
+        .await
+        .expect("schedule");
+    let manager = StaffProfile::new(StaffId::new(&ids), "Manager", StaffRole::PracticeManager);
+    practice.first_manager(&manager).await.expect("manager");
+    let desk = StaffProfile::new(StaffId::new(&ids), "Desk", StaffRole::Receptionist)
+        .with_competencies([Competency::VerifyIdentity]);
+    practice
+        .put_staff(&By::staff(&manager, Channel::Reception), &desk)
+        .await
+        .expect("desk");
+    let desk = By::staff(&desk, Channel::Reception);
+    let mut patients = Vec::new();
+    for n in 0..2 {
+        let p = PatientId::new(&ids);
+        let born = NaiveDate::from_ymd_opt(1980, 1, 1).expect("a date");
+        store
+            .put_listed_patient(
+                &ListedPatient::new(p, nhs_number(n), born, RegistrationKind::Regular, born)
+                    .expect("entry"),
+            )
+            .await
+            .expect("listed");
+        let reg = Registration {
+            nhs_number: nhs_number(n),
+            date_of_birth: born,
+            registration: RegistrationKind::Regular,
+            practice: OdsCode::parse("A81001").expect("code"),
+        };
+        practice.register(&desk, p, &reg).await.expect("register");
+        practice
+            .verify_identity(&desk, p, VerificationMethod::DocumentsSeen)
+            .await
+            .expect("verify");
+        practice
+            .set_services(&desk, p, &Service::ALL.into_iter().collect())
+            .await
+            .expect("services");
+        patients.push(p);
+    }
+    let (alice, bob) = (patients[0], patients[1]);
+    let item = repeat_item(
+        &ids,
+        alice,
+        1,
+        Some(today - chrono::Duration::days(25)),
+        today,
+    );
+    practice
+        .put_item(
+            &By {
+                actor: Actor::System,
+                channel: Channel::Internal,
+            },
+            &item,
+        )
+        .await
+        .expect("item");
+    let tokens = DevelopmentTokens::new()
+        .with("alice", By::patient_online(alice))
+        .with("bob", By::patient_online(bob));
+    let app = router(practice.clone(), Arc::new(tokens));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    // Search for free slots, with their schedules.
+    let r = call(
+        addr,
+        "GET",
+        "/Slot?start=ge2026-06-02&end=le2026-06-05&status=free&_include=Slot:schedule",
+        Some("alice"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.headers.contains("content-type: application/fhir+json"));
+    let entries = r.body["entry"].as_array().cloned().unwrap_or_default();
+    let slots: Vec<&Value> = entries
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|x| x["resourceType"] == "Slot")
+        .collect();
+    assert!(!slots.is_empty());
+    assert!(entries
+        .iter()
+        .any(|e| e["resource"]["resourceType"] == "Schedule"));
+    let slot_id = slots[0]["id"].as_str().expect("an id").to_owned();
+    // Refused searches.
+    let wide = call(
+        addr,
+        "GET",
+        "/Slot?start=ge2026-06-02&end=le2026-06-20",
+        Some("alice"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!((wide.status, spine_code(&wide)), (422, "INVALID_PARAMETER"));
+    let bare = call(
+        addr,
+        "GET",
+        "/Slot?end=le2026-06-05",
+        Some("alice"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!((bare.status, spine_code(&bare)), (422, "INVALID_PARAMETER"));
+    let anonymous = call(
+        addr,
+        "GET",
+        "/Slot?start=ge2026-06-02&end=le2026-06-05",
+        None,
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        (anonymous.status, spine_code(&anonymous)),
+        (403, "ACCESS_DENIED")
+    );
+
+    // Book.
+    let appointment = |patient: PatientId, description: &str| {
+        json!({
+            "resourceType": "Appointment",
+            "status": "booked",
+            "slot": [{"reference": format!("Slot/{slot_id}")}],
+            "participant": [{"actor": {"reference": format!("Patient/{patient}")}, "status": "accepted"}],
+            "description": description,
+        })
+        .to_string()
+    };
+    let booked = call(
+        addr,
+        "POST",
+        "/Appointment",
+        Some("alice"),
+        &[],
+        appointment(alice, "Ear ache").as_bytes(),
+    )
+    .await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    assert!(booked.headers.contains("location: appointment/"));
+    assert!(booked.headers.contains("etag: w/\"1\""));
+    assert_eq!(booked.body["status"], "booked");
+    let id = booked.body["id"].as_str().expect("an id").to_owned();
+    let taken = call(
+        addr,
+        "POST",
+        "/Appointment",
+        Some("bob"),
+        &[],
+        appointment(bob, "Me too").as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (taken.status, spine_code(&taken)),
+        (409, "DUPLICATE_REJECTED")
+    );
+    let for_other = call(
+        addr,
+        "POST",
+        "/Appointment",
+        Some("alice"),
+        &[],
+        appointment(bob, "For Bob").as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (for_other.status, spine_code(&for_other)),
+        (403, "ACCESS_DENIED")
+    );
+    let long = call(
+        addr,
+        "POST",
+        "/Appointment",
+        Some("alice"),
+        &[],
+        appointment(alice, &"a".repeat(101)).as_bytes(),
+    )
+    .await;
+    assert_eq!((long.status, spine_code(&long)), (422, "INVALID_RESOURCE"));
+    let garbage = call(
+        addr,
+        "POST",
+        "/Appointment",
+        Some("alice"),
+        &[],
+        b"{not json",
+    )
+    .await;
+    assert_eq!((garbage.status, spine_code(&garbage)), (400, "BAD_REQUEST"));
+    let huge = call(
+        addr,
+        "POST",
+        "/Appointment",
+        Some("alice"),
+        &[],
+        &vec![b' '; 70 * 1024],
+    )
+    .await;
+    assert_eq!(huge.status, 413);
+    assert_eq!(spine_code(&huge), "BAD_REQUEST");
+
+    // Read and retrieve; another patient cannot.
+    let path = format!("/Appointment/{id}");
+    let read = call(addr, "GET", &path, Some("alice"), &[], b"").await;
+    assert_eq!(read.status, 200);
+    assert!(read.headers.contains("etag: w/\"1\""));
+    let not_theirs = call(addr, "GET", &path, Some("bob"), &[], b"").await;
+    assert_eq!(
+        (not_theirs.status, spine_code(&not_theirs)),
+        (404, "NO_RECORD_FOUND")
+    );
+    let list = call(
+        addr,
+        "GET",
+        &format!("/Patient/{alice}/Appointment"),
+        Some("alice"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(list.body["entry"].as_array().map(Vec::len), Some(1));
+    let snooping = call(
+        addr,
+        "GET",
+        &format!("/Patient/{alice}/Appointment"),
+        Some("bob"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        (snooping.status, spine_code(&snooping)),
+        (403, "ACCESS_DENIED")
+    );
+
+    // Cancel, with If-Match.
+    let mut cancelled = read.body.clone();
+    cancelled["status"] = json!("cancelled");
+    cancelled["extension"] = json!([{"url": gp_fhir::appointments::CANCELLATION_REASON, "valueString": "Feeling better"}]);
+    let body = cancelled.to_string();
+    let stale = call(
+        addr,
+        "PUT",
+        &path,
+        Some("alice"),
+        &[("If-Match", "W/\"7\"")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(stale.status, 409);
+    let done = call(
+        addr,
+        "PUT",
+        &path,
+        Some("alice"),
+        &[("If-Match", "W/\"1\"")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.body["status"], "cancelled");
+    let again = call(
+        addr,
+        "PUT",
+        &path,
+        Some("alice"),
+        &[("If-Match", "W/\"2\"")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (again.status, spine_code(&again)),
+        (422, "INVALID_RESOURCE")
+    );
+    assert!(store
+        .bookings_for_patient(alice)
+        .await
+        .expect("bookings")
+        .iter()
+        .all(|b| !b.is_live()));
+
+    // Repeats: read the list, ask for a renewal once, whatever the retries.
+    let meds = call(
+        addr,
+        "GET",
+        &format!("/Patient/{alice}/MedicationRequest"),
+        Some("alice"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(meds.status, 200);
+    assert_eq!(meds.body["entry"][0]["resource"]["id"], item.id.to_string());
+    let task = json!({
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "code": {"coding": [{"system": gp_fhir::prescriptions::SNOMED, "code": gp_fhir::prescriptions::RENEWAL}]},
+        "focus": {"reference": format!("MedicationRequest/{}", item.id)},
+        "for": {"reference": format!("Patient/{alice}")},
+    })
+    .to_string();
+    let first = call(
+        addr,
+        "POST",
+        "/Task",
+        Some("alice"),
+        &[("X-Request-ID", "req-1")],
+        task.as_bytes(),
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["status"], "requested");
+    let retried = call(
+        addr,
+        "POST",
+        "/Task",
+        Some("alice"),
+        &[("X-Request-ID", "req-1")],
+        task.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (retried.status, &retried.body),
+        (201, &first.body),
+        "the first answer, again"
+    );
+    let duplicate = call(
+        addr,
+        "POST",
+        "/Task",
+        Some("alice"),
+        &[("X-Request-ID", "req-2")],
+        task.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (duplicate.status, spine_code(&duplicate)),
+        (409, "DUPLICATE_REJECTED")
+    );
+    let tasks = call(addr, "GET", "/Task", Some("alice"), &[], b"").await;
+    assert_eq!(tasks.body["entry"].as_array().map(Vec::len), Some(1));
+
+    // What is not there, or not allowed.
+    let nowhere = call(addr, "GET", "/Practitioner/1", Some("alice"), &[], b"").await;
+    assert_eq!(
+        (nowhere.status, spine_code(&nowhere)),
+        (404, "NO_RECORD_FOUND")
+    );
+    let patch = call(addr, "PATCH", &path, Some("alice"), &[], b"{}").await;
+    assert_eq!(patch.status, 405);
+    assert_eq!(patch.body["resourceType"], "OperationOutcome");
+}
