@@ -15,59 +15,22 @@ use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, Weekday};
 use criterion::Criterion;
-use gp_access::{AccessChange, AccessRecord, AccessStore, By, Committable};
+use gp_access::{AccessRecord, By};
 use gp_booking::{
-    BookRequest, BookingStore, DeliveryMode, Schedule, SearchQuery, SessionTemplate, Slot,
-    SlotAvailability, SlotType, StaffMember,
+    BookRequest, DeliveryMode, Schedule, SearchQuery, SessionTemplate, Slot, SlotAvailability,
+    SlotType, StaffMember,
 };
-use gp_core::{local_date, FixedClock, PatientId, SequentialIds, StaffId, StaffRole};
-use gp_online::{Answer, Practice};
-use gp_sqlite::SqliteStore;
+use gp_core::{local_date, SequentialIds, StaffId, StaffRole};
+use gp_online::Answer;
 use gp_testkit::fixtures::{monday_morning, small_schedule};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 mod common;
-use common::{chain, raw_access_records, raw_holdings_below_limit, record, temp_db, AUDIT_TABLES};
-
-type Door = Practice<SqliteStore, FixedClock>;
+use common::{
+    chain, practice_with, raw_access_records, raw_holdings_below_limit, temp_db, AUDIT_TABLES,
+};
 
 /// Patients with access records, on a store at `path`.
-fn ours(
-    path: &std::path::Path,
-    patients: usize,
-    schedule: &Schedule,
-    staff_members: &[StaffMember],
-) -> (Arc<Door>, Vec<PatientId>) {
-    let ids = SequentialIds::new(7);
-    let store = Arc::new(SqliteStore::open(path).expect("open"));
-    let staff = StaffId::new(&ids);
-    let patients: Vec<PatientId> = (0..patients).map(|_| PatientId::new(&ids)).collect();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        for member in staff_members {
-            store.put_staff(member).await.expect("staff");
-        }
-        store.add_schedule(schedule).await.expect("schedule");
-        for p in &patients {
-            let c = Committable {
-                change: AccessChange {
-                    record: Some(record(*p, staff)),
-                    ..AccessChange::default()
-                },
-                events: Vec::new(),
-                preconditions: Vec::new(),
-            };
-            AccessStore::commit(store.as_ref(), &c)
-                .await
-                .expect("record");
-        }
-    });
-    let practice = Practice::new(store, Arc::new(FixedClock::new(monday_morning())));
-    (Arc::new(practice), patients)
-}
-
 /// The raw baseline's schema: access records, slots with a `booked` flag
 /// and a partial index of free slots by start, bookings, the audit chain.
 fn raw(path: &std::path::Path, patients: usize, slots: &[Slot]) -> Connection {
@@ -193,7 +156,7 @@ fn rush(patients: usize, slots: usize) {
     let ids = SequentialIds::new(1);
     let (gp, schedule) = small_schedule(&ids, monday_morning(), slots);
     let (ours_path, raw_path) = (temp_db("rush"), temp_db("rush-raw"));
-    let (practice, people) = ours(&ours_path, patients, &schedule, &[gp]);
+    let (practice, people) = practice_with(&ours_path, patients, &schedule, &[gp]);
     let mut conn = raw(&raw_path, patients, &schedule.slots);
 
     // Ours: everyone at once, queued to the one store.
@@ -366,7 +329,7 @@ fn search(c: &mut Criterion) {
     let ids = SequentialIds::new(3);
     let (gps, schedule) = big_schedule(&ids);
     let (ours_path, raw_path) = (temp_db("search"), temp_db("search-raw"));
-    let (practice, people) = ours(&ours_path, 2_000, &schedule, &gps);
+    let (practice, people) = practice_with(&ours_path, 2_000, &schedule, &gps);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()

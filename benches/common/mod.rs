@@ -157,3 +157,51 @@ pub fn criterion() -> criterion::Criterion {
         .warm_up_time(Duration::from_millis(500))
         .configure_from_args()
 }
+
+/// A practice on a file at `path`: `staff_members`, `schedule`, and
+/// `patients` with access records (registered, verified, every service).
+pub fn practice_with(
+    path: &std::path::Path,
+    patients: usize,
+    schedule: &gp_booking::Schedule,
+    staff_members: &[gp_booking::StaffMember],
+) -> (
+    std::sync::Arc<gp_online::Practice<gp_sqlite::SqliteStore, gp_core::FixedClock>>,
+    Vec<PatientId>,
+) {
+    let ids = gp_core::SequentialIds::new(7);
+    let store = std::sync::Arc::new(gp_sqlite::SqliteStore::open(path).expect("open"));
+    let staff = StaffId::new(&ids);
+    let patients: Vec<PatientId> = (0..patients).map(|_| PatientId::new(&ids)).collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        for member in staff_members {
+            gp_booking::BookingStore::put_staff(store.as_ref(), member)
+                .await
+                .expect("staff");
+        }
+        gp_booking::BookingStore::add_schedule(store.as_ref(), schedule)
+            .await
+            .expect("schedule");
+        for p in &patients {
+            let c = gp_access::Committable {
+                change: gp_access::AccessChange {
+                    record: Some(record(*p, staff)),
+                    ..gp_access::AccessChange::default()
+                },
+                events: Vec::new(),
+                preconditions: Vec::new(),
+            };
+            gp_access::AccessStore::commit(store.as_ref(), &c)
+                .await
+                .expect("record");
+        }
+    });
+    let practice = gp_online::Practice::new(
+        store,
+        std::sync::Arc::new(gp_core::FixedClock::new(monday_morning())),
+    );
+    (std::sync::Arc::new(practice), patients)
+}
