@@ -139,6 +139,7 @@ const KNOWN: &[&str] = &[
     "resourceType",
     "id",
     "meta",
+    "identifier",
     "language",
     "text",
     "contained",

@@ -101,11 +101,11 @@ fn a_renewal_is_read_from_a_task_as_sent_or_refused_with_why() {
         (
             {
                 let mut t = base();
-                t["priority"] = json!("urgent");
+                t["colour"] = json!("blue");
                 t.to_string().into_bytes()
             },
             422,
-            "priority",
+            "colour",
         ),
         (
             {

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -79,11 +79,31 @@ impl Authenticate for DevelopmentTokens {
     }
 }
 
+/// What a renewal's `X-Request-ID` is remembered for.
+#[derive(Clone)]
+enum Remembered {
+    /// Being made now.
+    Pending,
+    /// Made: the request's digest, the patient and the `Task` answered.
+    Done {
+        digest: u64,
+        patient: PatientId,
+        task: Value,
+        /// When it was remembered (a counter), to forget the oldest first.
+        seq: u64,
+    },
+}
+
+/// The most renewals remembered for one asker.
+const REMEMBERED_PER_ASKER: usize = 100;
+
 struct App<S, C> {
     practice: Arc<Practice<S, C>>,
     auth: Arc<dyn Authenticate>,
-    /// Answers to renewals, by who asked and their `X-Request-ID`.
-    tasks: Mutex<HashMap<(String, String), (StatusCode, Value)>>,
+    /// Renewals made, by who asked and their `X-Request-ID`.
+    tasks: Mutex<HashMap<(String, String), Remembered>>,
+    /// The next remembering's number.
+    next: std::sync::atomic::AtomicU64,
 }
 
 type Shared<S, C> = Arc<App<S, C>>;
@@ -98,6 +118,7 @@ where
         practice,
         auth,
         tasks: Mutex::new(HashMap::new()),
+        next: std::sync::atomic::AtomicU64::new(0),
     });
     Router::new()
         .route("/Slot", get(search::<S, C>))
@@ -187,7 +208,22 @@ fn day(query: &HashMap<String, String>, name: &str, prefix: &str) -> Result<Naiv
     };
     let v = query.get(name).ok_or_else(bad)?;
     let d = v.strip_prefix(prefix).ok_or_else(bad)?;
-    NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())
+    let shape = d.len() == 10
+        && d.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape {
+        return Err(bad());
+    }
+    let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())?;
+    if !(1900..=2200).contains(&chrono::Datelike::year(&date)) {
+        return Err(outcome(
+            &gp_fhir::INVALID_PARAMETER,
+            &format!("{name} must be a date in the years 1900 to 2200"),
+        ));
+    }
+    Ok(date)
 }
 
 async fn search<S, C>(
@@ -351,12 +387,15 @@ where
 async fn read<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Response
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
+    let Ok(Path(id)) = id else {
+        return outcome(&not_found(), "No such resource.");
+    };
     let (by, patient) = match who(&app, &headers) {
         Ok(w) => w,
         Err(r) => return r,
@@ -374,13 +413,16 @@ where
 async fn cancel<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
+    let Ok(Path(id)) = id else {
+        return outcome(&not_found(), "No such resource.");
+    };
     let (by, patient) = match who(&app, &headers) {
         Ok(w) => w,
         Err(r) => return r,
@@ -425,6 +467,24 @@ where
             "Send the Appointment with this id and status cancelled (amending is not offered here).",
         );
     }
+    // A cancellation changes the status and adds the reason; anything else
+    // sent must be the appointment as it is.
+    let current = match appointment_of(app.practice.store().as_ref(), &b).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Some(fields) = sent.as_object() {
+        let changed = fields.iter().find(|(k, v)| {
+            !matches!(k.as_str(), "status" | "extension" | "meta")
+                && current.get(k.as_str()) != Some(v)
+        });
+        if let Some((k, _)) = changed {
+            return outcome(
+                &gp_fhir::INVALID_RESOURCE,
+                &format!("Appointment.{k} differs from the appointment; a cancellation changes only the status and adds its reason."),
+            );
+        }
+    }
     let reason = sent
         .get("extension")
         .and_then(Value::as_array)
@@ -468,12 +528,15 @@ fn path_patient(id: &str) -> Result<PatientId, Response> {
 async fn patient_appointments<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Response
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
+    let Ok(Path(id)) = id else {
+        return outcome(&not_found(), "No such resource.");
+    };
     let (by, _) = match who(&app, &headers) {
         Ok(w) => w,
         Err(r) => return r,
@@ -501,12 +564,15 @@ where
 async fn medication_requests<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Response
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
+    let Ok(Path(id)) = id else {
+        return outcome(&not_found(), "No such resource.");
+    };
     let (by, _) = match who(&app, &headers) {
         Ok(w) => w,
         Err(r) => return r,
@@ -551,10 +617,51 @@ where
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map(|v| (format!("{:?}", by.actor), v.to_owned()));
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        body.hash(&mut h);
+        h.finish()
+    };
     if let Some(key) = &key {
         let seen = app.tasks.lock().ok().and_then(|m| m.get(key).cloned());
-        if let Some((status, body)) = seen {
-            return fhir(status, &body);
+        match seen {
+            Some(Remembered::Pending) => {
+                let busy = GpcError {
+                    http: 409,
+                    ..gp_fhir::DUPLICATE_REJECTED
+                };
+                return outcome(
+                    &busy,
+                    "A request with this X-Request-ID is still being made; ask again shortly.",
+                );
+            }
+            Some(Remembered::Done {
+                digest: d,
+                patient,
+                task,
+                ..
+            }) => {
+                if d != digest {
+                    return outcome(
+                        &gp_fhir::INVALID_RESOURCE,
+                        "This X-Request-ID was used for a different request.",
+                    );
+                }
+                // The same request again: answered as it was, once the
+                // asker is still allowed (a proxy revoked since gets 403,
+                // recorded).
+                return match app
+                    .practice
+                    .authorize(&by, patient, gp_access::Action::ViewRepeats)
+                    .await
+                {
+                    Ok(Answer::Done(())) => fhir(StatusCode::CREATED, &task),
+                    Ok(Answer::Refused(r)) => refusal(&r),
+                    Err(e) => failure(&e),
+                };
+            }
+            None => {}
         }
     }
     let renewal = match prescriptions::read_task(&body) {
@@ -571,6 +678,22 @@ where
         Ok(o) => o,
         Err(e) => return outcome(&gp_fhir::INVALID_RESOURCE, &e.to_string()),
     };
+    // Reserve the key: a second request with it, meanwhile, is not made.
+    if let Some(key) = &key {
+        if let Ok(mut m) = app.tasks.lock() {
+            if m.contains_key(key) {
+                let busy = GpcError {
+                    http: 409,
+                    ..gp_fhir::DUPLICATE_REJECTED
+                };
+                return outcome(
+                    &busy,
+                    "A request with this X-Request-ID is still being made; ask again shortly.",
+                );
+            }
+            m.insert(key.clone(), Remembered::Pending);
+        }
+    }
     let (code, answer) = match app.practice.order(&order).await {
         Ok(Answer::Done(ordered)) => match (
             ordered.refused.first(),
@@ -590,13 +713,47 @@ where
             let e = error_for(r.code());
             (status(&e), operation_outcome(&e, &r.to_string()))
         }
-        Err(e) => return failure(&e),
+        Err(e) => {
+            if let (Some(key), Ok(mut m)) = (&key, app.tasks.lock()) {
+                m.remove(key);
+            }
+            return failure(&e);
+        }
     };
     if let (Some(key), Ok(mut m)) = (key, app.tasks.lock()) {
-        if m.len() >= 10_000 {
-            m.clear();
+        if code == StatusCode::CREATED {
+            // Only what was made is remembered, at most 100 per asker
+            // (the oldest forgotten first), so nobody fills it for others
+            // and a refusal never outlives the reason for it.
+            let mine: Vec<((String, String), u64)> = m
+                .iter()
+                .filter(|((who, _), _)| *who == key.0)
+                .map(|(k, r)| {
+                    let seq = match r {
+                        Remembered::Done { seq, .. } => *seq,
+                        Remembered::Pending => u64::MAX,
+                    };
+                    (k.clone(), seq)
+                })
+                .collect();
+            if mine.len() > REMEMBERED_PER_ASKER {
+                if let Some((oldest, _)) = mine.iter().min_by_key(|(_, seq)| *seq) {
+                    m.remove(oldest);
+                }
+            }
+            let seq = app.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            m.insert(
+                key,
+                Remembered::Done {
+                    digest,
+                    patient: renewal.patient,
+                    task: answer.clone(),
+                    seq,
+                },
+            );
+        } else {
+            m.remove(&key);
         }
-        m.insert(key, (code, answer.clone()));
     }
     fhir(code, &answer)
 }

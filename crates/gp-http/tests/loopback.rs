@@ -87,7 +87,7 @@ async fn a_patients_app_books_reads_and_cancels_over_http() {
     let manager = StaffProfile::new(StaffId::new(&ids), "Manager", StaffRole::PracticeManager);
     practice.first_manager(&manager).await.expect("manager");
     let desk = StaffProfile::new(StaffId::new(&ids), "Desk", StaffRole::Receptionist)
-        .with_competencies([Competency::VerifyIdentity]);
+        .with_competencies([Competency::VerifyIdentity, Competency::ProxyApplications]);
     practice
         .put_staff(&By::staff(&manager, Channel::Reception), &desk)
         .await
@@ -139,9 +139,39 @@ async fn a_patients_app_books_reads_and_cancels_over_http() {
         )
         .await
         .expect("item");
+    let carer = gp_core::ProxyId::new(&ids);
+    let grant = practice
+        .proxy_application(
+            &desk,
+            alice,
+            &gp_access::ProxyApplicationInput {
+                applicant: carer,
+                applicant_name: "Carer".into(),
+                applicant_identity: Some(gp_access::IdentityVerification {
+                    method: VerificationMethod::DocumentsSeen,
+                    verified_by: Some(manager.staff),
+                    at: monday_morning(),
+                }),
+                patient_identity_checked: true,
+                basis: gp_access::LegalBasis::Consent {
+                    seen_alone: gp_access::SeenAlone::Yes,
+                },
+                scopes: Service::ALL.into_iter().collect(),
+                care_home: None,
+            },
+            &gp_access::ApplicationVerdict::Grant {
+                start: today,
+                end: None,
+                review: None,
+            },
+        )
+        .await
+        .expect("a proxy");
+    assert!(grant.refusal().is_none(), "{:?}", grant.refusal());
     let tokens = DevelopmentTokens::new()
         .with("alice", By::patient_online(alice))
-        .with("bob", By::patient_online(bob));
+        .with("bob", By::patient_online(bob))
+        .with("carer", By::proxy_online(carer, alice));
     let app = router(practice.clone(), Arc::new(tokens));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -326,7 +356,24 @@ async fn a_patients_app_books_reads_and_cancels_over_http() {
         (403, "ACCESS_DENIED")
     );
 
-    // Cancel, with If-Match.
+    let odd = call(addr, "GET", "/Appointment/%FF", Some("alice"), &[], b"").await;
+    assert_eq!((odd.status, spine_code(&odd)), (404, "NO_RECORD_FOUND"));
+
+    // Cancel, with If-Match; nothing else may change with it.
+    let mut sly = read.body.clone();
+    sly["status"] = json!("cancelled");
+    sly["description"] = json!("Changed on the way");
+    sly["extension"] = json!([{"url": gp_fhir::appointments::CANCELLATION_REASON, "valueString": "Feeling better"}]);
+    let sly = call(
+        addr,
+        "PUT",
+        &path,
+        Some("alice"),
+        &[("If-Match", "W/\"1\"")],
+        sly.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!((sly.status, spine_code(&sly)), (422, "INVALID_RESOURCE"));
     let mut cancelled = read.body.clone();
     cancelled["status"] = json!("cancelled");
     cancelled["extension"] = json!([{"url": gp_fhir::appointments::CANCELLATION_REASON, "valueString": "Feeling better"}]);
@@ -433,6 +480,64 @@ async fn a_patients_app_books_reads_and_cancels_over_http() {
     );
     let tasks = call(addr, "GET", "/Task", Some("alice"), &[], b"").await;
     assert_eq!(tasks.body["entry"].as_array().map(Vec::len), Some(1));
+    // The same key with another request is refused, not answered from before.
+    let other = task.replace("requested", "requested ");
+    let reused = call(
+        addr,
+        "POST",
+        "/Task",
+        Some("alice"),
+        &[("X-Request-ID", "req-1")],
+        other.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (reused.status, spine_code(&reused)),
+        (422, "INVALID_RESOURCE")
+    );
+    // A proxy's remembered renewal is not given back once their access ends.
+    let other_item = repeat_item(
+        &ids,
+        alice,
+        2,
+        Some(today - chrono::Duration::days(25)),
+        today,
+    );
+    practice
+        .put_item(
+            &By {
+                actor: Actor::System,
+                channel: Channel::Internal,
+            },
+            &other_item,
+        )
+        .await
+        .expect("item");
+    let by_carer = task.replace(&item.id.to_string(), &other_item.id.to_string());
+    let made = call(
+        addr,
+        "POST",
+        "/Task",
+        Some("carer"),
+        &[("X-Request-ID", "c-1")],
+        by_carer.as_bytes(),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    practice
+        .revoke_proxy(&By::patient_online(alice), alice, carer, "Not needed now")
+        .await
+        .expect("revoked");
+    let replay = call(
+        addr,
+        "POST",
+        "/Task",
+        Some("carer"),
+        &[("X-Request-ID", "c-1")],
+        by_carer.as_bytes(),
+    )
+    .await;
+    assert_eq!((replay.status, spine_code(&replay)), (403, "ACCESS_DENIED"));
 
     // What is not there, or not allowed.
     let nowhere = call(addr, "GET", "/Practitioner/1", Some("alice"), &[], b"").await;
