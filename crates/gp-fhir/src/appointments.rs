@@ -7,7 +7,7 @@ use gp_booking::{Booking, BookingComment, BookingDescription, DeliveryMode, Sess
 use gp_core::{PatientId, SlotId};
 use serde_json::{json, Map, Value};
 
-use crate::{GpcError, BAD_REQUEST, INVALID_RESOURCE};
+use crate::{invalid, read_resource, reference, Rejected};
 
 /// `GPConnect-Slot-1`.
 pub const SLOT_PROFILE: &str = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Slot-1";
@@ -118,22 +118,6 @@ pub struct AppointmentRequest {
     pub booking_organisation: Option<String>,
 }
 
-/// A refusal of a resource as sent: the GP Connect answer and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected {
-    /// The answer.
-    pub error: GpcError,
-    /// Why, for the `OperationOutcome`'s diagnostics.
-    pub why: String,
-}
-
-fn invalid(why: impl Into<String>) -> Rejected {
-    Rejected {
-        error: INVALID_RESOURCE,
-        why: why.into(),
-    }
-}
-
 /// The fields an `Appointment` a consumer books with may hold.
 const KNOWN: &[&str] = &[
     "resourceType",
@@ -155,13 +139,6 @@ const KNOWN: &[&str] = &[
     "reason",
 ];
 
-fn reference(v: &Value, kind: &str) -> Option<String> {
-    v.get("reference")?
-        .as_str()?
-        .strip_prefix(&format!("{kind}/"))
-        .map(str::to_owned)
-}
-
 /// Reads a booking request from the JSON body of a `POST /Appointment`,
 /// with GP Connect's rules: an `Appointment`, status `booked`, at least
 /// one `Slot/` reference, a `Patient/` participant; a description of at
@@ -170,21 +147,7 @@ fn reference(v: &Value, kind: &str) -> Option<String> {
 /// does not define are refused. A body that is not JSON is `BAD_REQUEST`;
 /// anything else wrong is `INVALID_RESOURCE`.
 pub fn read_appointment(body: &[u8]) -> Result<AppointmentRequest, Rejected> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| Rejected {
-        error: BAD_REQUEST,
-        why: format!("the body is not JSON: {e}"),
-    })?;
-    let Some(a) = value.as_object() else {
-        return Err(invalid("the body is not a resource"));
-    };
-    if a.get("resourceType").and_then(Value::as_str) != Some("Appointment") {
-        return Err(invalid("the resource is not an Appointment"));
-    }
-    if let Some(unknown) = a.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(invalid(format!(
-            "Appointment.{unknown} is not a GP Connect field"
-        )));
-    }
+    let a = read_resource(body, "Appointment", KNOWN)?;
     if a.contains_key("reason") {
         return Err(invalid("Appointment.reason must not be sent"));
     }
@@ -197,7 +160,7 @@ pub fn read_appointment(body: &[u8]) -> Result<AppointmentRequest, Rejected> {
         .map(|refs| {
             refs.iter()
                 .map(|r| {
-                    reference(r, "Slot")
+                    reference(Some(r), "Slot")
                         .and_then(|id| id.parse().ok())
                         .ok_or_else(|| invalid("Appointment.slot must reference Slot/<id>"))
                 })
@@ -212,7 +175,7 @@ pub fn read_appointment(body: &[u8]) -> Result<AppointmentRequest, Rejected> {
     let patients: Vec<PatientId> = participants
         .into_iter()
         .flatten()
-        .filter_map(|p| p.get("actor").and_then(|actor| reference(actor, "Patient")))
+        .filter_map(|p| reference(p.get("actor"), "Patient"))
         .map(|id| {
             id.parse()
                 .map_err(|_| invalid("a Patient/<id> participant is not an id"))

@@ -219,6 +219,61 @@ pub fn operation_outcome(error: &GpcError, diagnostics: &str) -> Value {
     })
 }
 
+/// A resource refused as sent: the GP Connect answer and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The answer.
+    pub error: GpcError,
+    /// Why, for the `OperationOutcome`'s diagnostics.
+    pub why: String,
+}
+
+/// A rule the resource breaks: 422 `INVALID_RESOURCE`, and why.
+pub(crate) fn invalid(why: impl Into<String>) -> Rejected {
+    Rejected {
+        error: INVALID_RESOURCE,
+        why: why.into(),
+    }
+}
+
+/// The JSON object of a resource of `kind`, holding only `known` fields:
+/// not JSON is `BAD_REQUEST`; anything else wrong is `INVALID_RESOURCE`.
+pub(crate) fn read_resource(
+    body: &[u8],
+    kind: &str,
+    known: &[&str],
+) -> Result<serde_json::Map<String, Value>, Rejected> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| Rejected {
+        error: BAD_REQUEST,
+        why: format!("the body is not JSON: {e}"),
+    })?;
+    let Value::Object(object) = value else {
+        return Err(invalid("the body is not a resource"));
+    };
+    if object.get("resourceType").and_then(Value::as_str) != Some(kind) {
+        let article = if kind.starts_with(['A', 'E', 'I', 'O', 'U']) {
+            "an"
+        } else {
+            "a"
+        };
+        return Err(invalid(format!("the resource is not {article} {kind}")));
+    }
+    if let Some(unknown) = object.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(invalid(format!(
+            "{kind}.{unknown} is not a field this profile takes"
+        )));
+    }
+    Ok(object)
+}
+
+/// The id in a reference like `{"reference": "Kind/id"}`.
+pub(crate) fn reference(v: Option<&Value>, kind: &str) -> Option<String> {
+    v?.get("reference")?
+        .as_str()?
+        .strip_prefix(&format!("{kind}/"))
+        .map(str::to_owned)
+}
+
 /// The mapping as a Markdown table (the README's table is checked against it).
 pub fn mapping_table() -> String {
     let mut out =

@@ -8,7 +8,7 @@ use gp_core::{MedicationId, PatientId, RequestId};
 use gp_prescribing::{ItemStatus, LineState, RepeatItem, RepeatRequest};
 use serde_json::{json, Value};
 
-use crate::{GpcError, BAD_REQUEST, INVALID_RESOURCE};
+use crate::{invalid, read_resource, reference, Rejected};
 
 /// UK Core `MedicationRequest`.
 pub const MEDICATION_REQUEST_PROFILE: &str =
@@ -115,22 +115,6 @@ pub struct RenewalRequest {
     pub group: Option<RequestId>,
 }
 
-/// Why a `Task` was refused as sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected {
-    /// The answer.
-    pub error: GpcError,
-    /// Why.
-    pub why: String,
-}
-
-fn invalid(why: impl Into<String>) -> Rejected {
-    Rejected {
-        error: INVALID_RESOURCE,
-        why: why.into(),
-    }
-}
-
 const KNOWN: &[&str] = &[
     "resourceType",
     "id",
@@ -153,13 +137,6 @@ const KNOWN: &[&str] = &[
     "extension",
 ];
 
-fn reference(v: Option<&Value>, kind: &str) -> Option<String> {
-    v?.get("reference")?
-        .as_str()?
-        .strip_prefix(&format!("{kind}/"))
-        .map(str::to_owned)
-}
-
 /// Reads a renewal from a `Task` a patient's app sends: status
 /// `requested`, intent `order`, code 103742009, `focus` a
 /// `MedicationRequest/`, `for` a `Patient/`, at most one note of at most
@@ -167,21 +144,7 @@ fn reference(v: Option<&Value>, kind: &str) -> Option<String> {
 /// `BAD_REQUEST`; anything else wrong, or a field the profile does not
 /// define, is `INVALID_RESOURCE`.
 pub fn read_task(body: &[u8]) -> Result<RenewalRequest, Rejected> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| Rejected {
-        error: BAD_REQUEST,
-        why: format!("the body is not JSON: {e}"),
-    })?;
-    let Some(t) = value.as_object() else {
-        return Err(invalid("the body is not a resource"));
-    };
-    if t.get("resourceType").and_then(Value::as_str) != Some("Task") {
-        return Err(invalid("the resource is not a Task"));
-    }
-    if let Some(unknown) = t.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(invalid(format!(
-            "Task.{unknown} is not a field of a renewal"
-        )));
-    }
+    let t = read_resource(body, "Task", KNOWN)?;
     if t.get("status").and_then(Value::as_str) != Some("requested") {
         return Err(invalid("Task.status must be requested"));
     }

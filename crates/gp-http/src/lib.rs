@@ -520,9 +520,20 @@ where
     }
 }
 
-fn path_patient(id: &str) -> Result<PatientId, Response> {
-    id.parse()
-        .map_err(|_| outcome(&gp_fhir::PATIENT_NOT_FOUND, "No such patient."))
+/// Who is asking, and the patient the path names (`/Patient/{id}/...`).
+fn for_path_patient<S, C>(
+    app: &App<S, C>,
+    headers: &HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<(By, PatientId), Response> {
+    let Ok(Path(id)) = id else {
+        return Err(outcome(&not_found(), "No such resource."));
+    };
+    let (by, _) = who(app, headers)?;
+    let patient = id
+        .parse()
+        .map_err(|_| outcome(&gp_fhir::PATIENT_NOT_FOUND, "No such patient."))?;
+    Ok((by, patient))
 }
 
 async fn patient_appointments<S, C>(
@@ -534,15 +545,8 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let Ok(Path(id)) = id else {
-        return outcome(&not_found(), "No such resource.");
-    };
-    let (by, _) = match who(&app, &headers) {
+    let (by, patient) = match for_path_patient(&app, &headers, id) {
         Ok(w) => w,
-        Err(r) => return r,
-    };
-    let patient = match path_patient(&id) {
-        Ok(p) => p,
         Err(r) => return r,
     };
     match app.practice.appointments(&by, patient).await {
@@ -570,15 +574,8 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let Ok(Path(id)) = id else {
-        return outcome(&not_found(), "No such resource.");
-    };
-    let (by, _) = match who(&app, &headers) {
+    let (by, patient) = match for_path_patient(&app, &headers, id) {
         Ok(w) => w,
-        Err(r) => return r,
-    };
-    let patient = match path_patient(&id) {
-        Ok(p) => p,
         Err(r) => return r,
     };
     match app.practice.repeats(&by, patient).await {
