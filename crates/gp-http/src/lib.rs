@@ -14,9 +14,10 @@
 //!   repeated with the same `X-Request-ID`, the first answer is given
 //!   again), `GET /Task`
 //!
-//! Who is asking comes from an [`Authenticate`] port the supplier
-//! implements over their sign-in (NHS login); [`DevelopmentTokens`] is for
-//! tests and local development only.
+//! Who is asking comes from an [`Authenticate`] port: [`NhsLogin`]
+//! verifies NHS login ID tokens against a configured JWKS; a supplier may
+//! bring their own; [`DevelopmentTokens`] is for tests and local
+//! development only.
 
 // reason: the handlers' helpers return the ready HTTP response as their
 // error, straight to the client; boxing it would only add an allocation.
@@ -96,6 +97,91 @@ enum Remembered {
 
 /// The most renewals remembered for one asker.
 const REMEMBERED_PER_ASKER: usize = 100;
+
+/// NHS login: the request's bearer token verified as an NHS login ID token
+/// (RS256 or RS512, signed by a key in the configured JWKS, from the
+/// configured issuer, for this client, not expired, identity proofed to P9)
+/// and its NHS number mapped to the patient's linked account by `resolve`
+/// (the supplier's own linkage: a lookup it keeps in memory). A patient
+/// acting for themselves; proxies sign in through the supplier's own
+/// proxy journey (another `Authenticate`).
+pub struct NhsLogin {
+    keys: jsonwebtoken::jwk::JwkSet,
+    issuer: String,
+    audience: String,
+    resolve: Box<Resolve>,
+}
+
+/// The supplier's map from a verified NHS number to the linked patient.
+type Resolve = dyn Fn(&gp_core::NhsNumber) -> Option<PatientId> + Send + Sync;
+
+impl std::fmt::Debug for NhsLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NhsLogin")
+            .field("keys", &self.keys.keys.len())
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The claims of an NHS login ID token this adapter reads.
+#[derive(Debug, serde::Deserialize)]
+struct IdClaims {
+    nhs_number: String,
+    identity_proofing_level: String,
+}
+
+impl NhsLogin {
+    /// Verifies tokens against the JWKS document `jwks` (JSON), issued by
+    /// `issuer` for the client `audience`; `resolve` maps a verified NHS
+    /// number to the patient whose online account it is.
+    pub fn new(
+        jwks: &str,
+        issuer: &str,
+        audience: &str,
+        resolve: impl Fn(&gp_core::NhsNumber) -> Option<PatientId> + Send + Sync + 'static,
+    ) -> Result<Self, String> {
+        let keys: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_str(jwks).map_err(|e| format!("the JWKS is not valid: {e}"))?;
+        Ok(Self {
+            keys,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            resolve: Box::new(resolve),
+        })
+    }
+
+    fn verify(&self, token: &str) -> Option<PatientId> {
+        use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+        let header = decode_header(token).ok()?;
+        if !matches!(header.alg, Algorithm::RS256 | Algorithm::RS512) {
+            return None;
+        }
+        let jwk = self.keys.find(header.kid.as_deref()?)?;
+        let key = DecodingKey::from_jwk(jwk).ok()?;
+        let mut validation = Validation::new(header.alg);
+        validation.algorithms = vec![header.alg];
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 0;
+        let claims = decode::<IdClaims>(token, &key, &validation).ok()?.claims;
+        if claims.identity_proofing_level != "P9" {
+            return None;
+        }
+        let nhs = gp_core::NhsNumber::parse(&claims.nhs_number).ok()?;
+        (self.resolve)(&nhs)
+    }
+}
+
+impl Authenticate for NhsLogin {
+    fn authenticate(&self, headers: &HeaderMap) -> Option<By> {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let token = value.strip_prefix("Bearer ")?;
+        self.verify(token).map(By::patient_online)
+    }
+}
 
 struct App<S, C> {
     practice: Arc<Practice<S, C>>,
