@@ -268,8 +268,33 @@ fn failure(e: &OnlineError) -> Response {
     }
 }
 
-fn rejected(e: &GpcError, why: &str) -> Response {
-    outcome(e, why)
+/// What a handler answers: the response, or the refusal or error ready to send.
+type Handled = Result<Response, Response>;
+
+/// What `Practice` answered, or the response for its refusal or error.
+fn done<T>(answered: Result<Answer<T, Refused>, OnlineError>) -> Result<T, Response> {
+    match answered {
+        Ok(Answer::Done(t)) => Ok(t),
+        Ok(Answer::Refused(r)) => Err(refusal(&r)),
+        Err(e) => Err(failure(&e)),
+    }
+}
+
+/// A resource `gp_fhir` refused as sent.
+fn unread(e: gp_fhir::Rejected) -> Response {
+    outcome(&e.error, &e.why)
+}
+
+/// 409 while a renewal with the same `X-Request-ID` is being made.
+fn in_progress() -> Response {
+    let busy = GpcError {
+        http: 409,
+        ..gp_fhir::DUPLICATE_REJECTED
+    };
+    outcome(
+        &busy,
+        "A request with this X-Request-ID is still being made; ask again shortly.",
+    )
 }
 
 /// Who is asking, and the patient they act for.
@@ -316,52 +341,41 @@ async fn search<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-) -> Response
+) -> Handled
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, patient) = match who(&app, &headers) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+    let (by, patient) = who(&app, &headers)?;
     if query.get("status").is_some_and(|s| s != "free") {
-        return outcome(&gp_fhir::INVALID_PARAMETER, "status must be free");
+        return Err(outcome(&gp_fhir::INVALID_PARAMETER, "status must be free"));
     }
-    let (from, to) = match (day(&query, "start", "ge"), day(&query, "end", "le")) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
-    let Some(next) = to.checked_add_signed(Duration::days(1)) else {
-        return outcome(&gp_fhir::INVALID_PARAMETER, "end is out of range");
-    };
+    let from = day(&query, "start", "ge")?;
+    let to = day(&query, "end", "le")?;
+    let next = to
+        .checked_add_signed(Duration::days(1))
+        .ok_or_else(|| outcome(&gp_fhir::INVALID_PARAMETER, "end is out of range"))?;
     let query_span = SearchQuery::between(
         gp_core::local_to_utc_lenient(from, NaiveTime::MIN),
         gp_core::local_to_utc_lenient(next, NaiveTime::MIN),
     );
     let include = query.get("_include").is_some_and(|i| i == "Slot:schedule");
-    match app.practice.search(&by, patient, query_span).await {
-        Ok(Answer::Done(slots)) => {
-            let mut resources: Vec<Value> =
-                slots.iter().map(|s| appointments::slot(s, false)).collect();
-            if include {
-                let mut seen = std::collections::BTreeSet::new();
-                for s in &slots {
-                    if seen.insert(s.session) {
-                        resources.push(json!({
-                            "resourceType": "Schedule",
-                            "id": s.session.to_string(),
-                            "meta": {"versionId": "1", "profile": [appointments::SCHEDULE_PROFILE]},
-                            "actor": [{"reference": format!("Practitioner/{}", s.clinician)}],
-                        }));
-                    }
-                }
+    let slots = done(app.practice.search(&by, patient, query_span).await)?;
+    let mut resources: Vec<Value> = slots.iter().map(|s| appointments::slot(s, false)).collect();
+    if include {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &slots {
+            if seen.insert(s.session) {
+                resources.push(json!({
+                    "resourceType": "Schedule",
+                    "id": s.session.to_string(),
+                    "meta": {"versionId": "1", "profile": [appointments::SCHEDULE_PROFILE]},
+                    "actor": [{"reference": format!("Practitioner/{}", s.clinician)}],
+                }));
             }
-            fhir(StatusCode::OK, &appointments::searchset(resources))
         }
-        Ok(Answer::Refused(r)) => refusal(&r),
-        Err(e) => failure(&e),
     }
+    Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
 }
 
 /// A booking's version: 1 while it holds its slot, 2 once cancelled.
@@ -402,28 +416,19 @@ async fn book<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response
+) -> Handled
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, _) = match who(&app, &headers) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let body = match body_or_reject(body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let request = match appointments::read_appointment(&body) {
-        Ok(r) => r,
-        Err(e) => return rejected(&e.error, &e.why),
-    };
+    let (by, _) = who(&app, &headers)?;
+    let body = body_or_reject(body)?;
+    let request = appointments::read_appointment(&body).map_err(unread)?;
     let [slot] = request.slots[..] else {
-        return outcome(
+        return Err(outcome(
             &gp_fhir::INVALID_RESOURCE,
             "Booking several contiguous slots in one appointment is not offered yet; book one slot.",
-        );
+        ));
     };
     let book = BookRequest {
         actor: by.actor,
@@ -434,20 +439,13 @@ where
         comment: request.comment,
         holding_limit_override: None,
     };
-    match app.practice.book(&book).await {
-        Ok(Answer::Done(b)) => match appointment_of(app.practice.store().as_ref(), &b).await {
-            Ok(a) => {
-                let mut r = with_etag(fhir(StatusCode::CREATED, &a), 1);
-                if let Ok(location) = HeaderValue::from_str(&format!("Appointment/{}", b.id)) {
-                    r.headers_mut().insert(header::LOCATION, location);
-                }
-                r
-            }
-            Err(r) => r,
-        },
-        Ok(Answer::Refused(r)) => refusal(&r),
-        Err(e) => failure(&e),
+    let b = done(app.practice.book(&book).await)?;
+    let a = appointment_of(app.practice.store().as_ref(), &b).await?;
+    let mut r = with_etag(fhir(StatusCode::CREATED, &a), 1);
+    if let Ok(location) = HeaderValue::from_str(&format!("Appointment/{}", b.id)) {
+        r.headers_mut().insert(header::LOCATION, location);
     }
+    Ok(r)
 }
 
 /// The patient's booking `id`, read through the door (their appointments).
@@ -463,37 +461,30 @@ where
 {
     let missing = || outcome(&not_found(), "No such appointment for this patient.");
     let id: BookingId = id.parse().map_err(|_| missing())?;
-    match app.practice.appointments(by, patient).await {
-        Ok(Answer::Done(all)) => all.into_iter().find(|b| b.id == id).ok_or_else(missing),
-        Ok(Answer::Refused(r)) => Err(refusal(&r)),
-        Err(e) => Err(failure(&e)),
-    }
+    let all = done(app.practice.appointments(by, patient).await)?;
+    all.into_iter().find(|b| b.id == id).ok_or_else(missing)
+}
+
+/// The path's id, or 404.
+fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, Response> {
+    id.map(|Path(id)| id)
+        .map_err(|_| outcome(&not_found(), "No such resource."))
 }
 
 async fn read<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
-) -> Response
+) -> Handled
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let Ok(Path(id)) = id else {
-        return outcome(&not_found(), "No such resource.");
-    };
-    let (by, patient) = match who(&app, &headers) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let b = match own_booking(&app, &by, patient, &id).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    match appointment_of(app.practice.store().as_ref(), &b).await {
-        Ok(a) => with_etag(fhir(StatusCode::OK, &a), version(&b)),
-        Err(r) => r,
-    }
+    let id = path_id(id)?;
+    let (by, patient) = who(&app, &headers)?;
+    let b = own_booking(&app, &by, patient, &id).await?;
+    let a = appointment_of(app.practice.store().as_ref(), &b).await?;
+    Ok(with_etag(fhir(StatusCode::OK, &a), version(&b)))
 }
 
 async fn cancel<S, C>(
@@ -501,26 +492,15 @@ async fn cancel<S, C>(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Response
+) -> Handled
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let Ok(Path(id)) = id else {
-        return outcome(&not_found(), "No such resource.");
-    };
-    let (by, patient) = match who(&app, &headers) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let body = match body_or_reject(body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let b = match own_booking(&app, &by, patient, &id).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let id = path_id(id)?;
+    let (by, patient) = who(&app, &headers)?;
+    let body = body_or_reject(body)?;
+    let b = own_booking(&app, &by, patient, &id).await?;
     let expected = format!("W/\"{}\"", version(&b));
     match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
         Some(v) if v == expected => {}
@@ -529,46 +509,42 @@ where
                 http: 409,
                 ..gp_fhir::INVALID_RESOURCE
             };
-            return outcome(
+            return Err(outcome(
                 &stale,
                 "The appointment has changed since it was read (If-Match).",
-            );
+            ));
         }
         None => {
-            return outcome(
+            return Err(outcome(
                 &gp_fhir::BAD_REQUEST,
                 "If-Match is required to change an appointment.",
-            )
+            ))
         }
     }
-    let Ok(sent) = serde_json::from_slice::<Value>(&body) else {
-        return outcome(&gp_fhir::BAD_REQUEST, "The body is not JSON.");
-    };
+    let sent = serde_json::from_slice::<Value>(&body)
+        .map_err(|_| outcome(&gp_fhir::BAD_REQUEST, "The body is not JSON."))?;
     if sent.get("resourceType").and_then(Value::as_str) != Some("Appointment")
         || sent.get("id").and_then(Value::as_str) != Some(id.as_str())
         || sent.get("status").and_then(Value::as_str) != Some("cancelled")
     {
-        return outcome(
+        return Err(outcome(
             &gp_fhir::INVALID_RESOURCE,
             "Send the Appointment with this id and status cancelled (amending is not offered here).",
-        );
+        ));
     }
     // A cancellation changes the status and adds the reason; anything else
     // sent must be the appointment as it is.
-    let current = match appointment_of(app.practice.store().as_ref(), &b).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let current = appointment_of(app.practice.store().as_ref(), &b).await?;
     if let Some(fields) = sent.as_object() {
         let changed = fields.iter().find(|(k, v)| {
             !matches!(k.as_str(), "status" | "extension" | "meta")
                 && current.get(k.as_str()) != Some(v)
         });
         if let Some((k, _)) = changed {
-            return outcome(
+            return Err(outcome(
                 &gp_fhir::INVALID_RESOURCE,
                 &format!("Appointment.{k} differs from the appointment; a cancellation changes only the status and adds its reason."),
-            );
+            ));
         }
     }
     let reason = sent
@@ -578,32 +554,22 @@ where
         .flatten()
         .filter(|x| x.get("url").and_then(Value::as_str) == Some(appointments::CANCELLATION_REASON))
         .find_map(|x| x.get("valueString").and_then(Value::as_str))
-        .map(CancellationReason::parse);
-    let reason = match reason {
-        Some(Ok(r)) => r,
-        _ => {
-            return outcome(
+        .and_then(|r| CancellationReason::parse(r).ok())
+        .ok_or_else(|| {
+            outcome(
                 &gp_fhir::INVALID_RESOURCE,
                 "A cancellation needs its reason (the AppointmentCancellationReason extension, 1 to 250 characters).",
             )
-        }
-    };
+        })?;
     let request = CancelRequest {
         actor: by.actor,
         channel: Channel::Online,
         booking: b.id,
         reason,
     };
-    match app.practice.cancel(&request).await {
-        Ok(Answer::Done(done)) => {
-            match appointment_of(app.practice.store().as_ref(), &done).await {
-                Ok(a) => with_etag(fhir(StatusCode::OK, &a), version(&done)),
-                Err(r) => r,
-            }
-        }
-        Ok(Answer::Refused(r)) => refusal(&r),
-        Err(e) => failure(&e),
-    }
+    let cancelled = done(app.practice.cancel(&request).await)?;
+    let a = appointment_of(app.practice.store().as_ref(), &cancelled).await?;
+    Ok(with_etag(fhir(StatusCode::OK, &a), version(&cancelled)))
 }
 
 /// Who is asking, and the patient the path names (`/Patient/{id}/...`).
@@ -612,9 +578,7 @@ fn for_path_patient<S, C>(
     headers: &HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(By, PatientId), Response> {
-    let Ok(Path(id)) = id else {
-        return Err(outcome(&not_found(), "No such resource."));
-    };
+    let id = path_id(id)?;
     let (by, _) = who(app, headers)?;
     let patient = id
         .parse()
@@ -626,75 +590,50 @@ async fn patient_appointments<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
-) -> Response
+) -> Handled
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, patient) = match for_path_patient(&app, &headers, id) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    match app.practice.appointments(&by, patient).await {
-        Ok(Answer::Done(all)) => {
-            let mut resources = Vec::new();
-            for b in &all {
-                match appointment_of(app.practice.store().as_ref(), b).await {
-                    Ok(a) => resources.push(a),
-                    Err(r) => return r,
-                }
-            }
-            fhir(StatusCode::OK, &appointments::searchset(resources))
-        }
-        Ok(Answer::Refused(r)) => refusal(&r),
-        Err(e) => failure(&e),
+    let (by, patient) = for_path_patient(&app, &headers, id)?;
+    let all = done(app.practice.appointments(&by, patient).await)?;
+    let mut resources = Vec::new();
+    for b in &all {
+        resources.push(appointment_of(app.practice.store().as_ref(), b).await?);
     }
+    Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
 }
 
 async fn medication_requests<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
-) -> Response
+) -> Handled
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, patient) = match for_path_patient(&app, &headers, id) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    match app.practice.repeats(&by, patient).await {
-        Ok(Answer::Done(record)) => {
-            let resources = record
-                .items
-                .iter()
-                .map(prescriptions::medication_request)
-                .collect();
-            fhir(StatusCode::OK, &appointments::searchset(resources))
-        }
-        Ok(Answer::Refused(r)) => refusal(&r),
-        Err(e) => failure(&e),
-    }
+    let (by, patient) = for_path_patient(&app, &headers, id)?;
+    let record = done(app.practice.repeats(&by, patient).await)?;
+    let resources = record
+        .items
+        .iter()
+        .map(prescriptions::medication_request)
+        .collect();
+    Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
 }
 
 async fn renew<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response
+) -> Handled
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, _) = match who(&app, &headers) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let body = match body_or_reject(body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let (by, _) = who(&app, &headers)?;
+    let body = body_or_reject(body)?;
     let key = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -709,16 +648,7 @@ where
     if let Some(key) = &key {
         let seen = app.tasks.lock().ok().and_then(|m| m.get(key).cloned());
         match seen {
-            Some(Remembered::Pending) => {
-                let busy = GpcError {
-                    http: 409,
-                    ..gp_fhir::DUPLICATE_REJECTED
-                };
-                return outcome(
-                    &busy,
-                    "A request with this X-Request-ID is still being made; ask again shortly.",
-                );
-            }
+            Some(Remembered::Pending) => return Err(in_progress()),
             Some(Remembered::Done {
                 digest: d,
                 patient,
@@ -726,53 +656,38 @@ where
                 ..
             }) => {
                 if d != digest {
-                    return outcome(
+                    return Err(outcome(
                         &gp_fhir::INVALID_RESOURCE,
                         "This X-Request-ID was used for a different request.",
-                    );
+                    ));
                 }
                 // The same request again: answered as it was, once the
                 // asker is still allowed (a proxy revoked since gets 403,
                 // recorded).
-                return match app
-                    .practice
-                    .authorize(&by, patient, gp_access::Action::ViewRepeats)
-                    .await
-                {
-                    Ok(Answer::Done(())) => fhir(StatusCode::CREATED, &task),
-                    Ok(Answer::Refused(r)) => refusal(&r),
-                    Err(e) => failure(&e),
-                };
+                done(
+                    app.practice
+                        .authorize(&by, patient, gp_access::Action::ViewRepeats)
+                        .await,
+                )?;
+                return Ok(fhir(StatusCode::CREATED, &task));
             }
             None => {}
         }
     }
-    let renewal = match prescriptions::read_task(&body) {
-        Ok(r) => r,
-        Err(e) => return rejected(&e.error, &e.why),
-    };
-    let order = match OrderRequest::new(
+    let renewal = prescriptions::read_task(&body).map_err(unread)?;
+    let order = OrderRequest::new(
         by.actor,
         RequestChannel::Online,
         renewal.patient,
         vec![renewal.item],
         renewal.note.as_deref(),
-    ) {
-        Ok(o) => o,
-        Err(e) => return outcome(&gp_fhir::INVALID_RESOURCE, &e.to_string()),
-    };
+    )
+    .map_err(|e| outcome(&gp_fhir::INVALID_RESOURCE, &e.to_string()))?;
     // Reserve the key: a second request with it, meanwhile, is not made.
     if let Some(key) = &key {
         if let Ok(mut m) = app.tasks.lock() {
             if m.contains_key(key) {
-                let busy = GpcError {
-                    http: 409,
-                    ..gp_fhir::DUPLICATE_REJECTED
-                };
-                return outcome(
-                    &busy,
-                    "A request with this X-Request-ID is still being made; ask again shortly.",
-                );
+                return Err(in_progress());
             }
             m.insert(key.clone(), Remembered::Pending);
         }
@@ -800,7 +715,7 @@ where
             if let (Some(key), Ok(mut m)) = (&key, app.tasks.lock()) {
                 m.remove(key);
             }
-            return failure(&e);
+            return Err(failure(&e));
         }
     };
     if let (Some(key), Ok(mut m)) = (key, app.tasks.lock()) {
@@ -838,28 +753,20 @@ where
             m.remove(&key);
         }
     }
-    fhir(code, &answer)
+    Ok(fhir(code, &answer))
 }
 
-async fn renewals<S, C>(State(app): State<Shared<S, C>>, headers: HeaderMap) -> Response
+async fn renewals<S, C>(State(app): State<Shared<S, C>>, headers: HeaderMap) -> Handled
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, patient) = match who(&app, &headers) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    match app.practice.repeats(&by, patient).await {
-        Ok(Answer::Done(record)) => {
-            let resources = record
-                .requests
-                .iter()
-                .flat_map(prescriptions::tasks)
-                .collect();
-            fhir(StatusCode::OK, &appointments::searchset(resources))
-        }
-        Ok(Answer::Refused(r)) => refusal(&r),
-        Err(e) => failure(&e),
-    }
+    let (by, patient) = who(&app, &headers)?;
+    let record = done(app.practice.repeats(&by, patient).await)?;
+    let resources = record
+        .requests
+        .iter()
+        .flat_map(prescriptions::tasks)
+        .collect();
+    Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
 }
