@@ -127,24 +127,11 @@ fn open(db: &Path) -> Result<SqliteStore, Failure> {
 }
 
 fn date(field: &str, text: &str) -> Result<NaiveDate, Failure> {
-    let bad = || {
+    gp_core::typed_date(text).ok_or_else(|| {
         usage(format!(
             "--{field} {text:?} is not a date like 2026-03-01 (years 1900 to 2200)"
         ))
-    };
-    let shape = text.len() == 10
-        && text.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-    if !shape {
-        return Err(bad());
-    }
-    let d = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad())?;
-    if !(1900..=2200).contains(&chrono::Datelike::year(&d)) {
-        return Err(bad());
-    }
-    Ok(d)
+    })
 }
 
 /// Text fit for a terminal: control and direction-changing characters
@@ -403,20 +390,21 @@ async fn run(command: Command) -> Result<(), Failure> {
             }
             let store = open(&db)?;
             trail_holds(&store).await?;
+            // The records and the trail, read once for both audits.
+            let records = store.records().await.map_err(failed)?;
+            let events = AccessStore::audit_events(&store).await.map_err(failed)?;
             for service in [
                 UptakeService::Appointments,
                 UptakeService::RepeatPrescriptions,
             ] {
-                let report = monitoring::uptake_audit(&store, service, from, to)
-                    .await
-                    .map_err(failed)?;
+                let report =
+                    gp_monitoring::uptake(service, &records, &events, from, to).map_err(failed)?;
                 out(&uptake_text(&report));
             }
             let settings = AccessStore::settings(&store)
                 .await
                 .map_err(failed)?
                 .settings;
-            let records = store.records().await.map_err(failed)?;
             let end = gp_core::local_to_utc_lenient(to, chrono::NaiveTime::MIN);
             let unused = gp_access::unused_proxies(&records, &settings, end);
             out(&format!(

@@ -53,7 +53,7 @@ pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
 pub use text::{bounded_text, is_invisible, Redacted, RedactedShape};
 pub use time::{
     age_on, birthday_in, date_of_age, local_date, local_to_utc, local_to_utc_lenient,
-    start_of_local_day, to_local, PRACTICE_TZ,
+    start_of_local_day, to_local, typed_date, PRACTICE_TZ, TYPED_YEARS,
 };
 
 /// Re-exported so that users of the workspace name the same `chrono` and `uuid` versions.

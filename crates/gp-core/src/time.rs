@@ -45,6 +45,21 @@ pub fn local_to_utc(date: NaiveDate, time: NaiveTime) -> Result<DateTime<Utc>, L
     }
 }
 
+/// The years a date typed at a command line or in a query may fall in.
+pub const TYPED_YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// A date typed as `YYYY-MM-DD` exactly (no signs, no missing zeros),
+/// in [`TYPED_YEARS`]; `None` for anything else.
+pub fn typed_date(text: &str) -> Option<NaiveDate> {
+    let shape = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    (shape && TYPED_YEARS.contains(&date.year())).then_some(date)
+}
+
 /// Like [`local_to_utc`], but a time skipped when the clocks go forward is
 /// moved on to the first instant that exists after it (01:30 becomes 02:00).
 /// Use it for schedule rules that must always name an instant.
@@ -228,6 +243,26 @@ mod tests {
             let back = local_to_utc(local.date_naive(), local.time()).unwrap();
             // In the repeated autumn hour the first occurrence is chosen.
             prop_assert!(back == at || back == at - chrono::Duration::hours(1));
+        }
+    }
+}
+
+#[cfg(test)]
+mod typed_date_tests {
+    #[test]
+    fn only_yyyy_mm_dd_in_the_years_served() {
+        assert!(super::typed_date("2026-03-01").is_some());
+        for bad in [
+            "2026-3-1",
+            "+2026-03-01",
+            "-0001-01-01",
+            "1899-12-31",
+            "2201-01-01",
+            "2026-02-30",
+            "",
+            "2026-03-01 ",
+        ] {
+            assert!(super::typed_date(bad).is_none(), "{bad}");
         }
     }
 }

@@ -319,22 +319,17 @@ fn day(query: &HashMap<String, String>, name: &str, prefix: &str) -> Result<Naiv
     };
     let v = query.get(name).ok_or_else(bad)?;
     let d = v.strip_prefix(prefix).ok_or_else(bad)?;
-    let shape = d.len() == 10
-        && d.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-    if !shape {
-        return Err(bad());
-    }
     let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())?;
-    if !(1900..=2200).contains(&chrono::Datelike::year(&date)) {
-        return Err(outcome(
-            &gp_fhir::INVALID_PARAMETER,
-            &format!("{name} must be a date in the years 1900 to 2200"),
-        ));
-    }
-    Ok(date)
+    gp_core::typed_date(d).ok_or_else(|| {
+        if gp_core::TYPED_YEARS.contains(&chrono::Datelike::year(&date)) {
+            bad()
+        } else {
+            outcome(
+                &gp_fhir::INVALID_PARAMETER,
+                &format!("{name} must be a date in the years 1900 to 2200"),
+            )
+        }
+    })
 }
 
 async fn search<S, C>(
