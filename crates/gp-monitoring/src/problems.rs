@@ -418,6 +418,30 @@ impl ProblemFilter {
     }
 }
 
+/// Checks that `next` may replace what is stored under its identifier: a
+/// new problem starts at version 0, a stored one moves to its next version
+/// and keeps its reporter and patient. Store implementations call it inside
+/// their write transaction.
+pub fn check_version(stored: Option<&Problem>, next: &Problem) -> Result<(), StoreError> {
+    match stored {
+        Some(old)
+            if next.version != old.version + 1
+                || next.reported_by != old.reported_by
+                || next.patient != old.patient =>
+        {
+            Err(StoreError::Invalid(format!(
+                "problem {} may only move to its next version",
+                next.id
+            )))
+        }
+        None if next.version != 0 => Err(StoreError::Invalid(format!(
+            "a new problem {} starts at version 0",
+            next.id
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Storage for the problem log and its audit events.
 ///
 /// # Contract
@@ -523,29 +547,11 @@ impl ProblemStore for MemoryProblemStore {
             }
         }
         let new = &decision.change.problem;
-        match inner.0.iter().position(|x| x.id == new.id) {
-            Some(i) => {
-                let old = &inner.0[i];
-                if new.version != old.version + 1
-                    || new.reported_by != old.reported_by
-                    || new.patient != old.patient
-                {
-                    return Err(StoreError::Invalid(format!(
-                        "problem {} may only move to its next version",
-                        new.id
-                    ))
-                    .into());
-                }
-                inner.0[i] = new.clone();
-            }
-            None if new.version == 0 => inner.0.push(new.clone()),
-            None => {
-                return Err(StoreError::Invalid(format!(
-                    "a new problem {} starts at version 0",
-                    new.id
-                ))
-                .into())
-            }
+        let at = inner.0.iter().position(|x| x.id == new.id);
+        check_version(at.map(|i| &inner.0[i]), new)?;
+        match at {
+            Some(i) => inner.0[i] = new.clone(),
+            None => inner.0.push(new.clone()),
         }
         inner.1.extend(decision.events.iter().cloned());
         Ok(())

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use gp_core::{AuditEvent, ProblemId, StoreError};
-use gp_monitoring::problems::{CommitError, Committable, Precondition};
+use gp_monitoring::problems::{check_version, CommitError, Committable, Precondition};
 use gp_monitoring::{Problem, ProblemFilter, ProblemStore};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -30,25 +30,7 @@ fn holds(conn: &Connection, p: &Precondition) -> Result<bool, StoreError> {
 }
 
 fn apply(conn: &Connection, next: &Problem) -> Result<(), StoreError> {
-    match problem(conn, next.id)? {
-        Some(old)
-            if next.version != old.version + 1
-                || next.reported_by != old.reported_by
-                || next.patient != old.patient =>
-        {
-            return Err(StoreError::Invalid(format!(
-                "problem {} may only move to its next version",
-                next.id
-            )))
-        }
-        None if next.version != 0 => {
-            return Err(StoreError::Invalid(format!(
-                "a new problem {} starts at version 0",
-                next.id
-            )))
-        }
-        _ => {}
-    }
+    check_version(problem(conn, next.id)?.as_ref(), next)?;
     conn.prepare_cached(
         "INSERT INTO problems (id, at, status, category, patient, version, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version, body = excluded.body",

@@ -16,6 +16,7 @@ pub const CHECKS: &[&str] = &[
     "a_report_is_stored_and_listed",
     "an_action_moves_the_problem_on_one_version",
     "a_stale_or_repeated_commit_is_a_conflict_and_writes_nothing",
+    "a_skipped_version_or_changed_patient_is_invalid_and_writes_nothing",
     "listing_filters_by_status_category_and_patient",
 ];
 
@@ -181,6 +182,76 @@ pub async fn a_stale_or_repeated_commit_is_a_conflict_and_writes_nothing<S: Prob
     assert_eq!(stored.version, 1);
 }
 
+/// A change whose preconditions hold but which does not move the problem
+/// on by exactly one version (a new problem past version 0, a skipped
+/// version, a changed patient or reporter) is refused as invalid, and the
+/// log is as it was.
+pub async fn a_skipped_version_or_changed_patient_is_invalid_and_writes_nothing<S: ProblemStore>(
+    store: S,
+) {
+    let ids = SequentialIds::new(0x9805);
+    let patient = PatientId::new(&ids);
+    let new = NewProblem::new(
+        Actor::Patient { patient },
+        Channel::Online,
+        Some(patient),
+        ProblemCategory::CannotBook,
+        "No slots showed",
+        None,
+    )
+    .expect("a report");
+    let Ok(gp_core::Decision::Allowed(mut c)) = decide_report(&new, Some(patient), at(0), &ids)
+    else {
+        panic!("allowed");
+    };
+    c.change.problem.version = 1;
+    assert!(matches!(
+        store.commit(&c).await,
+        Err(CommitError::Store(gp_core::StoreError::Invalid(_)))
+    ));
+    assert_eq!(
+        store.problem(c.change.problem.id).await.expect("read"),
+        None
+    );
+    assert!(store
+        .problems(&ProblemFilter::default())
+        .await
+        .expect("list")
+        .is_empty());
+
+    c.change.problem.version = 0;
+    store.commit(&c).await.expect("stored");
+    let id = c.change.problem.id;
+    let stored = store.problem(id).await.expect("read");
+    let decision = decide_action(
+        stored.as_ref(),
+        staff(),
+        Channel::Reception,
+        id,
+        ProblemStatus::InProgress,
+        "Looking into it",
+        at(5),
+        &ids,
+    )
+    .expect("a valid note");
+    let gp_core::Decision::Allowed(next) = decision else {
+        panic!("allowed");
+    };
+    let mut skipped = next.clone();
+    skipped.change.problem.version = 2;
+    let mut moved = next.clone();
+    moved.change.problem.patient = Some(PatientId::new(&ids));
+    let mut reporter = next;
+    reporter.change.problem.reported_by = staff();
+    for bad in [skipped, moved, reporter] {
+        assert!(matches!(
+            store.commit(&bad).await,
+            Err(CommitError::Store(gp_core::StoreError::Invalid(_)))
+        ));
+        assert_eq!(store.problem(id).await.expect("read"), stored);
+    }
+}
+
 /// Open-only, category and patient filters; oldest first.
 pub async fn listing_filters_by_status_category_and_patient<S: ProblemStore>(store: S) {
     let ids = SequentialIds::new(0x9804);
@@ -232,6 +303,7 @@ macro_rules! problem_store_conformance {
             a_report_is_stored_and_listed,
             an_action_moves_the_problem_on_one_version,
             a_stale_or_repeated_commit_is_a_conflict_and_writes_nothing,
+            a_skipped_version_or_changed_patient_is_invalid_and_writes_nothing,
             listing_filters_by_status_category_and_patient
         );
     };
