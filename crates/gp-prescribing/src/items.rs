@@ -26,17 +26,15 @@ pub fn decide_flag_not_taken(
         Some(n) => Some(bounded_text(n, "note", MAX_REASON, false)?).filter(|n| !n.is_empty()),
         None => None,
     };
-    let ctx = item_ctx(action, "prescription.flag_not_taken", now, ids);
+    let ctx = action_ctx(action, "prescription.flag_not_taken", now, ids);
     let record = &facts.record;
     let subject = |e: AuditEvent| e.with_subject(SubjectKind::Medication, action.item);
-    if matches!(action.actor, Actor::System) || !action.actor.may_use(action.channel) {
+    if matches!(action.actor, Actor::System) {
         return Ok(ctx.refuse_with(PrescribingRefusal::ChannelNotAllowed, subject));
     }
-    if !acts_for(&action.actor, action.patient) || record.patient != action.patient {
-        return Ok(ctx.refuse_with(PrescribingRefusal::ActorNotForPatient, subject));
-    }
-    let Some(item) = record.item(action.item) else {
-        return Ok(ctx.refuse_with(PrescribingRefusal::ItemNotOnList, subject));
+    let item = match item_checks(&ctx, record, action) {
+        Ok(item) => item,
+        Err(refused) => return Ok(*refused),
     };
     if !item.is_active() {
         return Ok(ctx.refuse_with(PrescribingRefusal::ItemEnded, subject));
@@ -72,20 +70,15 @@ pub fn decide_review(
         ReviewOutcome::Keep => None,
         ReviewOutcome::End(r) => Some(bounded_text(r, "reason", MAX_REASON, true)?),
     };
-    let ctx = item_ctx(action, "prescription.review", now, ids);
+    let ctx = action_ctx(action, "prescription.review", now, ids);
     let record = &facts.record;
     let subject = |e: AuditEvent| e.with_subject(SubjectKind::Medication, action.item);
     if !prescriber(&action.actor) {
         return Ok(ctx.refuse_with(PrescribingRefusal::PrescriberOnly, subject));
     }
-    if !action.actor.may_use(action.channel) {
-        return Ok(ctx.refuse_with(PrescribingRefusal::ChannelNotAllowed, subject));
-    }
-    if record.patient != action.patient {
-        return Ok(ctx.refuse_with(PrescribingRefusal::ActorNotForPatient, subject));
-    }
-    let Some(item) = record.item(action.item) else {
-        return Ok(ctx.refuse_with(PrescribingRefusal::ItemNotOnList, subject));
+    let item = match item_checks(&ctx, record, action) {
+        Ok(item) => item,
+        Err(refused) => return Ok(*refused),
     };
     if item.not_taken.is_none() {
         return Ok(ctx.refuse_with(PrescribingRefusal::NotFlaggedForReview, subject));

@@ -20,7 +20,7 @@ pub fn decide_cancel_line(
     now: DateTime<Utc>,
     ids: &dyn IdSource,
 ) -> Decision {
-    let ctx = line_ctx(action, "prescription.cancel", now, ids);
+    let ctx = action_ctx(action, "prescription.cancel", now, ids);
     let record = &facts.record;
     if matches!(action.actor, Actor::System) {
         return ctx.refuse(PrescribingRefusal::ChannelNotAllowed);
@@ -55,7 +55,7 @@ pub fn decide_approve(
     now: DateTime<Utc>,
     ids: &dyn IdSource,
 ) -> Decision {
-    let ctx = line_ctx(action, "prescription.approve", now, ids);
+    let ctx = action_ctx(action, "prescription.approve", now, ids);
     let record = &facts.record;
     let Actor::Staff { staff, role } = action.actor else {
         return ctx.refuse(PrescribingRefusal::PrescriberOnly);
@@ -95,7 +95,7 @@ pub fn decide_reject(
     ids: &dyn IdSource,
 ) -> Result<Decision, RequestError> {
     let reason = bounded_text(reason, "rejection reason", MAX_REASON, true)?;
-    let ctx = line_ctx(action, "prescription.reject", now, ids);
+    let ctx = action_ctx(action, "prescription.reject", now, ids);
     let record = &facts.record;
     let Actor::Staff { staff, role } = action.actor else {
         return Ok(ctx.refuse(PrescribingRefusal::PrescriberOnly));
@@ -135,7 +135,7 @@ pub fn decide_issue(
     now: DateTime<Utc>,
     ids: &dyn IdSource,
 ) -> Decision {
-    let ctx = line_ctx(action, "prescription.issue", now, ids);
+    let ctx = action_ctx(action, "prescription.issue", now, ids);
     let record = &facts.record;
     if !(prescriber(&action.actor) || matches!(action.actor, Actor::System)) {
         return ctx.refuse(PrescribingRefusal::PrescriberOnly);

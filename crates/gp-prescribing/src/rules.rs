@@ -148,18 +148,38 @@ pub(crate) fn find_line<'r>(
     Ok((request, index))
 }
 
-pub(crate) fn line_ctx<'a>(
-    action: &LineAction,
+/// An action by someone, through a channel, on one patient's list or requests.
+pub(crate) trait OnPatient {
+    /// Who acts, through which channel, for whom.
+    fn on_patient(&self) -> (Actor, Channel, PatientId);
+}
+
+impl OnPatient for LineAction {
+    fn on_patient(&self) -> (Actor, Channel, PatientId) {
+        (self.actor, self.channel, self.patient)
+    }
+}
+
+impl OnPatient for ItemAction {
+    fn on_patient(&self) -> (Actor, Channel, PatientId) {
+        (self.actor, self.channel, self.patient)
+    }
+}
+
+/// The context of a line or item action's decision.
+pub(crate) fn action_ctx<'a>(
+    action: &impl OnPatient,
     name: &'static str,
     now: DateTime<Utc>,
     ids: &'a dyn IdSource,
 ) -> Ctx<'a> {
+    let (actor, channel, patient) = action.on_patient();
     Ctx {
         ids,
         now,
-        actor: action.actor,
-        channel: action.channel,
-        patient: Some(action.patient),
+        actor,
+        channel,
+        patient: Some(patient),
         action: name,
     }
 }
@@ -219,20 +239,27 @@ pub(crate) fn line_checks<'r>(
     find_line(record, action).map_err(|r| Box::new(ctx.refuse_with(r, subjects)))
 }
 
-pub(crate) fn item_ctx<'a>(
+/// The checks every item action starts with: channel, actor for patient,
+/// and the item on the list.
+pub(crate) fn item_checks<'r>(
+    ctx: &Ctx<'_>,
+    record: &'r PatientRecord,
     action: &ItemAction,
-    name: &'static str,
-    now: DateTime<Utc>,
-    ids: &'a dyn IdSource,
-) -> Ctx<'a> {
-    Ctx {
-        ids,
-        now,
-        actor: action.actor,
-        channel: action.channel,
-        patient: Some(action.patient),
-        action: name,
+) -> Result<&'r RepeatItem, Box<Decision>> {
+    let subject = |e: AuditEvent| e.with_subject(SubjectKind::Medication, action.item);
+    if !action.actor.may_use(action.channel) {
+        return Err(Box::new(
+            ctx.refuse_with(PrescribingRefusal::ChannelNotAllowed, subject),
+        ));
     }
+    if !acts_for(&action.actor, action.patient) || record.patient != action.patient {
+        return Err(Box::new(
+            ctx.refuse_with(PrescribingRefusal::ActorNotForPatient, subject),
+        ));
+    }
+    record
+        .item(action.item)
+        .ok_or_else(|| Box::new(ctx.refuse_with(PrescribingRefusal::ItemNotOnList, subject)))
 }
 
 /// Roles that may turn ordering off or on for one patient.

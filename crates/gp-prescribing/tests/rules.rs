@@ -908,6 +908,72 @@ fn flags_and_reviews_put_items_on_and_off_the_review_list() {
 }
 
 #[test]
+fn flags_and_reviews_refuse_the_wrong_channel_and_anyone_not_for_the_patient() {
+    let t = T::new();
+    let item = t.item(0);
+    let other = PatientId::new(&t.ids);
+    let mine = ItemAction {
+        actor: t.me(),
+        channel: Channel::Online,
+        patient: t.patient,
+        item,
+    };
+    let gp = ItemAction {
+        actor: t.staff(StaffRole::Gp),
+        channel: Channel::Reception,
+        ..mine
+    };
+    let flag =
+        |a: &ItemAction| refused(&decide_flag_not_taken(&t.facts, a, None, t.now, &t.ids).unwrap());
+    let review = |a: &ItemAction| {
+        refused(&decide_review(&t.facts, a, &ReviewOutcome::Keep, t.now, &t.ids).unwrap())
+    };
+    // Another patient on this patient's list, or this patient naming another's.
+    let stranger = ItemAction {
+        actor: Actor::Patient { patient: other },
+        ..mine
+    };
+    assert_eq!(flag(&stranger), PrescribingRefusal::ActorNotForPatient);
+    let elsewhere = ItemAction {
+        actor: Actor::Patient { patient: other },
+        patient: other,
+        ..mine
+    };
+    assert_eq!(flag(&elsewhere), PrescribingRefusal::ActorNotForPatient);
+    let gp_elsewhere = ItemAction {
+        patient: other,
+        ..gp
+    };
+    assert_eq!(
+        review(&gp_elsewhere),
+        PrescribingRefusal::ActorNotForPatient
+    );
+    // The wrong channel for who acts, and the system, which never flags.
+    let by_phone = ItemAction {
+        channel: Channel::Telephone,
+        ..mine
+    };
+    assert_eq!(flag(&by_phone), PrescribingRefusal::ChannelNotAllowed);
+    let system = ItemAction {
+        actor: Actor::System,
+        channel: Channel::Internal,
+        ..mine
+    };
+    assert_eq!(flag(&system), PrescribingRefusal::ChannelNotAllowed);
+    let gp_online = ItemAction {
+        channel: Channel::Online,
+        ..gp
+    };
+    assert_eq!(review(&gp_online), PrescribingRefusal::ChannelNotAllowed);
+    // A review of an item not on the list.
+    let missing = ItemAction {
+        item: MedicationId::new(&t.ids),
+        ..gp
+    };
+    assert_eq!(review(&missing), PrescribingRefusal::ItemNotOnList);
+}
+
+#[test]
 fn bad_input_is_an_error_not_a_decision() {
     let t = T::new();
     let me = t.me();
