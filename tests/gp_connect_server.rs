@@ -50,7 +50,7 @@ fn the_example_serves_the_practice_days_slots() {
         });
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let request = format!(
-            "GET /Slot?start=ge2026-06-02&end=le2026-06-05&status=free HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            "GET /Slot?start=ge2026-06-02&end=le2026-06-05&status=free&_include=Slot:schedule HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
             server::DEV_TOKEN
         );
         s.write_all(request.as_bytes()).await.expect("write");

@@ -32,8 +32,10 @@ pub const MAX_DESCRIPTION: usize = 100;
 /// The longest comment GP Connect allows, in characters.
 pub const MAX_COMMENT: usize = 500;
 
+/// An instant as GP Connect wants it: UK local time with its offset
+/// (`2026-06-02T08:30:00+01:00` in summer, `+00:00` in winter).
 fn instant(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    gp_core::to_local(at).to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 fn delivery(mode: DeliveryMode) -> &'static str {

@@ -39,8 +39,17 @@ fn slots_schedules_and_appointments_have_the_gp_connect_shape() {
         free["schedule"]["reference"],
         format!("Schedule/{}", s.session)
     );
-    assert_eq!(free["start"], "2026-06-02T06:00:00Z");
-    assert_eq!(free["end"], "2026-06-02T06:10:00Z");
+    // UK local time with its offset, as GP Connect requires: BST in June,
+    // +00:00 in winter.
+    assert_eq!(free["start"], "2026-06-02T07:00:00+01:00");
+    assert_eq!(free["end"], "2026-06-02T07:10:00+01:00");
+    let mut winter = s.clone();
+    winter.period = gp_booking::Period::new(
+        "2026-12-01T09:00:00Z".parse().unwrap(),
+        "2026-12-01T09:10:00Z".parse().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(slot(&winter, false)["start"], "2026-12-01T09:00:00+00:00");
     assert_eq!(free["extension"][0]["valueCode"], "In-person");
     let sch = schedule(&sched.sessions[0]);
     assert_eq!(

@@ -6,7 +6,8 @@
 //!
 //! Patient-facing (the patient, or their proxy, acting online):
 //!
-//! - `GET /Slot?start=geYYYY-MM-DD&end=leYYYY-MM-DD[&status=free][&_include=Slot:schedule]`
+//! - `GET /Slot?status=free&_include=Slot:schedule&start=ge…&end=le…`
+//!   (dates, or dateTimes with their offset; slots wholly in the range)
 //! - `POST /Appointment` (201, `Location`, `ETag`), `GET /Appointment/{id}`,
 //!   `GET /Patient/{id}/Appointment`, cancel by `PUT /Appointment/{id}`
 //!   with `If-Match` (a stale version is 409)
@@ -33,7 +34,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{Duration, NaiveDate, NaiveTime};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use gp_access::By;
 use gp_booking::{
     BookRequest, Booking, BookingStore, CancelRequest, CancellationReason, SearchQuery,
@@ -309,65 +310,114 @@ fn who<S, C>(app: &App<S, C>, headers: &HeaderMap) -> Result<(By, PatientId), Re
     Ok((by, patient))
 }
 
-/// `geYYYY-MM-DD` / `leYYYY-MM-DD`.
-fn day(query: &HashMap<String, String>, name: &str, prefix: &str) -> Result<NaiveDate, Response> {
+/// The parameters of a search for free slots, as GP Connect sends them
+/// (`start`, `end` and `status` once each; `_include` and `searchFilter`
+/// may repeat).
+struct SlotSearch {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+fn bad_parameter(message: &str) -> Response {
+    outcome(&gp_fhir::INVALID_PARAMETER, message)
+}
+
+/// The one value of a parameter that may appear once.
+fn once<'q>(query: &'q [(String, String)], name: &str) -> Result<Option<&'q str>, Response> {
+    let mut values = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(bad_parameter(&format!("{name} may be given only once")));
+    }
+    Ok(first.map(String::as_str))
+}
+
+/// `start=ge…` or `end=le…`: a date (`YYYY-MM-DD`, the start of that UK
+/// day for `start`, the end of it for `end`) or a dateTime with its offset
+/// (`YYYY-MM-DDThh:mm:ss+hh:mm`). A `+` sent unencoded arrives as a space
+/// and is read as `+`.
+fn bound(query: &[(String, String)], name: &str, prefix: &str) -> Result<DateTime<Utc>, Response> {
     let bad = || {
-        outcome(
-            &gp_fhir::INVALID_PARAMETER,
-            &format!("{name} must be {prefix}YYYY-MM-DD"),
-        )
+        bad_parameter(&format!(
+            "{name} must be {prefix}YYYY-MM-DD or {prefix}YYYY-MM-DDThh:mm:ss+hh:mm"
+        ))
     };
-    let v = query.get(name).ok_or_else(bad)?;
-    let d = v.strip_prefix(prefix).ok_or_else(bad)?;
-    let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())?;
-    gp_core::typed_date(d).ok_or_else(|| {
-        if gp_core::TYPED_YEARS.contains(&chrono::Datelike::year(&date)) {
-            bad()
+    let v = once(query, name)?.ok_or_else(bad)?;
+    let text = v.strip_prefix(prefix).ok_or_else(bad)?;
+    let out_of_range = || bad_parameter(&format!("{name} must be in the years 1900 to 2200"));
+    if text.len() == 10 {
+        let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad())?;
+        let date = gp_core::typed_date(text).ok_or_else(|| {
+            if gp_core::TYPED_YEARS.contains(&chrono::Datelike::year(&date)) {
+                bad()
+            } else {
+                out_of_range()
+            }
+        })?;
+        let day = if prefix == "le" {
+            date.checked_add_signed(Duration::days(1))
+                .ok_or_else(out_of_range)?
         } else {
-            outcome(
-                &gp_fhir::INVALID_PARAMETER,
-                &format!("{name} must be a date in the years 1900 to 2200"),
-            )
+            date
+        };
+        return Ok(gp_core::local_to_utc_lenient(day, NaiveTime::MIN));
+    }
+    let text = text.replace(' ', "+");
+    let at = DateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%:z").map_err(|_| bad())?;
+    if !gp_core::TYPED_YEARS.contains(&chrono::Datelike::year(&at)) {
+        return Err(out_of_range());
+    }
+    Ok(at.with_timezone(&Utc))
+}
+
+impl SlotSearch {
+    /// Reads and checks the parameters: `status=free` and
+    /// `_include=Slot:schedule` are required, as GP Connect requires.
+    fn read(query: &[(String, String)]) -> Result<Self, Response> {
+        if once(query, "status")? != Some("free") {
+            return Err(bad_parameter("status=free is required"));
         }
-    })
+        if !query
+            .iter()
+            .any(|(k, v)| k == "_include" && v == "Slot:schedule")
+        {
+            return Err(bad_parameter("_include=Slot:schedule is required"));
+        }
+        let from = bound(query, "start", "ge")?;
+        let to = bound(query, "end", "le")?;
+        Ok(Self { from, to })
+    }
 }
 
 async fn search<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Handled
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
     let (by, patient) = who(&app, &headers)?;
-    if query.get("status").is_some_and(|s| s != "free") {
-        return Err(outcome(&gp_fhir::INVALID_PARAMETER, "status must be free"));
-    }
-    let from = day(&query, "start", "ge")?;
-    let to = day(&query, "end", "le")?;
-    let next = to
-        .checked_add_signed(Duration::days(1))
-        .ok_or_else(|| outcome(&gp_fhir::INVALID_PARAMETER, "end is out of range"))?;
-    let query_span = SearchQuery::between(
-        gp_core::local_to_utc_lenient(from, NaiveTime::MIN),
-        gp_core::local_to_utc_lenient(next, NaiveTime::MIN),
-    );
-    let include = query.get("_include").is_some_and(|i| i == "Slot:schedule");
-    let slots = done(app.practice.search(&by, patient, query_span).await)?;
+    let wanted = SlotSearch::read(&query)?;
+    let span = SearchQuery::between(wanted.from, wanted.to);
+    let slots = done(app.practice.search(&by, patient, span).await)?;
+    // Only slots wholly inside the range: one that starts inside it but
+    // ends after `end` is not returned.
+    let slots: Vec<_> = slots
+        .into_iter()
+        .filter(|s| s.period.end() <= wanted.to)
+        .collect();
     let mut resources: Vec<Value> = slots.iter().map(|s| appointments::slot(s, false)).collect();
-    if include {
-        let mut seen = std::collections::BTreeSet::new();
-        for s in &slots {
-            if seen.insert(s.session) {
-                resources.push(json!({
-                    "resourceType": "Schedule",
-                    "id": s.session.to_string(),
-                    "meta": {"versionId": "1", "profile": [appointments::SCHEDULE_PROFILE]},
-                    "actor": [{"reference": format!("Practitioner/{}", s.clinician)}],
-                }));
-            }
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &slots {
+        if seen.insert(s.session) {
+            resources.push(json!({
+                "resourceType": "Schedule",
+                "id": s.session.to_string(),
+                "meta": {"versionId": "1", "profile": [appointments::SCHEDULE_PROFILE]},
+                "actor": [{"reference": format!("Practitioner/{}", s.clinician)}],
+            }));
         }
     }
     Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))

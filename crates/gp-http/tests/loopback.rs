@@ -52,11 +52,33 @@ async fn call(
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = serde_json::from_str(body).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    if !body.is_null() {
+        conforms(path, &body);
+    }
     Reply {
         status,
         headers: headers.to_ascii_lowercase(),
         body,
+    }
+}
+
+/// Every answer parses as a FHIR resource with an independent model: R4
+/// (read with the R4B model, which keeps `MedicationRequest` and `Task` as
+/// R4 has them) for the prescription endpoints, STU3 for the rest.
+fn conforms(path: &str, body: &Value) {
+    let r4 = ["/MedicationRequest", "/Task"]
+        .iter()
+        .any(|p| path.split('?').next().unwrap_or("").contains(p));
+    let parsed = if r4 {
+        serde_json::from_value::<fhir_model::r4b::resources::Resource>(body.clone()).map(|_| ())
+    } else {
+        serde_json::from_value::<fhir_model::stu3::resources::Resource>(body.clone()).map(|_| ())
+    };
+    if let Err(e) = parsed {
+        let text = body.to_string();
+        let head: String = text.chars().take(300).collect();
+        panic!("{path}: not a FHIR resource ({e}): {head}");
     }
 }
 
@@ -208,7 +230,7 @@ async fn a_patients_app_books_reads_and_cancels_over_http() {
     let wide = call(
         addr,
         "GET",
-        "/Slot?start=ge2026-06-02&end=le2026-06-20",
+        "/Slot?start=ge2026-06-02&end=le2026-06-16&status=free&_include=Slot:schedule",
         Some("alice"),
         &[],
         b"",
@@ -218,17 +240,68 @@ async fn a_patients_app_books_reads_and_cancels_over_http() {
     let bare = call(
         addr,
         "GET",
-        "/Slot?end=le2026-06-05",
+        "/Slot?end=le2026-06-05&status=free&_include=Slot:schedule",
         Some("alice"),
         &[],
         b"",
     )
     .await;
     assert_eq!((bare.status, spine_code(&bare)), (422, "INVALID_PARAMETER"));
+    // GP Connect's other search rules: 14 days is the widest allowed;
+    // status=free and _include=Slot:schedule are required; start and end
+    // come once each; a dateTime with its offset returns only slots wholly
+    // inside the range.
+    let fortnight = call(
+        addr,
+        "GET",
+        "/Slot?start=ge2026-06-02&end=le2026-06-15&status=free&_include=Slot:schedule",
+        Some("alice"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(fortnight.status, 200, "{}", fortnight.body);
+    for bad in [
+        "/Slot?start=ge2026-06-02&end=le2026-06-05&_include=Slot:schedule",
+        "/Slot?start=ge2026-06-02&end=le2026-06-05&status=busy&_include=Slot:schedule",
+        "/Slot?start=ge2026-06-02&end=le2026-06-05&status=free",
+        "/Slot?start=ge2026-06-02&start=ge2026-06-03&end=le2026-06-05&status=free&_include=Slot:schedule",
+        "/Slot?start=ge2026-06-02T08:00&end=le2026-06-05&status=free&_include=Slot:schedule",
+        "/Slot?start=ge1800-06-02&end=le2026-06-05&status=free&_include=Slot:schedule",
+    ] {
+        let r = call(addr, "GET", bad, Some("alice"), &[], b"").await;
+        assert_eq!((r.status, spine_code(&r)), (422, "INVALID_PARAMETER"), "{bad}");
+    }
+    let first_start = slots[0]["start"].as_str().expect("a start").to_owned();
+    let first_end = slots[0]["end"].as_str().expect("an end").to_owned();
+    let exact = call(
+        addr,
+        "GET",
+        &format!(
+            "/Slot?start=ge{}&end=le{}&status=free&_include=Slot:schedule",
+            first_start.replace('+', "%2B"),
+            first_end.replace('+', "%2B"),
+        ),
+        Some("alice"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(exact.status, 200, "{}", exact.body);
+    let exact_slots: Vec<&Value> = exact.body["entry"]
+        .as_array()
+        .map(|e| e.iter().map(|e| &e["resource"]).collect())
+        .unwrap_or_default();
+    assert!(exact_slots
+        .iter()
+        .filter(|r| r["resourceType"] == "Slot")
+        .all(|r| r["start"].as_str() >= Some(first_start.as_str())
+            && r["end"].as_str() <= Some(first_end.as_str())));
+    assert!(exact_slots.iter().any(|r| r["id"] == slots[0]["id"]));
     let anonymous = call(
         addr,
         "GET",
-        "/Slot?start=ge2026-06-02&end=le2026-06-05",
+        "/Slot?start=ge2026-06-02&end=le2026-06-05&status=free&_include=Slot:schedule",
         None,
         &[],
         b"",
