@@ -109,7 +109,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // registered for online services, verified, with everything switched on.
     let next_nhs = std::cell::Cell::new(0);
     let register = |dob: NaiveDate| {
-        let (access, desk, code, store) = (&access, &desk, practice_code.clone(), &store);
+        let (access, desk, code, store) = (&access, &desk, practice_code, &store);
         let patient = PatientId::new(&ids);
         let nhs = nhs_number(next_nhs.replace(next_nhs.get() + 1));
         let today = local_date(clock.now());

@@ -935,7 +935,7 @@ pub(crate) async fn run(args: Args) -> Result<Tally, Error> {
                     nhs_number: nhs_number(p.nhs as u64),
                     date_of_birth: p.born,
                     registration: p.kind,
-                    practice: code.clone(),
+                    practice: code,
                 },
             )
         })
@@ -1498,7 +1498,7 @@ async fn linkage(day: &mut Day) -> Result<(), Error> {
         .issue_linkage(&desk, day.people[who].id)
         .await?;
     if let Answer::Done(details) = &issued {
-        let code = details.practice.clone();
+        let code = details.practice;
         let wrong = day
             .practice
             .redeem_linkage(details.account, &code, "AAAA-BBBB-CCCC")

@@ -362,7 +362,7 @@ impl Replay {
                 };
                 let code = match practice {
                     Some(code) => OdsCode::parse(code)?,
-                    None => details.practice.clone(),
+                    None => details.practice,
                 };
                 let a = self
                     .practice

@@ -20,6 +20,9 @@ pub enum Action {
     CancelAppointment,
     /// Move an appointment to another slot (cancel and book together).
     RescheduleAppointment,
+    /// Change an appointment's description or comment (staff, and other
+    /// organisations through GP Connect; patients cancel and book again).
+    AmendAppointment,
     /// See a patient's appointments.
     ViewAppointments,
     /// Order (or enter) a repeat prescription request.
@@ -82,10 +85,11 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the permission matrix.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::BookAppointment,
         Action::CancelAppointment,
         Action::RescheduleAppointment,
+        Action::AmendAppointment,
         Action::ViewAppointments,
         Action::OrderRepeats,
         Action::ManageOwnRepeats,
@@ -135,7 +139,10 @@ impl Action {
         self.service().is_some()
             || matches!(
                 self,
-                Action::ManageRepeatList | Action::RestrictOrdering | Action::IssuePrescription
+                Action::ManageRepeatList
+                    | Action::RestrictOrdering
+                    | Action::IssuePrescription
+                    | Action::AmendAppointment
             )
     }
 
@@ -145,6 +152,7 @@ impl Action {
             Action::BookAppointment => "book_appointment",
             Action::CancelAppointment => "cancel_appointment",
             Action::RescheduleAppointment => "reschedule_appointment",
+            Action::AmendAppointment => "amend_appointment",
             Action::ViewAppointments => "view_appointments",
             Action::OrderRepeats => "order_repeats",
             Action::ManageOwnRepeats => "manage_own_repeats",
@@ -211,6 +219,20 @@ pub fn system_may(action: Action) -> bool {
     )
 }
 
+/// What another NHS organisation may do through GP Connect, for any patient
+/// on the practice's list: book, cancel and amend appointments and see them
+/// (GP Connect Appointment Management). Which slots it may book is the
+/// booking policy's (`organisation_slots`).
+pub fn organisation_may(action: Action) -> bool {
+    matches!(
+        action,
+        Action::BookAppointment
+            | Action::CancelAppointment
+            | Action::AmendAppointment
+            | Action::ViewAppointments
+    )
+}
+
 /// The staff permission matrix (also a table in the crate documentation).
 pub fn permission(action: Action) -> Permission {
     let p = |roles, competency| Permission {
@@ -222,6 +244,7 @@ pub fn permission(action: Action) -> Permission {
         Action::BookAppointment
         | Action::CancelAppointment
         | Action::RescheduleAppointment
+        | Action::AmendAppointment
         | Action::ViewAppointments
         | Action::OrderRepeats
         | Action::ManageOwnRepeats
@@ -316,6 +339,10 @@ impl Authorization {
 ///   action about one patient's care, the patient is on the practice's list
 ///   ([`AccessFacts::listed`]) or has an online account.
 /// - **The system**: only what [`system_may`] names, for a patient of the practice.
+/// - **Another organisation** (GP Connect): only what [`organisation_may`]
+///   names, for a patient on the practice's list or registered online; no
+///   online account, identity check or service switch is needed (the
+///   organisation acts for the patient in their direct care).
 pub fn authorize(
     facts: &AccessFacts,
     actor: &Actor,
@@ -457,6 +484,7 @@ fn check(
             practice_patient(facts, action)
         }
         Actor::System if system_may(action) => practice_patient(facts, action),
+        Actor::Organisation { .. } if organisation_may(action) => practice_patient(facts, action),
         _ => Err(AccessRefusal::RoleNotPermitted),
     }
 }

@@ -40,6 +40,7 @@
 //! | `book_appointment` | yes | yes | yes | yes | yes | yes | - |
 //! | `cancel_appointment` | yes | yes | yes | yes | yes | yes | - |
 //! | `reschedule_appointment` | yes | yes | yes | yes | yes | yes | - |
+//! | `amend_appointment` | yes | yes | yes | yes | yes | yes | - |
 //! | `view_appointments` | yes | yes | yes | yes | yes | yes | - |
 //! | `order_repeats` | yes | yes | yes | yes | yes | yes | - |
 //! | `manage_own_repeats` | yes | yes | yes | yes | yes | yes | - |
@@ -93,8 +94,8 @@ mod store;
 
 pub use authorization::decide_authorization;
 pub use authorize::{
-    authorize, permission, permission_table, staff_may, system_may, Action, Authorization,
-    Permission,
+    authorize, organisation_may, permission, permission_table, staff_may, system_may, Action,
+    Authorization, Permission,
 };
 pub use coercion::{decide_coercion_concern, decide_coercion_review};
 pub use decision::{

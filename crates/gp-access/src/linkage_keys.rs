@@ -69,7 +69,7 @@ pub fn decide_issue_linkage(
     let details = LinkageDetails {
         account: linkage.account,
         key,
-        practice: account.practice.clone(),
+        practice: account.practice,
         expires_at,
     };
     let event = c

@@ -50,7 +50,7 @@ pub fn decide_register(
         nhs_number: registration.nhs_number,
         date_of_birth: registration.date_of_birth,
         registration: registration.registration,
-        practice: registration.practice.clone(),
+        practice: registration.practice,
         registered_by: staff,
         registered_at: at,
         identity: None,

@@ -517,7 +517,7 @@ fn linkage_keys_work_once_expire_and_lock_after_failures() {
         !format!("{details:?}").contains(&details.key),
         "debug output hides the key"
     );
-    let ods = details.practice.clone();
+    let ods = details.practice;
     let redeem = |t: &T, key: &str, when: DateTime<Utc>| {
         decide_redeem_linkage(&t.plain(), details.account, &ods, key, when, &t.ids)
     };

@@ -79,9 +79,6 @@ pub fn decide_book(
     Decision::Allowed(Committable {
         change: BookingChange::Book(booking),
         events: vec![event],
-        preconditions: vec![
-            Precondition::SlotFree(request.slot),
-            holdings_precondition(facts),
-        ],
+        preconditions: booking_preconditions(&request.actor, request.slot, facts),
     })
 }

@@ -110,9 +110,20 @@ pub struct Booking {
     pub holding_limit_override: Option<OverrideReason>,
     /// Set once the booking is cancelled.
     pub cancellation: Option<Cancellation>,
+    /// How many times its description or comment was amended (staff, or
+    /// another organisation through GP Connect). Its version is
+    /// [`Booking::version`].
+    #[serde(default)]
+    pub amendments: u32,
 }
 
 impl Booking {
+    /// The booking's version, as GP Connect's `versionId` and ETag: 1 when
+    /// booked, one more for each amendment, and one more once cancelled.
+    pub fn version(&self) -> u64 {
+        1 + u64::from(self.amendments) + u64::from(!self.is_live())
+    }
+
     /// Whether the booking still holds its slot.
     pub fn is_live(&self) -> bool {
         self.cancellation.is_none()

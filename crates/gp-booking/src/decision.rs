@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use gp_core::{Actor, BookingId, Channel, PatientId, SlotId, StaffId, StaffRole};
+use gp_core::{
+    Actor, BookingId, Channel, OdsCode, OrganisationType, PatientId, SlotId, StaffId, StaffRole,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::booking::{
@@ -27,6 +29,25 @@ pub const ACTION_CANCEL: &str = "appointment.cancel";
 
 /// Audit action of a reschedule (cancel one booking and book another, together).
 pub const ACTION_RESCHEDULE: &str = "appointment.reschedule";
+
+/// The audit action of an amendment.
+pub const ACTION_AMEND: &str = "appointment.amend";
+
+/// A request to change a booking's description and comment (GP Connect's
+/// amend: nothing else may change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmendRequest {
+    /// Who asks.
+    pub actor: Actor,
+    /// Through which channel.
+    pub channel: Channel,
+    /// The booking.
+    pub booking: BookingId,
+    /// The new description (`None`: none).
+    pub description: Option<BookingDescription>,
+    /// The new comment (`None`: none).
+    pub comment: Option<BookingComment>,
+}
 
 /// How a patient is registered at the practice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +101,16 @@ pub struct SlotState {
     pub live_booking: Option<BookingId>,
 }
 
+/// GP Connect's `searchFilter`: the consumer organisation's ODS code and
+/// type, as far as it sent them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrganisationFilter {
+    /// The ODS code sent, if any.
+    pub ods: Option<OdsCode>,
+    /// The organisation type sent, if any.
+    pub kind: Option<OrganisationType>,
+}
+
 /// What a search looks for. Times are instants; `from` is inclusive and `to` exclusive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchQuery {
@@ -95,6 +126,13 @@ pub struct SearchQuery {
     pub slot_type: Option<SlotType>,
     /// Only slots delivered this way.
     pub delivery: Option<DeliveryMode>,
+    /// What a consumer organisation says of itself in its search (GP
+    /// Connect's `searchFilter`): slots restricted to organisation types or
+    /// codes are returned only when the filter names a matching type or
+    /// code (and the organisation acting is of that type and code). Ignored
+    /// for everyone else.
+    #[serde(default)]
+    pub organisation_filter: OrganisationFilter,
 }
 
 impl SearchQuery {
@@ -107,6 +145,7 @@ impl SearchQuery {
             role: None,
             slot_type: None,
             delivery: None,
+            organisation_filter: OrganisationFilter::default(),
         }
     }
 
@@ -180,6 +219,11 @@ pub struct BookFacts {
     pub holdings: Vec<Holding>,
     /// The instant from which holdings were loaded.
     pub holdings_since: DateTime<Utc>,
+    /// For a booking by another organisation: the live bookings it holds
+    /// starting at or after `holdings_since` (its cap counts them). `None`
+    /// when nobody read them: an organisation's booking is then refused
+    /// while the practice caps organisations.
+    pub organisation_holdings: Option<std::collections::BTreeSet<BookingId>>,
 }
 
 /// A request to cancel a booking.
@@ -265,6 +309,24 @@ pub enum Precondition {
         /// The live bookings the decision saw.
         bookings: BTreeSet<BookingId>,
     },
+    /// The live bookings made by this organisation starting at or after
+    /// `since` are exactly `bookings` (its cap was counted on them).
+    OrganisationHoldingsUnchanged {
+        /// The organisation.
+        organisation: OdsCode,
+        /// From when its bookings count.
+        since: DateTime<Utc>,
+        /// Its live bookings then.
+        bookings: BTreeSet<BookingId>,
+    },
+    /// The booking is live and amended exactly this many times (no one
+    /// amended or cancelled it since it was read).
+    BookingUnchanged {
+        /// The booking.
+        booking: BookingId,
+        /// Its amendments when read.
+        amendments: u32,
+    },
 }
 
 impl fmt::Display for Precondition {
@@ -276,6 +338,12 @@ impl fmt::Display for Precondition {
                 write!(f, "patient {patient}'s appointments changed")
             }
             Precondition::PolicyUnchanged { .. } => f.write_str("the booking policy changed"),
+            Precondition::OrganisationHoldingsUnchanged { organisation, .. } => {
+                write!(f, "organisation {organisation}'s appointments changed")
+            }
+            Precondition::BookingUnchanged { booking, .. } => {
+                write!(f, "booking {booking} changed")
+            }
             Precondition::Authorized(guard) => guard.fmt(f),
         }
     }
@@ -304,6 +372,9 @@ pub enum BookingChange {
         /// The new booking.
         book: Booking,
     },
+    /// A booking's description and comment changed (its amendments one
+    /// more); the booking as it now stands.
+    Amend(Booking),
 }
 
 /// An allowed booking decision: the change, its audit events and the

@@ -64,6 +64,18 @@ pub enum PolicyError {
     /// The online booking horizon was zero or more than 365 days.
     #[error("the online booking horizon must be 1 to 365 days, not {0}")]
     BookingHorizon(u32),
+    /// A slot type was opened to organisations more than once.
+    #[error("the slot type {0} is opened to organisations twice; give it one entry")]
+    OrganisationSlotsRepeated(crate::SlotType),
+    /// A slot type named more ODS codes than allowed.
+    #[error("a slot type may name at most 1000 organisations, not {0}")]
+    OrganisationCodes(usize),
+    /// The organisation cap was zero or over 1,000.
+    #[error("the organisation cap must be 1 to 1000 appointments, not {0}")]
+    OrganisationCap(u32),
+    /// The organisation embargo was more than a week.
+    #[error("the organisation embargo must be at most 10080 minutes (a week), not {0}")]
+    OrganisationEmbargo(u32),
     /// Under the equity rule (online never before telephone) the online
     /// release of ringfenced slots was set earlier than the telephone
     /// release, so it could never take effect.

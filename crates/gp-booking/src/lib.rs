@@ -43,6 +43,7 @@
 //!     patient,
 //!     holdings: vec![],
 //!     holdings_since: now,
+//!     organisation_holdings: None,
 //! };
 //! let request = BookRequest {
 //!     actor: Actor::Patient { patient: patient.patient },
@@ -59,6 +60,7 @@
 //! # Ok::<(), ScheduleError>(())
 //! ```
 
+mod amend;
 mod book;
 mod booking;
 mod cancel;
@@ -74,6 +76,7 @@ mod schedule;
 mod search;
 mod store;
 
+pub use amend::decide_amend;
 pub use book::decide_book;
 pub use booking::{
     Booking, BookingComment, BookingDescription, Cancellation, CancellationReason, Holding,
@@ -81,22 +84,24 @@ pub use booking::{
 };
 pub use cancel::decide_cancel;
 pub use decision::{
-    BookFacts, BookRequest, BookingChange, CancelFacts, CancelRequest, Committable, Decision,
-    OnlineRegistration, PatientFacts, PolicyFacts, Precondition, Refusal, Registration,
-    RescheduleFacts, RescheduleRequest, SearchQuery, SearchRequest, SlotState, ACTION_BOOK,
-    ACTION_CANCEL, ACTION_POLICY, ACTION_RESCHEDULE, ACTION_SEARCH,
+    AmendRequest, BookFacts, BookRequest, BookingChange, CancelFacts, CancelRequest, Committable,
+    Decision, OnlineRegistration, OrganisationFilter, PatientFacts, PolicyFacts, Precondition,
+    Refusal, Registration, RescheduleFacts, RescheduleRequest, SearchQuery, SearchRequest,
+    SlotState, ACTION_AMEND, ACTION_BOOK, ACTION_CANCEL, ACTION_POLICY, ACTION_RESCHEDULE,
+    ACTION_SEARCH,
 };
 pub use error::{CommitError, PolicyError, ScheduleError, StoreError};
 pub use memory::MemoryBookingStore;
 pub use policy::{
     BeforeRegistration, BookingPolicy, BookingSettings, HoldingLimit, HoldingPeriod,
-    OnlinePatients, ReleaseEquity, ReleaseSchedule, UrgentSlots, MAX_CUTOFF_MINUTES, MAX_HOLDING,
+    OnlinePatients, OrganisationSlots, ReleaseEquity, ReleaseSchedule, UrgentSlots,
+    MAX_CUTOFF_MINUTES, MAX_HOLDING, MAX_ORGANISATION_CAP, MAX_ORGANISATION_CODES,
     MAX_ROLLING_DAYS,
 };
 pub use policy_change::decide_policy;
 pub use refusal::BookingRefusal;
 pub use reschedule::decide_reschedule;
-pub use rules::{online_slot_refusal, staff_slot_refusal};
+pub use rules::{online_slot_refusal, organisation_slot_refusal, staff_slot_refusal};
 pub use schedule::{
     DeliveryMode, Period, PracticeSlotType, Reservation, Schedule, Session, SessionTemplate, Slot,
     SlotAvailability, SlotType, StaffMember,

@@ -77,6 +77,51 @@ impl State {
         out
     }
 
+    fn organisation_holdings(
+        &self,
+        organisation: gp_core::OdsCode,
+        since: DateTime<Utc>,
+    ) -> BTreeSet<BookingId> {
+        self.live_by_slot
+            .values()
+            .filter_map(|id| self.bookings.get(id))
+            .filter(|b| {
+                matches!(b.booked_by, gp_core::Actor::Organisation { ods, .. } if ods == organisation)
+            })
+            .filter(|b| self.slots.get(&b.slot).is_some_and(|s| s.start() >= since))
+            .map(|b| b.id)
+            .collect()
+    }
+
+    /// Checks that `amended` may replace the stored booking: the same
+    /// booking, live, amended once more, nothing but its texts changed.
+    fn check_amend(&self, amended: &Booking) -> Result<(), CommitError> {
+        let conflict = || {
+            CommitError::Conflict(Precondition::BookingUnchanged {
+                booking: amended.id,
+                amendments: amended.amendments.saturating_sub(1),
+            })
+        };
+        let stored = self.bookings.get(&amended.id).ok_or_else(conflict)?;
+        if !stored.is_live() || stored.amendments.checked_add(1) != Some(amended.amendments) {
+            return Err(conflict());
+        }
+        let texts_only = Booking {
+            description: stored.description.clone(),
+            comment: stored.comment.clone(),
+            amendments: stored.amendments,
+            ..amended.clone()
+        };
+        if &texts_only != stored {
+            return Err(StoreError::Invalid(format!(
+                "an amendment of booking {} changes more than its description and comment",
+                amended.id
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
     fn holds(&self, p: &Precondition) -> bool {
         match p {
             Precondition::SlotFree(slot) => {
@@ -96,6 +141,18 @@ impl State {
                 &now == bookings
             }
             Precondition::PolicyUnchanged { version } => self.policy.version == *version,
+            Precondition::OrganisationHoldingsUnchanged {
+                organisation,
+                since,
+                bookings,
+            } => &self.organisation_holdings(*organisation, *since) == bookings,
+            Precondition::BookingUnchanged {
+                booking,
+                amendments,
+            } => self
+                .bookings
+                .get(booking)
+                .is_some_and(|b| b.is_live() && b.amendments == *amendments),
             // Refused before this is asked (see `commit`).
             Precondition::Authorized(_) => false,
         }
@@ -244,6 +301,14 @@ impl BookingStore for MemoryBookingStore {
         })
     }
 
+    async fn organisation_holdings(
+        &self,
+        organisation: gp_core::OdsCode,
+        since: DateTime<Utc>,
+    ) -> Result<BTreeSet<BookingId>, StoreError> {
+        Ok(self.lock().organisation_holdings(organisation, since))
+    }
+
     async fn load_cancel(&self, booking: BookingId) -> Result<CancelFacts, StoreError> {
         let state = self.lock();
         let booking = state.bookings.get(&booking).cloned();
@@ -291,6 +356,10 @@ impl BookingStore for MemoryBookingStore {
                 state.check_book(book, Some(freed))?;
                 state.apply_cancel(*cancel, cancellation);
                 state.apply_book(book);
+            }
+            BookingChange::Amend(amended) => {
+                state.check_amend(amended)?;
+                state.bookings.insert(amended.id, amended.clone());
             }
             BookingChange::Policy(policy) => {
                 state.policy = PolicyFacts {

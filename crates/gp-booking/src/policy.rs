@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveTime, Utc};
-use gp_core::{local_date, local_to_utc_lenient, StaffId, StaffRole};
+use gp_core::{local_date, local_to_utc_lenient, OdsCode, OrganisationType, StaffId, StaffRole};
 use serde::{Deserialize, Serialize};
 
 use crate::error::PolicyError;
@@ -95,6 +95,32 @@ pub struct HoldingLimit {
     pub period: HoldingPeriod,
 }
 
+/// Slots of one type opened to booking by other NHS organisations through
+/// GP Connect (NHS 111, other practices, hubs): GP Connect's "bookable by
+/// organisation type and ODS code". An empty list of types or codes puts no
+/// restriction of that kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationSlots {
+    /// The slot type opened.
+    pub slot_type: SlotType,
+    /// The organisation types that may book it (`urgent-care`,
+    /// `gp-practice`, ...); empty: any type.
+    #[serde(default)]
+    pub organisation_types: BTreeSet<OrganisationType>,
+    /// The organisations (ODS codes) that may book it; empty: any organisation.
+    #[serde(default)]
+    pub ods_codes: BTreeSet<OdsCode>,
+}
+
+impl OrganisationSlots {
+    /// Whether an organisation of type `kind` with code `ods` may book
+    /// these slots.
+    pub fn admits(&self, ods: OdsCode, kind: OrganisationType) -> bool {
+        (self.organisation_types.is_empty() || self.organisation_types.contains(&kind))
+            && (self.ods_codes.is_empty() || self.ods_codes.contains(&ods))
+    }
+}
+
 /// The settings of a practice's booking policy, each with a documented default.
 ///
 /// Build a [`BookingPolicy`] from them with [`BookingPolicy::new`], which checks
@@ -155,7 +181,29 @@ pub struct BookingSettings {
     /// offered nor bookable online, whatever span a search asks for. Staff
     /// are not bound by it. Default: 28. Refusal: `BeyondBookingHorizon`.
     pub online_booking_horizon_days: u32,
+    /// The slot types other NHS organisations may book through GP Connect,
+    /// each with the organisation types and ODS codes it is open to (one
+    /// entry per slot type, at most 1,000 codes each). Default: none (no
+    /// slot is bookable by another organisation). Refusal:
+    /// `NotBookableByOrganisation`.
+    pub organisation_slots: Vec<OrganisationSlots>,
+    /// The most live future appointments one organisation may hold at the
+    /// practice at once (1 to 1,000), or no cap. Default: 10. Refusal:
+    /// `OrganisationCapReached`.
+    pub organisation_cap: Option<u32>,
+    /// How far ahead other organisations may book, in days after today
+    /// (1 to 365). Default: 14. Refusal: `BeyondBookingHorizon`.
+    pub organisation_booking_horizon_days: u32,
+    /// How near the start other organisations may still book, in minutes
+    /// (0 to 10,080; GP Connect's embargo). Default: 0. Refusal:
+    /// `InsideOrganisationEmbargo`.
+    pub organisation_embargo_minutes: u32,
 }
+
+/// The most ODS codes one slot type may name.
+pub const MAX_ORGANISATION_CODES: usize = 1000;
+/// The largest organisation cap.
+pub const MAX_ORGANISATION_CAP: u32 = 1000;
 
 impl Default for BookingSettings {
     fn default() -> Self {
@@ -187,6 +235,10 @@ impl Default for BookingSettings {
             online_cancellation_cutoff_minutes: 60,
             online_search_window_days: 14,
             online_booking_horizon_days: 28,
+            organisation_slots: Vec::new(),
+            organisation_cap: Some(10),
+            organisation_booking_horizon_days: 14,
+            organisation_embargo_minutes: 0,
         }
     }
 }
@@ -248,6 +300,31 @@ impl BookingPolicy {
                 settings.online_booking_horizon_days,
             ));
         }
+        let mut opened = BTreeSet::new();
+        for o in &settings.organisation_slots {
+            if !opened.insert(&o.slot_type) {
+                return Err(PolicyError::OrganisationSlotsRepeated(o.slot_type.clone()));
+            }
+            if o.ods_codes.len() > MAX_ORGANISATION_CODES {
+                return Err(PolicyError::OrganisationCodes(o.ods_codes.len()));
+            }
+        }
+        if let Some(cap) = settings
+            .organisation_cap
+            .filter(|c| !(1..=MAX_ORGANISATION_CAP).contains(c))
+        {
+            return Err(PolicyError::OrganisationCap(cap));
+        }
+        if !(1..=365).contains(&settings.organisation_booking_horizon_days) {
+            return Err(PolicyError::BookingHorizon(
+                settings.organisation_booking_horizon_days,
+            ));
+        }
+        if settings.organisation_embargo_minutes > MAX_CUTOFF_MINUTES {
+            return Err(PolicyError::OrganisationEmbargo(
+                settings.organisation_embargo_minutes,
+            ));
+        }
         if let (ReleaseEquity::OnlineNotBeforeTelephone, Some(telephone)) =
             (settings.equity, settings.telephone_release)
         {
@@ -267,6 +344,15 @@ impl BookingPolicy {
     /// The settings.
     pub fn settings(&self) -> &BookingSettings {
         &self.0
+    }
+
+    /// The organisation slots entry for `slot`'s type, if its type is open
+    /// to other organisations.
+    pub fn organisation_slots(&self, slot: &Slot) -> Option<&OrganisationSlots> {
+        self.0
+            .organisation_slots
+            .iter()
+            .find(|o| o.slot_type == slot.slot_type)
     }
 
     /// The instant `slot` may first be booked online, if it is held back at all.

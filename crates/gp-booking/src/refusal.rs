@@ -82,6 +82,24 @@ pub enum BookingRefusal {
     },
     /// Only staff may do this (change the booking policy).
     StaffOnly,
+    /// The slot is not open to booking by this organisation (its type is
+    /// not opened to organisations, or not to this one's type or code, or
+    /// it is kept for triage).
+    NotBookableByOrganisation,
+    /// The organisation already holds as many of the practice's
+    /// appointments as the practice allows one organisation.
+    OrganisationCapReached {
+        /// The cap.
+        cap: u32,
+    },
+    /// The slot starts too soon for another organisation to book it.
+    InsideOrganisationEmbargo {
+        /// Minutes before the start at which organisation booking closes.
+        minutes: u32,
+    },
+    /// Patients and proxies cannot amend an appointment (they cancel and
+    /// book again).
+    AmendNotOnline,
 }
 
 impl Reason for BookingRefusal {
@@ -113,6 +131,10 @@ impl Reason for BookingRefusal {
             BookingRefusal::SameSlot => "SameSlot",
             BookingRefusal::BeyondBookingHorizon { .. } => "BeyondBookingHorizon",
             BookingRefusal::StaffOnly => "StaffOnly",
+            BookingRefusal::NotBookableByOrganisation => "NotBookableByOrganisation",
+            BookingRefusal::OrganisationCapReached { .. } => "OrganisationCapReached",
+            BookingRefusal::InsideOrganisationEmbargo { .. } => "InsideOrganisationEmbargo",
+            BookingRefusal::AmendNotOnline => "AmendNotOnline",
         }
     }
 }
@@ -170,6 +192,20 @@ impl fmt::Display for BookingRefusal {
                 "appointments can be booked online up to {horizon_days} days ahead; please telephone the practice for a later one"
             ),
             BookingRefusal::StaffOnly => f.write_str("only practice staff may do this"),
+            BookingRefusal::NotBookableByOrganisation => {
+                f.write_str("the practice has not opened that appointment to booking by your organisation")
+            }
+            BookingRefusal::OrganisationCapReached { cap } => write!(
+                f,
+                "the practice allows one organisation at most {cap} booked appointments at a time"
+            ),
+            BookingRefusal::InsideOrganisationEmbargo { minutes } => write!(
+                f,
+                "other organisations cannot book an appointment in the last {minutes} minutes before it starts"
+            ),
+            BookingRefusal::AmendNotOnline => f.write_str(
+                "appointments cannot be changed online; cancel it and book another",
+            ),
         }
     }
 }

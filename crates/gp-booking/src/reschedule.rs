@@ -52,7 +52,10 @@ pub fn decide_reschedule(
         .filter(|h| h.booking != old.id)
         .copied()
         .collect();
-    let checked = if old.slot == request.new_slot {
+    let checked = if matches!(request.actor, gp_core::Actor::Organisation { .. }) {
+        // GP Connect has no reschedule: an organisation cancels and books.
+        Err(BookingRefusal::ChannelNotAllowed)
+    } else if old.slot == request.new_slot {
         Err(BookingRefusal::SameSlot)
     } else if facts.new.patient.patient != old.patient {
         Err(BookingRefusal::ActorNotForPatient)

@@ -152,6 +152,69 @@ pub fn online_slot_refusal(
     None
 }
 
+/// Why `slot` is not offered to the organisation `ods` of type `kind` at
+/// `now` (GP Connect booking), if it is not: it has started, is beyond the
+/// organisation horizon, is kept for triage, its type is not opened to this
+/// organisation, it starts inside the embargo, or it is not released for
+/// booking by staff yet.
+pub fn organisation_slot_refusal(
+    policy: &BookingPolicy,
+    ods: gp_core::OdsCode,
+    kind: gp_core::OrganisationType,
+    slot: &Slot,
+    now: DateTime<Utc>,
+) -> Option<BookingRefusal> {
+    let s = policy.settings();
+    if slot.start() <= now {
+        return Some(BookingRefusal::SlotInPast);
+    }
+    let horizon_days = s.organisation_booking_horizon_days;
+    let last_day = local_date(now).checked_add_days(chrono::Days::new(u64::from(horizon_days)));
+    if last_day.is_none_or(|last| local_date(slot.start()) > last) {
+        return Some(BookingRefusal::BeyondBookingHorizon { horizon_days });
+    }
+    if slot.reserved_for.is_some()
+        || !policy
+            .organisation_slots(slot)
+            .is_some_and(|o| o.admits(ods, kind))
+    {
+        return Some(BookingRefusal::NotBookableByOrganisation);
+    }
+    let minutes = s.organisation_embargo_minutes;
+    let closes = slot
+        .start()
+        .checked_sub_signed(Duration::minutes(i64::from(minutes)))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    if now > closes {
+        return Some(BookingRefusal::InsideOrganisationEmbargo { minutes });
+    }
+    if let Some(release_at) = policy.telephone_release_at(slot).filter(|r| *r > now) {
+        return Some(BookingRefusal::NotReleasedYet { release_at });
+    }
+    None
+}
+
+/// Whether a slot an organisation may book also matches what its search
+/// said of it (GP Connect's `searchFilter` table): a slot restricted to
+/// organisation types needs a matching type in the filter, one restricted
+/// to codes a matching code; an unrestricted slot needs neither.
+pub(crate) fn matches_filter(
+    policy: &BookingPolicy,
+    slot: &Slot,
+    filter: &crate::OrganisationFilter,
+) -> bool {
+    let Some(open) = policy.organisation_slots(slot) else {
+        return false;
+    };
+    let type_ok = open.organisation_types.is_empty()
+        || filter
+            .kind
+            .is_some_and(|k| open.organisation_types.contains(&k));
+    let code_ok =
+        open.ods_codes.is_empty() || filter.ods.is_some_and(|c| open.ods_codes.contains(&c));
+    type_ok && code_ok
+}
+
 /// Why `slot` may not be booked by staff at `now`, if it may not.
 pub fn staff_slot_refusal(
     policy: &BookingPolicy,
@@ -173,10 +236,12 @@ pub(crate) fn slot_refusal(
     slot: &Slot,
     now: DateTime<Utc>,
 ) -> Option<BookingRefusal> {
-    if is_online_actor(actor) {
-        online_slot_refusal(policy, slot, now)
-    } else {
-        staff_slot_refusal(policy, slot, now)
+    match *actor {
+        Actor::Patient { .. } | Actor::Proxy { .. } => online_slot_refusal(policy, slot, now),
+        Actor::Organisation { ods, kind } => {
+            organisation_slot_refusal(policy, ods, kind, slot, now)
+        }
+        _ => staff_slot_refusal(policy, slot, now),
     }
 }
 
@@ -257,6 +322,21 @@ pub(crate) fn check_new_booking<'r>(
     if state.live_booking.is_some() {
         return Err(BookingRefusal::SlotTaken);
     }
+    if let Actor::Organisation { .. } = actor {
+        if override_reason.is_some() {
+            return Err(BookingRefusal::OverrideNotPermitted);
+        }
+        // The patient's holding limit is the online rule; another
+        // organisation books for the patient's care, like staff, and is
+        // bound by its own cap instead.
+        if let Some(cap) = policy.settings().organisation_cap {
+            let held = facts.organisation_holdings.as_ref().map(|h| h.len());
+            if held.is_none_or(|n| n >= cap as usize) {
+                return Err(BookingRefusal::OrganisationCapReached { cap });
+            }
+        }
+        return Ok(None);
+    }
     let starts: Vec<DateTime<Utc>> = holdings.iter().map(|h| h.start).collect();
     match within_holding_limit(policy, state.slot.start(), &starts) {
         Ok(()) => Ok(None),
@@ -299,7 +379,26 @@ pub(crate) fn new_booking(
         comment: None,
         holding_limit_override: None,
         cancellation: None,
+        amendments: 0,
     }
+}
+
+/// The preconditions of a new booking: the patient's holdings, and an
+/// organisation's own when one books.
+pub(crate) fn booking_preconditions(
+    actor: &Actor,
+    slot: SlotId,
+    facts: &BookFacts,
+) -> Vec<Precondition> {
+    let mut out = vec![Precondition::SlotFree(slot), holdings_precondition(facts)];
+    if let (Actor::Organisation { ods, .. }, Some(held)) = (actor, &facts.organisation_holdings) {
+        out.push(Precondition::OrganisationHoldingsUnchanged {
+            organisation: *ods,
+            since: facts.holdings_since,
+            bookings: held.clone(),
+        });
+    }
+    out
 }
 
 pub(crate) fn holdings_precondition(facts: &BookFacts) -> Precondition {

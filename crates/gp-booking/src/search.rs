@@ -57,6 +57,12 @@ pub fn search(
         .iter()
         .filter(|c| c.live_booking.is_none() && request.query.matches(&c.slot))
         .filter(|c| slot_refusal(policy, &request.actor, &c.slot, now).is_none())
+        .filter(|c| match request.actor {
+            gp_core::Actor::Organisation { .. } => {
+                matches_filter(policy, &c.slot, &request.query.organisation_filter)
+            }
+            _ => true,
+        })
         .map(|c| c.slot.clone())
         .collect();
     hits.sort_by_key(|s| (s.start(), s.id));

@@ -51,6 +51,14 @@ pub type BookDecider = Box<dyn FnOnce(BookSnapshot) -> crate::Decision + Send>;
 ///   preconditions read, a commit never leaves two live bookings on one slot
 ///   (it returns `Conflict(SlotFree(slot))` instead), and a commit that books
 ///   a slot that does not exist fails with [`StoreError::Missing`].
+/// - **Amendments replace texts only.** A commit of
+///   [`crate::BookingChange::Amend`] stores the booking as given when the
+///   stored one is live and amended exactly once fewer (otherwise
+///   `Conflict(BookingUnchanged)`), and fails with [`StoreError::Invalid`]
+///   if anything but the description, comment and amendment count differs.
+///   `BookingUnchanged` holds while the booking is live at that count;
+///   `OrganisationHoldingsUnchanged` while
+///   [`BookingStore::organisation_holdings`] answers exactly those bookings.
 /// - **The policy is stored and versioned.** [`BookingStore::policy`]
 ///   answers the stored policy, or the default at version 0 if none was
 ///   ever stored; a commit of [`crate::BookingChange::Policy`] stores it
@@ -100,6 +108,15 @@ pub trait BookingStore: Send + Sync {
         patient: PatientId,
         since: DateTime<Utc>,
     ) -> Result<BookSnapshot, StoreError>;
+
+    /// The live bookings made by `organisation` (an
+    /// [`gp_core::Actor::Organisation`] with that code) whose slots start at
+    /// or after `since`: what the practice's organisation cap counts.
+    async fn organisation_holdings(
+        &self,
+        organisation: gp_core::OdsCode,
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::BTreeSet<BookingId>, StoreError>;
 
     /// The facts for cancelling `booking`: it and its slot, read together.
     async fn load_cancel(&self, booking: BookingId) -> Result<CancelFacts, StoreError>;
@@ -181,6 +198,13 @@ impl<T: BookingStore + ?Sized> BookingStore for std::sync::Arc<T> {
         since: DateTime<Utc>,
     ) -> Result<BookSnapshot, StoreError> {
         (**self).load_book(slot, patient, since).await
+    }
+    async fn organisation_holdings(
+        &self,
+        organisation: gp_core::OdsCode,
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::BTreeSet<BookingId>, StoreError> {
+        (**self).organisation_holdings(organisation, since).await
     }
     async fn load_cancel(&self, booking: BookingId) -> Result<CancelFacts, StoreError> {
         (**self).load_cancel(booking).await

@@ -189,6 +189,7 @@ proptest! {
             patient: w.patient,
             holdings: w.holdings.clone(),
             holdings_since: w.now,
+            organisation_holdings: None,
         };
         let request = BookRequest {
             actor,

@@ -108,6 +108,7 @@ impl Case {
             patient: self.patient,
             holdings: self.holdings.clone(),
             holdings_since: self.now,
+            organisation_holdings: None,
         }
     }
 

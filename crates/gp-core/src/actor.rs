@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{PatientId, ProxyId, StaffId};
+use crate::nhs::{OdsCode, OrganisationType};
 
 /// The role of a member of practice staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -97,6 +98,15 @@ pub enum Actor {
     },
     /// The system itself (scheduled jobs such as automatic expiry).
     System,
+    /// Another NHS organisation booking for a patient of the practice
+    /// through GP Connect (NHS 111, another practice, an extended-access
+    /// hub), named by the claims its own sign-in carries.
+    Organisation {
+        /// The organisation's ODS code.
+        ods: OdsCode,
+        /// Its type (`urgent-care`, `gp-practice`, ...).
+        kind: OrganisationType,
+    },
 }
 
 impl Actor {
@@ -105,7 +115,7 @@ impl Actor {
         match self {
             Actor::Patient { patient } => Some(*patient),
             Actor::Proxy { for_patient, .. } => Some(*for_patient),
-            Actor::Staff { .. } | Actor::System => None,
+            Actor::Staff { .. } | Actor::System | Actor::Organisation { .. } => None,
         }
     }
 
@@ -116,13 +126,14 @@ impl Actor {
 
     /// Whether this actor may act through `channel`: patients and proxies
     /// online only; staff by telephone or at reception; the system
-    /// internally. Every domain crate applies this one rule (and refuses
+    /// internally; another organisation through GP Connect. Every domain crate applies this one rule (and refuses
     /// with its own `ChannelNotAllowed`).
     pub fn may_use(&self, channel: Channel) -> bool {
         match self {
             Actor::Patient { .. } | Actor::Proxy { .. } => channel == Channel::Online,
             Actor::Staff { .. } => matches!(channel, Channel::Telephone | Channel::Reception),
             Actor::System => channel == Channel::Internal,
+            Actor::Organisation { .. } => channel == Channel::Organisation,
         }
     }
 }
@@ -136,6 +147,7 @@ impl fmt::Display for Actor {
             }
             Actor::Staff { staff, role } => write!(f, "{role} {staff}"),
             Actor::System => f.write_str("the system"),
+            Actor::Organisation { ods, kind } => write!(f, "organisation {ods} ({kind})"),
         }
     }
 }
@@ -153,6 +165,8 @@ pub enum Channel {
     Reception,
     /// The system acting on its own schedule.
     Internal,
+    /// Another NHS organisation's system, through GP Connect.
+    Organisation,
 }
 
 impl Channel {
@@ -169,6 +183,7 @@ impl fmt::Display for Channel {
             Channel::Telephone => "telephone",
             Channel::Reception => "reception",
             Channel::Internal => "internal",
+            Channel::Organisation => "organisation",
         })
     }
 }

@@ -20,6 +20,9 @@ pub enum ParseError {
     /// An ODS code was empty, too long or held other characters.
     #[error("an ODS code is 1 to 9 letters or digits, not {0:?}")]
     OdsCode(String),
+    /// An organisation type code was empty, too long or held other characters.
+    #[error("an organisation type is 1 to 32 lower-case letters, digits or hyphens, not {0:?}")]
+    OrganisationType(String),
     /// A text field was longer than allowed.
     #[error("{field} may be at most {max} characters (it has {actual})")]
     TooLong {

@@ -93,17 +93,51 @@ impl From<NhsNumber> for String {
     }
 }
 
-/// An Organisation Data Service code for a practice: 1 to 9 letters or digits
-/// (for example `A81001`). Lower-case input is upper-cased.
+/// Up to `N` ASCII bytes kept inline, so that the codes holding them are
+/// `Copy` (an [`crate::Actor`] names an organisation by its codes).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Inline<const N: usize> {
+    len: u8,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> Inline<N> {
+    /// The text, if it is ASCII and at most `N` bytes.
+    const fn new(text: &str) -> Option<Self> {
+        let b = text.as_bytes();
+        if b.len() > N || b.len() > u8::MAX as usize || !text.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; N];
+        let mut i = 0;
+        while i < b.len() {
+            bytes[i] = b[i];
+            i += 1;
+        }
+        Some(Self {
+            len: b.len() as u8,
+            bytes,
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII is ever stored, so this never falls back.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+/// An Organisation Data Service code: a practice's, or another NHS
+/// organisation's (1 to 9 letters or digits, for example `A81001`).
+/// Lower-case input is upper-cased.
 ///
 /// ```
 /// use gp_core::OdsCode;
 /// assert_eq!(OdsCode::parse("a81001").unwrap().as_str(), "A81001");
 /// assert!(OdsCode::parse("A81 001").is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct OdsCode(String);
+pub struct OdsCode(Inline<9>);
 
 impl OdsCode {
     /// Parses an ODS code.
@@ -112,18 +146,38 @@ impl OdsCode {
         if code.is_empty() || code.len() > 9 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(ParseError::OdsCode(input.to_owned()));
         }
-        Ok(Self(code.to_ascii_uppercase()))
+        Inline::new(&code.to_ascii_uppercase())
+            .map(Self)
+            .ok_or_else(|| ParseError::OdsCode(input.to_owned()))
     }
 
     /// The code as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
+    }
+}
+
+impl fmt::Debug for OdsCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OdsCode").field(&self.as_str()).finish()
+    }
+}
+
+impl PartialOrd for OdsCode {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OdsCode {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
     }
 }
 
 impl fmt::Display for OdsCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -143,7 +197,106 @@ impl TryFrom<String> for OdsCode {
 
 impl From<OdsCode> for String {
     fn from(c: OdsCode) -> Self {
-        c.0
+        c.as_str().to_owned()
+    }
+}
+
+/// The type of an organisation booking through GP Connect, a code of GP
+/// Connect's `GPConnect-OrganisationType-1` code system (for example
+/// `gp-practice`, `urgent-care`): 1 to 32 lower-case letters, digits or
+/// hyphens. Practices open slots to organisation types by these codes.
+///
+/// ```
+/// use gp_core::OrganisationType;
+/// assert_eq!(OrganisationType::parse("urgent-care").unwrap(), OrganisationType::URGENT_CARE);
+/// assert!(OrganisationType::parse("Urgent Care").is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrganisationType(Inline<32>);
+
+/// The code system of organisation types.
+pub const ORGANISATION_TYPE_SYSTEM: &str =
+    "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1";
+
+impl OrganisationType {
+    /// `gp-practice`: another GP practice (or the practice's own hub).
+    pub const GP_PRACTICE: OrganisationType = OrganisationType::known("gp-practice");
+    /// `urgent-care`: NHS 111 and other urgent care services.
+    pub const URGENT_CARE: OrganisationType = OrganisationType::known("urgent-care");
+
+    const fn known(code: &str) -> Self {
+        match Inline::new(code) {
+            Some(i) => Self(i),
+            None => Self(Inline {
+                len: 0,
+                bytes: [0; 32],
+            }),
+        }
+    }
+
+    /// Parses an organisation type code.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let ok = !input.is_empty()
+            && input.len() <= 32
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        match Inline::new(input) {
+            Some(i) if ok => Ok(Self(i)),
+            _ => Err(ParseError::OrganisationType(input.to_owned())),
+        }
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Debug for OrganisationType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OrganisationType")
+            .field(&self.as_str())
+            .finish()
+    }
+}
+
+impl PartialOrd for OrganisationType {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OrganisationType {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Display for OrganisationType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrganisationType {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for OrganisationType {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<OrganisationType> for String {
+    fn from(t: OrganisationType) -> Self {
+        t.as_str().to_owned()
     }
 }
 

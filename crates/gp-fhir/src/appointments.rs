@@ -25,7 +25,7 @@ pub const CANCELLATION_REASON: &str =
     "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-AppointmentCancellationReason-1";
 /// The booking organisation extension.
 pub const BOOKING_ORGANISATION: &str =
-    "https://fhir.nhs.uk/STU3/StructureDefinition/extension-GPConnect-BookingOrganisation-1";
+    "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-BookingOrganisation-1";
 
 /// The longest description GP Connect allows, in characters.
 pub const MAX_DESCRIPTION: usize = 100;

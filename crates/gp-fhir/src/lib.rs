@@ -125,6 +125,11 @@ pub const MAPPING: &[(&str, GpcError)] = &[
     ("ActorNotForPatient", ACCESS_DENIED),
     ("ChannelNotAllowed", ACCESS_DENIED),
     ("StaffOnly", ACCESS_DENIED),
+    // Appointments: another organisation booking (GP Connect).
+    ("NotBookableByOrganisation", INVALID_RESOURCE),
+    ("OrganisationCapReached", INVALID_RESOURCE),
+    ("InsideOrganisationEmbargo", INVALID_RESOURCE),
+    ("AmendNotOnline", ACCESS_DENIED),
     // Repeat prescriptions.
     ("OnlineOrderingOff", ACCESS_DENIED),
     ("TooEarlyToReorder", INVALID_RESOURCE),

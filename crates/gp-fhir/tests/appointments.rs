@@ -22,6 +22,7 @@ fn booking(ids: &SequentialIds, slot: gp_core::SlotId, patient: PatientId) -> Bo
         comment: Some(BookingComment::parse("Since Friday").expect("a comment")),
         holding_limit_override: None,
         cancellation: None,
+        amendments: 0,
     }
 }
 

@@ -12,8 +12,8 @@ use gp_access::{
     Registration, ReviewReason, Service, StaffProfile, SuspensionReason, VerificationMethod,
 };
 use gp_booking::{
-    BookRequest, Booking, BookingPolicy, BookingRefusal, BookingStore, CancelRequest, PolicyFacts,
-    RescheduleRequest, SearchQuery, SearchRequest, Slot,
+    AmendRequest, BookRequest, Booking, BookingPolicy, BookingRefusal, BookingStore, CancelRequest,
+    PolicyFacts, RescheduleRequest, SearchQuery, SearchRequest, Slot,
 };
 use gp_core::{
     AccountId, Actor, Clock, ConcernId, IdSource, OdsCode, OsRandom, PatientId, ProxyId, RandomIds,
@@ -300,7 +300,9 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// say (a member of staff in their stored role).
     async fn lookup(&self, by: &By, action: Action) -> Result<Result<Actor, Refused>, OnlineError> {
         let (patient, action) = match (by.actor, by.actor.speaks_for()) {
-            (Actor::System, _) => return Ok(Ok(by.actor)),
+            // Another organisation may serve any patient of the practice:
+            // an unknown booking is the service's own `BookingNotFound`.
+            (Actor::System | Actor::Organisation { .. }, _) => return Ok(Ok(by.actor)),
             (_, Some(p)) => (p, action),
             (_, None) => (
                 PatientId::from_uuid(gp_core::uuid::Uuid::nil()),
@@ -479,6 +481,45 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
                 };
                 Ok(refused(
                     self.appointments.cancel_after(&request, &a.prior).await?,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Replaces a booking's description and comment, by staff or another
+    /// organisation (GP Connect's amend); patients and proxies cancel and
+    /// book again. Only a live booking that has not started; committed
+    /// only while the booking is as read (its version).
+    pub async fn amend(&self, request: &AmendRequest) -> Answered<Booking> {
+        let by = By {
+            actor: request.actor,
+            channel: request.channel,
+        };
+        let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
+        else {
+            let actor = match self.lookup(&by, Action::AmendAppointment).await? {
+                Ok(actor) => actor,
+                Err(r) => return Ok(Answer::Refused(r)),
+            };
+            let request = AmendRequest {
+                actor,
+                ..request.clone()
+            };
+            return Ok(refused(self.appointments.amend(&request).await?));
+        };
+        self.act(
+            &by,
+            booking.patient,
+            Action::AmendAppointment,
+            Record::Allowed,
+            |a| async move {
+                let request = AmendRequest {
+                    actor: a.by.actor,
+                    ..request.clone()
+                };
+                Ok(refused(
+                    self.appointments.amend_after(&request, &a.prior).await?,
                 ))
             },
         )

@@ -248,6 +248,13 @@ impl BookingStore for Hooked {
     ) -> Result<gp_booking::BookSnapshot, StoreError> {
         self.inner.load_book(slot, patient, since).await
     }
+    async fn organisation_holdings(
+        &self,
+        organisation: gp_core::OdsCode,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<std::collections::BTreeSet<BookingId>, StoreError> {
+        self.inner.organisation_holdings(organisation, since).await
+    }
     async fn load_cancel(&self, booking: BookingId) -> Result<CancelFacts, StoreError> {
         self.inner.load_cancel(booking).await
     }

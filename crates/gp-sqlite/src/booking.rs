@@ -96,6 +96,27 @@ fn holdings(conn: &Connection, patient: &str, since: i64) -> Result<Vec<Holding>
     .collect()
 }
 
+/// The live bookings `organisation` made whose slots start at or after
+/// `since` (nanoseconds).
+fn organisation_holdings(
+    conn: &Connection,
+    organisation: &str,
+    since: i64,
+) -> Result<std::collections::BTreeSet<BookingId>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT b.id FROM bookings b JOIN slots s ON s.id = b.slot \
+             WHERE json_extract(b.body, '$.booked_by.Organisation.ods') = ?1 \
+             AND b.cancelled = 0 AND s.start_at >= ?2",
+        )
+        .map_err(storage)?;
+    let rows = stmt
+        .query_map(params![organisation, since], |r| r.get::<_, String>(0))
+        .map_err(storage)?;
+    rows.map(|id| id.map_err(storage)?.parse().map_err(corrupt))
+        .collect()
+}
+
 fn load_booking(conn: &Connection, id: &str) -> Result<Option<Booking>, StoreError> {
     let body: Option<String> = conn
         .prepare_cached("SELECT body FROM bookings WHERE id = ?1")
@@ -137,6 +158,16 @@ fn precondition_holds(conn: &Connection, p: &Precondition) -> Result<bool, Store
                     .collect();
             Ok(&now == bookings)
         }
+        Precondition::OrganisationHoldingsUnchanged {
+            organisation,
+            since,
+            bookings,
+        } => Ok(&organisation_holdings(conn, organisation.as_str(), nanos(*since)?)? == bookings),
+        Precondition::BookingUnchanged {
+            booking,
+            amendments,
+        } => Ok(load_booking(conn, &booking.to_string())?
+            .is_some_and(|b| b.is_live() && b.amendments == *amendments)),
     }
 }
 
@@ -201,6 +232,43 @@ fn cancel_booking(
     }
 }
 
+/// Replaces a live booking's texts: the stored booking must be live and
+/// amended exactly once fewer, and nothing else may differ.
+fn amend_booking(conn: &Connection, amended: &Booking) -> Result<(), CommitError> {
+    let conflict = || {
+        CommitError::Conflict(Precondition::BookingUnchanged {
+            booking: amended.id,
+            amendments: amended.amendments.saturating_sub(1),
+        })
+    };
+    let stored = load_booking(conn, &amended.id.to_string())?
+        .filter(|b| b.is_live() && b.amendments.checked_add(1) == Some(amended.amendments))
+        .ok_or_else(conflict)?;
+    let texts_only = Booking {
+        description: stored.description.clone(),
+        comment: stored.comment.clone(),
+        amendments: stored.amendments,
+        ..amended.clone()
+    };
+    if texts_only != stored {
+        return Err(StoreError::Invalid(format!(
+            "an amendment of booking {} changes more than its description and comment",
+            amended.id
+        ))
+        .into());
+    }
+    let body = json(amended)?;
+    let changed = conn
+        .prepare_cached("UPDATE bookings SET body = ?2 WHERE id = ?1 AND cancelled = 0")
+        .and_then(|mut stmt| stmt.execute(params![amended.id.to_string(), body]))
+        .map_err(storage)?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(conflict())
+    }
+}
+
 /// Applies a booking change (its preconditions already checked).
 fn apply_booking_change(t: &Connection, change: &BookingChange) -> Result<(), CommitError> {
     match change {
@@ -217,6 +285,7 @@ fn apply_booking_change(t: &Connection, change: &BookingChange) -> Result<(), Co
             cancel_booking(t, *cancel, cancellation)?;
             insert_booking(t, book)
         }
+        BookingChange::Amend(amended) => amend_booking(t, amended),
         BookingChange::Policy(policy) => {
             put_versioned(t, "booking_settings", policy)?;
             Ok(())
@@ -368,6 +437,16 @@ impl BookingStore for SqliteStore {
             Ok(snapshot)
         })
         .await
+    }
+
+    async fn organisation_holdings(
+        &self,
+        organisation: gp_core::OdsCode,
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::BTreeSet<BookingId>, StoreError> {
+        let since = nanos(since)?;
+        self.call(move |conn| organisation_holdings(conn, organisation.as_str(), since))
+            .await
     }
 
     async fn load_cancel(&self, booking: BookingId) -> Result<CancelFacts, StoreError> {

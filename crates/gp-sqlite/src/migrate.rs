@@ -13,6 +13,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_audit_index.sql"),
     include_str!("migrations/0006_audit_texts.sql"),
     include_str!("migrations/0007_problems.sql"),
+    include_str!("migrations/0008_organisation_bookings.sql"),
 ];
 
 /// The newest schema version this crate writes.

@@ -138,6 +138,7 @@ async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
             patient,
             holdings: snap.holdings,
             holdings_since: monday_morning(),
+            organisation_holdings: None,
         };
         let request = BookRequest::patient_online(patient.patient, slot);
         let Decision::Allowed(c) = decide_book(
@@ -155,7 +156,7 @@ async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
     {
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
+            "DROP INDEX live_bookings_by_organisation; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
              DROP TABLE access_settings; DROP TABLE access_records; DROP TABLE staff_profiles; \
              DROP TABLE messages; DROP TABLE messaging_settings; DROP TABLE request_lines; \
              DROP TABLE repeat_requests; DROP TABLE repeat_items; DROP TABLE prescribing_patients; \
@@ -300,7 +301,7 @@ async fn a_version_3_database_is_upgraded_with_its_access_records_and_settings_i
         // staff profiles as version 3 wrote them, with no version).
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
+            "DROP INDEX live_bookings_by_organisation; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
              UPDATE staff_profiles SET body = json_remove(body, '$.version'); \
              PRAGMA application_id = 0; PRAGMA user_version = 0; \
              DELETE FROM schema_migrations WHERE version > 3;",
@@ -410,6 +411,7 @@ async fn a_request_that_fails_inside_the_store_is_rolled_back_and_the_store_goes
             patient: adult,
             holdings: snap.holdings,
             holdings_since: now,
+            organisation_holdings: None,
         };
         gp_booking::decide_book(
             &snap.policy.policy,

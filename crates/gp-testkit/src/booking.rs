@@ -6,11 +6,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use gp_booking::{
-    decide_book, decide_cancel, decide_reschedule, BookFacts, BookRequest, BookingChange,
-    BookingPolicy, BookingStore, CancelRequest, CancellationReason, CommitError, Committable,
-    Decision, PatientFacts, Precondition, RescheduleFacts, RescheduleRequest, Schedule,
-    SearchQuery, StaffMember, StoreError,
+    decide_amend, decide_book, decide_cancel, decide_reschedule, BookFacts, BookRequest,
+    BookingChange, BookingPolicy, BookingStore, CancelRequest, CancellationReason, CommitError,
+    Committable, Decision, PatientFacts, Precondition, RescheduleFacts, RescheduleRequest,
+    Schedule, SearchQuery, StaffMember, StoreError,
 };
+use gp_booking::{AmendRequest, Booking, BookingDescription, CancelFacts};
 use gp_core::{Actor, Channel, Outcome, SequentialIds, SlotId};
 
 use crate::fixtures::{adult, monday_morning, small_schedule};
@@ -31,6 +32,8 @@ pub const CHECKS: &[&str] = &[
     "book_in_one_step_commits_or_records_with_earlier_events",
     "bookings_for_patient_include_cancelled_in_booking_order",
     "the_policy_is_stored_versioned_and_read_with_the_booking_facts",
+    "organisation_holdings_count_its_live_future_bookings",
+    "amendments_replace_texts_only_and_conflict_when_stale",
 ];
 
 struct World {
@@ -88,6 +91,7 @@ impl World {
             patient: *patient,
             holdings: snap.holdings,
             holdings_since: self.now,
+            organisation_holdings: None,
         };
         match decide_book(
             &self.policy,
@@ -128,7 +132,9 @@ fn booked(c: &Committable) -> &gp_booking::Booking {
     match &c.change {
         BookingChange::Book(b) => b,
         BookingChange::Reschedule { book, .. } => book,
-        BookingChange::Cancel { .. } | BookingChange::Policy(_) => panic!("not a booking"),
+        BookingChange::Cancel { .. } | BookingChange::Policy(_) | BookingChange::Amend(_) => {
+            panic!("not a booking")
+        }
     }
 }
 
@@ -409,6 +415,7 @@ pub async fn reschedule_is_all_or_nothing<S: BookingStore>(store: S) {
             patient: a,
             holdings: snap.holdings,
             holdings_since: w.now,
+            organisation_holdings: None,
         },
     };
     let Decision::Allowed(move_it) = decide_reschedule(&w.policy, &facts, &request, w.now, &w.ids)
@@ -446,6 +453,7 @@ pub async fn reschedule_is_all_or_nothing<S: BookingStore>(store: S) {
             patient: a,
             holdings: snap.holdings,
             holdings_since: w.now,
+            organisation_holdings: None,
         },
     };
     let request = RescheduleRequest {
@@ -516,6 +524,7 @@ pub async fn refusals_are_recorded_alone<S: BookingStore>(store: S) {
         patient: b,
         holdings: snap.holdings,
         holdings_since: w.now,
+        organisation_holdings: None,
     };
     let Decision::Refused(r) =
         decide_book(&w.policy, &facts, &w.request(&b, w.slot(0)), w.now, &w.ids)
@@ -558,6 +567,7 @@ pub async fn book_in_one_step_commits_or_records_with_earlier_events<S: BookingS
                 patient: p,
                 holdings: snap.holdings,
                 holdings_since: now,
+                organisation_holdings: None,
             };
             decide_book(&policy, &facts, &request, now, &ids)
         })
@@ -688,6 +698,181 @@ pub async fn the_policy_is_stored_versioned_and_read_with_the_booking_facts<S: B
     );
 }
 
+/// `organisation_holdings` answers the live bookings an organisation made
+/// whose slots start at or after the instant given (not other
+/// organisations', not patients', not cancelled ones), and
+/// `OrganisationHoldingsUnchanged` holds exactly while they are as read.
+pub async fn organisation_holdings_count_its_live_future_bookings<S: BookingStore>(store: S) {
+    let w = World::stored(4, &store).await;
+    let org = |code: &str| gp_core::OdsCode::parse(code).expect("a code");
+    let by_org = |code: &str| Actor::Organisation {
+        ods: org(code),
+        kind: gp_core::OrganisationType::URGENT_CARE,
+    };
+    let mut ours = std::collections::BTreeSet::new();
+    for (i, who) in [
+        (0, Some("X09")),
+        (1, Some("X09")),
+        (2, Some("X10")),
+        (3, None),
+    ] {
+        let p = adult(&w.ids);
+        let mut c = w.decide(&store, &p, w.slot(i)).await;
+        c.preconditions.clear();
+        if let BookingChange::Book(b) = &mut c.change {
+            if let Some(code) = who {
+                b.booked_by = by_org(code);
+                b.channel = Channel::Organisation;
+            }
+            if who == Some("X09") {
+                ours.insert(b.id);
+            }
+        }
+        store.commit(&c).await.expect("commit");
+    }
+    let held = store
+        .organisation_holdings(org("X09"), w.now)
+        .await
+        .expect("organisation_holdings");
+    assert_eq!(held, ours, "X09's live bookings, not X10's or a patient's");
+    let later = w.schedule.slots[1].start();
+    assert_eq!(
+        store
+            .organisation_holdings(org("X09"), later)
+            .await
+            .expect("organisation_holdings")
+            .len(),
+        1,
+        "only bookings whose slots start at or after the instant"
+    );
+    let guard = Precondition::OrganisationHoldingsUnchanged {
+        organisation: org("X09"),
+        since: w.now,
+        bookings: held.clone(),
+    };
+    let first = *held.iter().next().expect("a booking");
+    let facts = store.load_cancel(first).await.expect("load_cancel");
+    let Decision::Allowed(cancel) = decide_cancel(
+        &w.policy,
+        &facts,
+        &CancelRequest {
+            actor: by_org("X09"),
+            channel: Channel::Organisation,
+            booking: first,
+            reason: CancellationReason::parse("Not needed").expect("a reason"),
+        },
+        w.now,
+        &w.ids,
+    ) else {
+        panic!("the fixture cancellation was refused");
+    };
+    let mut guarded = cancel.clone();
+    guarded.preconditions.push(guard.clone());
+    store
+        .commit(&guarded)
+        .await
+        .expect("commit while unchanged");
+    assert_eq!(
+        store.commit(&guarded).await,
+        Err(CommitError::Conflict(Precondition::BookingLive(first))),
+        "the cancellation happened once"
+    );
+    let mut stale = cancel;
+    stale.preconditions = vec![guard.clone()];
+    stale.change = BookingChange::Policy(BookingPolicy::default());
+    assert_eq!(
+        store.commit(&stale).await,
+        Err(CommitError::Conflict(guard)),
+        "a cancelled booking changes the organisation's holdings"
+    );
+    assert_eq!(
+        store
+            .organisation_holdings(org("X09"), w.now)
+            .await
+            .expect("organisation_holdings")
+            .len(),
+        1
+    );
+}
+
+/// An amendment stores the booking's new description, comment and count;
+/// a stale one (amended meanwhile) is `Conflict(BookingUnchanged)`, one that
+/// changes anything else is `Invalid`, and a cancelled booking is not
+/// amended; nothing is written by a failed commit.
+pub async fn amendments_replace_texts_only_and_conflict_when_stale<S: BookingStore>(store: S) {
+    let w = World::stored(2, &store).await;
+    let p = adult(&w.ids);
+    let booked = booked(&w.book(&store, &p, w.slot(0)).await).clone();
+    let staff = Actor::Staff {
+        staff: w.gp.id,
+        role: gp_core::StaffRole::Gp,
+    };
+    let amend = |facts: &CancelFacts, words: &str| match decide_amend(
+        &w.policy,
+        facts,
+        &AmendRequest {
+            actor: staff,
+            channel: Channel::Reception,
+            booking: booked.id,
+            description: Some(BookingDescription::parse(words).expect("a description")),
+            comment: None,
+        },
+        w.now,
+        &w.ids,
+    ) {
+        Decision::Allowed(c) => c,
+        Decision::Refused(r) => panic!("the fixture amendment was refused: {}", r.reason),
+    };
+    let read = store.load_cancel(booked.id).await.expect("load_cancel");
+    let first = amend(&read, "First");
+    let second_from_same_read = amend(&read, "Second");
+    store.commit(&first).await.expect("commit an amendment");
+    let stored = store
+        .booking(booked.id)
+        .await
+        .expect("booking")
+        .expect("there");
+    assert_eq!(stored.amendments, 1);
+    assert_eq!(
+        stored.description.as_ref().map(|d| d.as_str()),
+        Some("First")
+    );
+    assert_eq!((stored.slot, stored.patient), (booked.slot, booked.patient));
+    assert!(
+        matches!(
+            store.commit(&second_from_same_read).await,
+            Err(CommitError::Conflict(Precondition::BookingUnchanged { .. }))
+        ),
+        "an amendment from a stale read conflicts"
+    );
+    let mut unguarded = second_from_same_read.clone();
+    unguarded.preconditions.clear();
+    assert!(
+        matches!(
+            store.commit(&unguarded).await,
+            Err(CommitError::Conflict(Precondition::BookingUnchanged { .. }))
+        ),
+        "a store refuses a stale amendment whatever the preconditions say"
+    );
+    let mut sly = amend(&store.load_cancel(booked.id).await.expect("load"), "Sly");
+    if let BookingChange::Amend(b) = &mut sly.change {
+        b.slot = w.slot(1);
+    }
+    assert!(
+        matches!(
+            store.commit(&sly).await,
+            Err(CommitError::Store(StoreError::Invalid(_)))
+        ),
+        "an amendment may not move the booking"
+    );
+    let after: Option<Booking> = store.booking(booked.id).await.expect("booking");
+    assert_eq!(
+        after.as_ref(),
+        Some(&stored),
+        "failed commits wrote nothing"
+    );
+}
+
 /// Expands into one `#[tokio::test]` per booking conformance check, each
 /// given a fresh store made by `$make` (an expression evaluated once per test).
 ///
@@ -712,7 +897,9 @@ macro_rules! booking_store_conformance {
             refusals_are_recorded_alone,
             book_in_one_step_commits_or_records_with_earlier_events,
             bookings_for_patient_include_cancelled_in_booking_order,
-            the_policy_is_stored_versioned_and_read_with_the_booking_facts
+            the_policy_is_stored_versioned_and_read_with_the_booking_facts,
+            organisation_holdings_count_its_live_future_bookings,
+            amendments_replace_texts_only_and_conflict_when_stale
         );
     };
     (@each $make:expr; $($check:ident),+) => {

@@ -2,9 +2,10 @@
 //! booking policy, decided by `gp-booking` and committed with their events.
 
 use gp_booking::{
-    decide_book, decide_cancel, decide_policy, decide_reschedule, search, BookFacts, BookRequest,
-    Booking, BookingChange, BookingPolicy, BookingStore, CancelRequest, PatientFacts, PolicyFacts,
-    Precondition, RescheduleFacts, RescheduleRequest, SearchRequest, Slot,
+    decide_amend, decide_book, decide_cancel, decide_policy, decide_reschedule, search,
+    AmendRequest, BookFacts, BookRequest, Booking, BookingChange, BookingPolicy, BookingStore,
+    CancelRequest, PatientFacts, PolicyFacts, Precondition, RescheduleFacts, RescheduleRequest,
+    SearchRequest, Slot,
 };
 use gp_core::{Actor, Channel, Clock, Decision, IdSource, RandomIds, StoreError};
 
@@ -131,6 +132,11 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         patient: &PatientFacts,
         prior: &Prior,
     ) -> Result<Answer<Booking>, OnlineError> {
+        if let Actor::Organisation { ods, .. } = request.actor {
+            return self
+                .book_for_organisation(request, patient, ods, prior)
+                .await;
+        }
         let guards: Vec<Precondition> = prior.guard.map(Precondition::guard).into_iter().collect();
         for _ in 0..self.core.max_attempts {
             let now = self.core.clock.now();
@@ -145,6 +151,7 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
                     patient: facts,
                     holdings: snap.holdings,
                     holdings_since: now,
+                    organisation_holdings: None,
                 };
                 decide_book(
                     &snap.policy.policy,
@@ -175,6 +182,88 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         Err(OnlineError::Contention {
             attempts: self.core.max_attempts,
         })
+    }
+
+    /// Another organisation's booking, in steps: its own live bookings are
+    /// read for the cap, and the commit holds only while they are as read
+    /// (`OrganisationHoldingsUnchanged`), so concurrent bookings by one
+    /// organisation cannot pass its cap.
+    async fn book_for_organisation(
+        &self,
+        request: &BookRequest,
+        patient: &PatientFacts,
+        ods: gp_core::OdsCode,
+        prior: &Prior,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let held = self.core.store.organisation_holdings(ods, now).await?;
+                let snap = self
+                    .core
+                    .store
+                    .load_book(request.slot, request.patient, now)
+                    .await?;
+                let facts = BookFacts {
+                    slot: snap.slot,
+                    patient: *patient,
+                    holdings: snap.holdings,
+                    holdings_since: now,
+                    organisation_holdings: Some(held),
+                };
+                Ok(with_policy(
+                    decide_book(
+                        &snap.policy.policy,
+                        &facts,
+                        request,
+                        now,
+                        self.core.ids.as_ref(),
+                    ),
+                    &snap.policy,
+                ))
+            })
+            .await?;
+        match outcome {
+            Outcome::Refused(r) => Ok(Answer::Refused(r)),
+            Outcome::Committed(c) => booked(&c.change),
+        }
+    }
+
+    /// Replaces a booking's description and comment (staff, or another
+    /// organisation); answers with the booking as amended.
+    pub async fn amend(&self, request: &AmendRequest) -> Result<Answer<Booking>, OnlineError> {
+        self.amend_after(request, &Prior::none()).await
+    }
+
+    pub(crate) async fn amend_after(
+        &self,
+        request: &AmendRequest,
+        prior: &Prior,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        let outcome = self
+            .core
+            .run(prior, |now| async move {
+                let policy = self.core.store.policy().await?;
+                let facts = self.core.store.load_cancel(request.booking).await?;
+                Ok(decide_amend(
+                    &policy.policy,
+                    &facts,
+                    request,
+                    now,
+                    self.core.ids.as_ref(),
+                ))
+            })
+            .await?;
+        match outcome {
+            Outcome::Refused(r) => Ok(Answer::Refused(r)),
+            Outcome::Committed(c) => match &c.change {
+                BookingChange::Amend(b) => Ok(Answer::Done(b.clone())),
+                other => Err(StoreError::Corrupt(format!(
+                    "an amendment produced another change: {other:?}"
+                ))
+                .into()),
+            },
+        }
     }
 
     /// Cancels a booking; answers with the booking as cancelled.
@@ -244,6 +333,7 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
                         patient: *patient,
                         holdings: snap.holdings,
                         holdings_since: now,
+                        organisation_holdings: None,
                     },
                 };
                 Ok(with_policy(
