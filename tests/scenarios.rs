@@ -15,7 +15,12 @@ use gp_sqlite::SqliteStore;
 /// Reason codes the domain crates give but `Practice` never lets through:
 /// the door's authorization refuses first, and the scenario line whose
 /// note names the code shows what the door answers instead.
-const REFUSED_AT_THE_DOOR: [&str; 3] = ["StaffOnly", "NotYourBooking", "PrescriberOnly"];
+const REFUSED_AT_THE_DOOR: [&str; 4] = [
+    "StaffOnly",
+    "NotYourBooking",
+    "PrescriberOnly",
+    "AmendNotOnline",
+];
 
 fn scripts() -> Vec<(String, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios");

@@ -18,8 +18,9 @@ use gp_access::{
     By, ListedPatient, PatientList, ProxyApplicationInput, Registration, StaffProfile,
 };
 use gp_booking::{
-    BookRequest, BookingPolicy, BookingStore, CancelRequest, CancellationReason, DeliveryMode,
-    OverrideReason, RescheduleRequest, Schedule, SearchQuery, SessionTemplate, StaffMember,
+    AmendRequest, BookRequest, BookingComment, BookingDescription, BookingPolicy, BookingStore,
+    CancelRequest, CancellationReason, DeliveryMode, OverrideReason, RescheduleRequest, Schedule,
+    SearchQuery, SessionTemplate, StaffMember,
 };
 use gp_core::{
     local_date, local_to_utc, Actor, BookingId, Channel, Clock, ConcernId, FixedClock,
@@ -64,6 +65,7 @@ struct Names {
     concerns: BTreeMap<String, ConcernId>,
     linkages: BTreeMap<String, gp_access::LinkageDetails>,
     problems: BTreeMap<String, gp_core::ProblemId>,
+    organisations: BTreeMap<String, Actor>,
     nhs: u64,
 }
 
@@ -80,6 +82,7 @@ fn default_channel(actor: &Actor) -> Channel {
     match actor {
         Actor::Patient { .. } | Actor::Proxy { .. } => Channel::Online,
         Actor::System => Channel::Internal,
+        Actor::Organisation { .. } => Channel::Organisation,
         _ => Channel::Reception,
     }
 }
@@ -95,6 +98,8 @@ impl Replay {
             }
         } else if let Some(p) = self.names.patients.get(name) {
             Actor::Patient { patient: *p }
+        } else if let Some(org) = self.names.organisations.get(name) {
+            *org
         } else if let Some(proxy) = self.names.proxies.get(name) {
             let for_patient = match patient {
                 Some(p) => self.patient(p)?,
@@ -190,7 +195,8 @@ impl Replay {
                         .entry(name)
                         .or_insert_with(|| gp_core::ProblemId::new(ids));
                 }
-                Kind::Linkage => {}
+                // Organisations are who they say: never `unknown-`.
+                Kind::Linkage | Kind::Organisation => {}
             }
         }
     }
@@ -667,13 +673,21 @@ impl Replay {
                 from,
                 to,
                 expect_slots,
+                filter,
             } => {
                 let who = self.by(by, Some(patient), *channel)?;
                 let from = local_to_utc(from.date(), from.time())?;
                 let to = local_to_utc(to.date(), to.time())?;
+                let mut query = SearchQuery::between(from, to);
+                if let Some(f) = filter {
+                    query.organisation_filter = gp_booking::OrganisationFilter {
+                        ods: f.ods,
+                        kind: f.kind,
+                    };
+                }
                 let a = self
                     .practice
-                    .search(&who, self.patient(patient)?, SearchQuery::between(from, to))
+                    .search(&who, self.patient(patient)?, query)
                     .await?;
                 let (result, id) = answer(a, |found| Some(format!("{} slots", found.len())));
                 if let (Some(want), Some(got)) = (expect_slots, &id) {
@@ -709,6 +723,36 @@ impl Replay {
                     self.names.bookings.insert(n.clone(), b.id);
                 }
                 answer(a, |b| Some(b.id.to_string()))
+            }
+            Step::Amend {
+                by,
+                patient,
+                booking,
+                description,
+                comment,
+                channel,
+            } => {
+                let who = self.by(by, patient.as_deref(), *channel)?;
+                let request = AmendRequest {
+                    actor: who.actor,
+                    channel: who.channel,
+                    booking: Self::get(&self.names.bookings, booking)?,
+                    description: Some(BookingDescription::parse(description)?),
+                    comment: comment.as_deref().map(BookingComment::parse).transpose()?,
+                };
+                answer(self.practice.amend(&request).await?, |b| {
+                    Some(format!("version {}", b.version()))
+                })
+            }
+            Step::Organisation { name, ods, kind } => {
+                self.names.organisations.insert(
+                    name.clone(),
+                    Actor::Organisation {
+                        ods: *ods,
+                        kind: *kind,
+                    },
+                );
+                ("done".into(), Some(ods.to_string()))
             }
             Step::Cancel {
                 by,
@@ -1086,6 +1130,7 @@ fn is_setup(step: &Step) -> bool {
         Step::Staff { .. }
             | Step::Session { .. }
             | Step::Patient { .. }
+            | Step::Organisation { .. }
             | Step::Proxy { .. }
             | Step::Item { .. }
     )

@@ -10,7 +10,7 @@ use gp_access::{
     Service, SuspensionReason,
 };
 use gp_booking::{BookingSettings, Reservation, SlotAvailability, SlotType};
-use gp_core::{Channel, StaffRole};
+use gp_core::{Channel, OdsCode, OrganisationType, StaffRole};
 use gp_messaging::MessagingSettings;
 use gp_monitoring::{ProblemCategory, ProblemStatus};
 use gp_prescribing::{PrescribingSettings, RequestChannel, RestrictionScope};
@@ -75,6 +75,14 @@ pub enum Step {
         availability: SlotAvailability,
         #[serde(default)]
         reserved_for: Option<Reservation>,
+    },
+    /// Another NHS organisation booking through GP Connect, by its ODS
+    /// code and organisation type (`urgent-care`, `gp-practice`, ...).
+    Organisation {
+        name: String,
+        ods: OdsCode,
+        #[serde(rename = "type")]
+        kind: OrganisationType,
     },
     /// A patient on the practice's list, registered for online services
     /// unless `online` is false.
@@ -264,6 +272,10 @@ pub enum Step {
         to: NaiveDateTime,
         #[serde(default)]
         expect_slots: Option<usize>,
+        /// What an organisation's search says of it (GP Connect's
+        /// `searchFilter`): `{"ods": "X09", "type": "urgent-care"}`.
+        #[serde(default)]
+        filter: Option<SearchFilter>,
     },
     /// A booking, remembered as `as`.
     Book {
@@ -276,6 +288,19 @@ pub enum Step {
         name: Option<String>,
         #[serde(default)]
         override_reason: Option<String>,
+    },
+    /// An amendment of a booking's description (and comment).
+    Amend {
+        by: String,
+        /// The patient a proxy acts for (only when `by` is a proxy).
+        #[serde(default)]
+        patient: Option<String>,
+        booking: String,
+        description: String,
+        #[serde(default)]
+        comment: Option<String>,
+        #[serde(default)]
+        channel: Option<Channel>,
     },
     /// A cancellation.
     Cancel {
@@ -535,6 +560,16 @@ fn all_services() -> BTreeSet<Service> {
     Service::ALL.into_iter().collect()
 }
 
+/// An organisation's search filter in a script.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchFilter {
+    #[serde(default)]
+    pub ods: Option<OdsCode>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<OrganisationType>,
+}
+
 /// The kind of thing a name stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -549,6 +584,7 @@ pub(crate) enum Kind {
     Concern,
     Linkage,
     Problem,
+    Organisation,
 }
 
 impl Step {
@@ -662,7 +698,7 @@ impl Step {
         Vec<(String, Kind)>,
         Vec<(&'static str, String, &'static [Kind])>,
     ) {
-        const ACTOR: &[Kind] = &[Kind::Staff, Kind::Patient, Kind::Proxy];
+        const ACTOR: &[Kind] = &[Kind::Staff, Kind::Patient, Kind::Proxy, Kind::Organisation];
         let by = |b: &String| ("by", b.clone(), ACTOR);
         let patient = |p: &String| ("patient", p.clone(), &[Kind::Patient][..]);
         let named = |n: &Option<String>, k| n.iter().map(|n| (n.clone(), k)).collect::<Vec<_>>();
@@ -774,6 +810,17 @@ impl Step {
                 )
             }
             Step::Patient { name, .. } => (vec![(name.clone(), Kind::Patient)], vec![]),
+            Step::Organisation { name, .. } => (vec![(name.clone(), Kind::Organisation)], vec![]),
+            Step::Amend {
+                by: b,
+                booking,
+                patient: p,
+                ..
+            } => {
+                let mut uses = vec![by(b), ("booking", booking.clone(), &[Kind::Booking][..])];
+                uses.extend(p.iter().map(patient));
+                (vec![], uses)
+            }
             Step::Proxy {
                 by: b,
                 name,
