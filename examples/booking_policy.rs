@@ -188,6 +188,7 @@ async fn main() -> Result<(), Error> {
         description: None,
         comment: None,
         holding_limit_override: None,
+        organisation_contact: None,
     };
     for slot in found.iter().take(3) {
         show(

@@ -190,6 +190,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             description: Some(gp_booking::BookingDescription::parse("Ear ache")?),
             comment: None,
             holding_limit_override: None,
+            organisation_contact: None,
         };
         match practice.book(&request).await? {
             Answer::Done(_) => println!(

@@ -297,6 +297,7 @@ impl Day {
             description: None,
             comment: None,
             holding_limit_override: None,
+            organisation_contact: None,
         };
         let answer = self.practice.book(&request).await?;
         if self.refused(&answer) {
@@ -1248,6 +1249,7 @@ async fn rush(day: &mut Day) -> Result<(), Error> {
                     description: None,
                     comment: None,
                     holding_limit_override: None,
+                    organisation_contact: None,
                 };
                 match practice.book(&request).await? {
                     Answer::Done(b) => {

@@ -717,6 +717,7 @@ impl Replay {
                         .as_deref()
                         .map(OverrideReason::parse)
                         .transpose()?,
+                    organisation_contact: None,
                 };
                 let a = self.practice.book(&request).await?;
                 if let (Answer::Done(b), Some(n)) = (&a, name) {
@@ -731,9 +732,11 @@ impl Replay {
                 description,
                 comment,
                 channel,
+                version,
             } => {
                 let who = self.by(by, patient.as_deref(), *channel)?;
                 let request = AmendRequest {
+                    version: *version,
                     actor: who.actor,
                     channel: who.channel,
                     booking: Self::get(&self.names.bookings, booking)?,

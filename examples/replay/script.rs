@@ -301,6 +301,9 @@ pub enum Step {
         comment: Option<String>,
         #[serde(default)]
         channel: Option<Channel>,
+        /// The version the amendment is written against (`If-Match`).
+        #[serde(default)]
+        version: Option<u64>,
     },
     /// A cancellation.
     Cancel {

@@ -48,6 +48,12 @@ pub fn decide_amend(
         if !booking.is_live() {
             return Err(BookingRefusal::AlreadyCancelled);
         }
+        if let Some(expected) = request.version.filter(|v| *v != booking.version()) {
+            return Err(BookingRefusal::BookingChanged {
+                expected,
+                current: booking.version(),
+            });
+        }
         let slot = facts.slot.as_ref().ok_or(BookingRefusal::SlotNotFound)?;
         if slot.start() <= now {
             return Err(BookingRefusal::SlotInPast);

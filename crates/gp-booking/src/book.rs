@@ -68,6 +68,9 @@ pub fn decide_book(
     );
     booking.description = request.description.clone();
     booking.comment = request.comment.clone();
+    if let gp_core::Actor::Organisation { .. } = request.actor {
+        booking.organisation_contact = request.organisation_contact.clone();
+    }
     let event = ctx
         .event(Outcome::Allowed)
         .with_subject(SubjectKind::Slot, request.slot)

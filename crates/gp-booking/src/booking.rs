@@ -73,6 +73,26 @@ bounded!(
     /// characters; never empty.
     OverrideReason, "the override reason", 250, true
 );
+bounded!(
+    /// The name of an organisation that booked (GP Connect's booking
+    /// organisation), 1 to 200 characters.
+    OrganisationName, "the organisation's name", 200, true
+);
+bounded!(
+    /// The telephone number of an organisation that booked, 1 to 40 characters.
+    OrganisationTelephone, "the organisation's telephone number", 40, true
+);
+
+/// How the practice reaches the organisation that booked an appointment
+/// (GP Connect's booking organisation; its code and type are the booking's
+/// `booked_by`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrganisationContact {
+    /// Its name.
+    pub name: OrganisationName,
+    /// Its telephone number, if given.
+    pub telephone: Option<OrganisationTelephone>,
+}
 
 /// A cancelled booking's cancellation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +135,9 @@ pub struct Booking {
     /// [`Booking::version`].
     #[serde(default)]
     pub amendments: u32,
+    /// For a booking by another organisation: how to reach it, as it gave.
+    #[serde(default)]
+    pub organisation_contact: Option<OrganisationContact>,
 }
 
 impl Booking {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::booking::{
     Booking, BookingComment, BookingDescription, Cancellation, CancellationReason, Holding,
-    OverrideReason,
+    OrganisationContact, OverrideReason,
 };
 use crate::policy::BookingPolicy;
 use crate::refusal::BookingRefusal;
@@ -47,6 +47,10 @@ pub struct AmendRequest {
     pub description: Option<BookingDescription>,
     /// The new comment (`None`: none).
     pub comment: Option<BookingComment>,
+    /// The booking's version the amendment was written against (GP
+    /// Connect's `If-Match`), if the caller holds one: another version is
+    /// refused (`BookingChanged`).
+    pub version: Option<u64>,
 }
 
 /// How a patient is registered at the practice.
@@ -190,6 +194,10 @@ pub struct BookRequest {
     pub comment: Option<BookingComment>,
     /// Staff only: book beyond the holding limit, for this reason.
     pub holding_limit_override: Option<OverrideReason>,
+    /// For a booking by another organisation: how the practice reaches it
+    /// (GP Connect's booking organisation). Kept with an organisation's
+    /// booking; ignored for anyone else's.
+    pub organisation_contact: Option<OrganisationContact>,
 }
 
 impl BookRequest {
@@ -204,6 +212,7 @@ impl BookRequest {
             description: None,
             comment: None,
             holding_limit_override: None,
+            organisation_contact: None,
         }
     }
 }

@@ -53,6 +53,7 @@
 //!     description: None,
 //!     comment: None,
 //!     holding_limit_override: None,
+//!     organisation_contact: None,
 //! };
 //! // By default urgent slots are kept for staff to book.
 //! let decision = decide_book(&BookingPolicy::default(), &facts, &request, now, &ids);
@@ -80,7 +81,7 @@ pub use amend::decide_amend;
 pub use book::decide_book;
 pub use booking::{
     Booking, BookingComment, BookingDescription, Cancellation, CancellationReason, Holding,
-    OverrideReason,
+    OrganisationContact, OrganisationName, OrganisationTelephone, OverrideReason,
 };
 pub use cancel::decide_cancel;
 pub use decision::{

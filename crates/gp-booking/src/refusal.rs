@@ -100,6 +100,14 @@ pub enum BookingRefusal {
     /// Patients and proxies cannot amend an appointment (they cancel and
     /// book again).
     AmendNotOnline,
+    /// The booking changed since the version the request was written
+    /// against.
+    BookingChanged {
+        /// The version the request named.
+        expected: u64,
+        /// The booking's version now.
+        current: u64,
+    },
 }
 
 impl Reason for BookingRefusal {
@@ -135,6 +143,7 @@ impl Reason for BookingRefusal {
             BookingRefusal::OrganisationCapReached { .. } => "OrganisationCapReached",
             BookingRefusal::InsideOrganisationEmbargo { .. } => "InsideOrganisationEmbargo",
             BookingRefusal::AmendNotOnline => "AmendNotOnline",
+            BookingRefusal::BookingChanged { .. } => "BookingChanged",
         }
     }
 }
@@ -205,6 +214,10 @@ impl fmt::Display for BookingRefusal {
             ),
             BookingRefusal::AmendNotOnline => f.write_str(
                 "appointments cannot be changed online; cancel it and book another",
+            ),
+            BookingRefusal::BookingChanged { expected, current } => write!(
+                f,
+                "the appointment changed since it was read (version {expected}; it is now version {current}); read it again"
             ),
         }
     }

@@ -380,6 +380,7 @@ pub(crate) fn new_booking(
         holding_limit_override: None,
         cancellation: None,
         amendments: 0,
+        organisation_contact: None,
     }
 }
 

@@ -199,6 +199,7 @@ proptest! {
             description: None,
             comment: None,
             holding_limit_override: Some(OverrideReason::parse("Clinical need").unwrap()),
+            organisation_contact: None,
         };
         let booked = decide_book(&w.policy, &facts, &request, w.now, &ids);
         let from = w.now;

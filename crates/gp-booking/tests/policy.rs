@@ -121,6 +121,7 @@ impl Case {
             description: Some(BookingDescription::parse("Sore knee").unwrap()),
             comment: None,
             holding_limit_override: override_reason.map(|r| OverrideReason::parse(r).unwrap()),
+            organisation_contact: None,
         };
         decide_book(&self.policy(), &self.facts(), &request, self.now, &self.ids)
     }
@@ -734,6 +735,7 @@ fn slots_that_do_not_exist_or_have_started() {
         description: None,
         comment: None,
         holding_limit_override: None,
+        organisation_contact: None,
     };
     refused(
         decide_book(&case.policy(), &facts, &request, case.now, &case.ids),

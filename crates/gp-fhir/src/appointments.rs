@@ -3,8 +3,11 @@
 //! read from an `Appointment` a consumer sends.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use gp_booking::{Booking, BookingComment, BookingDescription, DeliveryMode, Session, Slot};
-use gp_core::{PatientId, SlotId};
+use gp_booking::{
+    Booking, BookingComment, BookingDescription, CancellationReason, DeliveryMode,
+    OrganisationContact, OrganisationName, OrganisationTelephone, Session, Slot,
+};
+use gp_core::{Actor, OdsCode, OrganisationType, PatientId, SlotId, ORGANISATION_TYPE_SYSTEM};
 use serde_json::{json, Map, Value};
 
 use crate::{invalid, read_resource, reference, Rejected};
@@ -26,6 +29,12 @@ pub const CANCELLATION_REASON: &str =
 /// The booking organisation extension.
 pub const BOOKING_ORGANISATION: &str =
     "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-BookingOrganisation-1";
+
+/// `CareConnect-GPC-Organization-1`, the booking organisation's profile.
+pub const ORGANIZATION_PROFILE: &str =
+    "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Organization-1";
+/// The ODS code identifier system.
+pub const ODS_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 
 /// The longest description GP Connect allows, in characters.
 pub const MAX_DESCRIPTION: usize = 100;
@@ -98,11 +107,126 @@ pub fn appointment(booking: &Booking, slot: &Slot, version: u64) -> Value {
     if let Some(c) = &booking.comment {
         a["comment"] = Value::String(c.as_str().to_owned());
     }
-    if let Some(cancelled) = &booking.cancellation {
-        a["extension"] =
-            json!([{"url": CANCELLATION_REASON, "valueString": cancelled.reason.as_str()}]);
+    let mut extensions =
+        vec![json!({"url": DELIVERY_CHANNEL, "valueCode": delivery(slot.delivery)})];
+    if let Actor::Organisation { ods, kind } = booking.booked_by {
+        let mut org = json!({
+            "resourceType": "Organization",
+            "id": "1",
+            "meta": {"profile": [ORGANIZATION_PROFILE]},
+            "identifier": [{"system": ODS_SYSTEM, "value": ods.as_str()}],
+            "type": [{"coding": [{"system": ORGANISATION_TYPE_SYSTEM, "code": kind.as_str()}]}],
+        });
+        if let Some(contact) = &booking.organisation_contact {
+            org["name"] = Value::String(contact.name.as_str().to_owned());
+            if let Some(phone) = &contact.telephone {
+                org["telecom"] = json!([{"system": "phone", "value": phone.as_str()}]);
+            }
+        }
+        a["contained"] = json!([org]);
+        extensions
+            .push(json!({"url": BOOKING_ORGANISATION, "valueReference": {"reference": "#1"}}));
     }
+    if let Some(cancelled) = &booking.cancellation {
+        extensions
+            .push(json!({"url": CANCELLATION_REASON, "valueString": cancelled.reason.as_str()}));
+    }
+    a["extension"] = Value::Array(extensions);
     a
+}
+
+/// The organisation booking, as a consumer's `Appointment` names it (GP
+/// Connect's booking organisation: a contained `Organization` the
+/// `BookingOrganisation` extension references).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingOrganisation {
+    /// Its ODS code.
+    pub ods: OdsCode,
+    /// Its type, if the resource gives one.
+    pub kind: Option<OrganisationType>,
+    /// Its name and telephone number.
+    pub contact: OrganisationContact,
+}
+
+/// Reads the booking organisation an `Appointment` names, if any: the
+/// extension must reference a contained `Organization` with an ODS code
+/// and a name (at most 200 characters; a telephone number at most 40).
+fn booking_organisation(a: &Map<String, Value>) -> Result<Option<BookingOrganisation>, Rejected> {
+    let refs: Vec<&Value> = a
+        .get("extension")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|x| x.get("url").and_then(Value::as_str) == Some(BOOKING_ORGANISATION))
+        .collect();
+    let target = match refs[..] {
+        [] => return Ok(None),
+        [x] => x
+            .get("valueReference")
+            .and_then(|r| r.get("reference"))
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .ok_or_else(|| {
+                invalid("the booking organisation must reference a contained Organization (#id)")
+            })?,
+        _ => return Err(invalid("the booking organisation is given more than once")),
+    };
+    let org = a
+        .get("contained")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            c.get("resourceType").and_then(Value::as_str) == Some("Organization")
+                && c.get("id").and_then(Value::as_str) == Some(target)
+        })
+        .ok_or_else(|| invalid(format!("no contained Organization #{target}")))?;
+    let ods = org
+        .get("identifier")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|i| i.get("system").and_then(Value::as_str) == Some(ODS_SYSTEM))
+        .and_then(|i| i.get("value").and_then(Value::as_str))
+        .ok_or_else(|| invalid("the booking organisation needs its ODS code"))?;
+    let ods = OdsCode::parse(ods).map_err(|e| invalid(format!("the booking organisation: {e}")))?;
+    let kind = org
+        .get("type")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("coding").and_then(Value::as_array))
+        .flatten()
+        .find(|c| c.get("system").and_then(Value::as_str) == Some(ORGANISATION_TYPE_SYSTEM))
+        .and_then(|c| c.get("code").and_then(Value::as_str))
+        .map(|c| {
+            OrganisationType::parse(c)
+                .map_err(|e| invalid(format!("the booking organisation's type: {e}")))
+        })
+        .transpose()?;
+    let name = org
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("the booking organisation needs its name"))?;
+    let name = OrganisationName::parse(name)
+        .map_err(|e| invalid(format!("the booking organisation: {e}")))?;
+    let telephone = org
+        .get("telecom")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|t| t.get("system").and_then(Value::as_str) == Some("phone"))
+        .and_then(|t| t.get("value").and_then(Value::as_str))
+        .map(|t| {
+            OrganisationTelephone::parse(t)
+                .map_err(|e| invalid(format!("the booking organisation: {e}")))
+        })
+        .transpose()?;
+    Ok(Some(BookingOrganisation {
+        ods,
+        kind,
+        contact: OrganisationContact { name, telephone },
+    }))
 }
 
 /// A booking request read from an `Appointment` a consumer sends.
@@ -116,8 +240,8 @@ pub struct AppointmentRequest {
     pub description: Option<BookingDescription>,
     /// The comment (at most 500 characters).
     pub comment: Option<BookingComment>,
-    /// The booking organisation's ODS code, if the extension names one.
-    pub booking_organisation: Option<String>,
+    /// The booking organisation, if the extension names one.
+    pub booking_organisation: Option<BookingOrganisation>,
 }
 
 /// The fields an `Appointment` a consumer books with may hold.
@@ -140,6 +264,33 @@ const KNOWN: &[&str] = &[
     "participant",
     "reason",
 ];
+
+/// An `Appointment`'s description (at most 100 characters) and comment (at
+/// most 500), refused when longer, never truncated.
+fn texts(
+    a: &Map<String, Value>,
+) -> Result<(Option<BookingDescription>, Option<BookingComment>), Rejected> {
+    let text = |field: &str, max: usize| -> Result<Option<String>, Rejected> {
+        match a.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.chars().count() > max => Err(invalid(format!(
+                "Appointment.{field} is {} characters; at most {max} (it is not truncated)",
+                s.chars().count()
+            ))),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(format!("Appointment.{field} must be a string"))),
+        }
+    };
+    let description = text("description", MAX_DESCRIPTION)?
+        .map(|d| BookingDescription::parse(&d))
+        .transpose()
+        .map_err(|e| invalid(format!("Appointment.description: {e}")))?;
+    let comment = text("comment", MAX_COMMENT)?
+        .map(|c| BookingComment::parse(&c))
+        .transpose()
+        .map_err(|e| invalid(format!("Appointment.comment: {e}")))?;
+    Ok((description, comment))
+}
 
 /// Reads a booking request from the JSON body of a `POST /Appointment`,
 /// with GP Connect's rules: an `Appointment`, status `booked`, at least
@@ -188,38 +339,8 @@ pub fn read_appointment(body: &[u8]) -> Result<AppointmentRequest, Rejected> {
             "Appointment.participant must name exactly one patient",
         ));
     };
-    let text = |field: &str, max: usize| -> Result<Option<String>, Rejected> {
-        match a.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.chars().count() > max => Err(invalid(format!(
-                "Appointment.{field} is {} characters; at most {max} (it is not truncated)",
-                s.chars().count()
-            ))),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(invalid(format!("Appointment.{field} must be a string"))),
-        }
-    };
-    let description = text("description", MAX_DESCRIPTION)?
-        .map(|d| BookingDescription::parse(&d))
-        .transpose()
-        .map_err(|e| invalid(format!("Appointment.description: {e}")))?;
-    let comment = text("comment", MAX_COMMENT)?
-        .map(|c| BookingComment::parse(&c))
-        .transpose()
-        .map_err(|e| invalid(format!("Appointment.comment: {e}")))?;
-    let booking_organisation = a
-        .get("extension")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|x| x.get("url").and_then(Value::as_str) == Some(BOOKING_ORGANISATION))
-        .find_map(|x| {
-            x.get("valueReference")
-                .and_then(|r| r.get("identifier"))
-                .and_then(|i| i.get("value"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
+    let (description, comment) = texts(&a)?;
+    let booking_organisation = booking_organisation(&a)?;
     Ok(AppointmentRequest {
         patient,
         slots,
@@ -227,6 +348,82 @@ pub fn read_appointment(body: &[u8]) -> Result<AppointmentRequest, Rejected> {
         comment,
         booking_organisation,
     })
+}
+
+/// What a consumer's `PUT /Appointment/{id}` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppointmentChange {
+    /// Cancel it, for this reason (status `cancelled`).
+    Cancel {
+        /// The reason (the `AppointmentCancellationReason` extension).
+        reason: CancellationReason,
+    },
+    /// Amend its description and comment (status `booked`; GP Connect's
+    /// amend). An absent field is cleared.
+    Amend {
+        /// The new description.
+        description: Option<BookingDescription>,
+        /// The new comment.
+        comment: Option<BookingComment>,
+    },
+}
+
+/// Reads a `PUT /Appointment/{id}` body against the appointment as it is
+/// (`current`, as [`appointment`] writes it): the same `id`; status
+/// `cancelled` with a cancellation reason (1 to 250 characters), or status
+/// `booked` with a new description (at most 100) and comment (at most 500),
+/// refused when longer, never truncated. Nothing else may differ from
+/// `current` (`meta`, `extension` and `contained` aside); a booked one may
+/// not carry a cancellation reason. Not JSON is `BAD_REQUEST`; anything
+/// else wrong `INVALID_RESOURCE`.
+pub fn read_change(body: &[u8], id: &str, current: &Value) -> Result<AppointmentChange, Rejected> {
+    let sent = read_resource(body, "Appointment", KNOWN)?;
+    if sent.get("id").and_then(Value::as_str) != Some(id) {
+        return Err(invalid("Appointment.id must be the id in the path"));
+    }
+    let status = sent.get("status").and_then(Value::as_str);
+    let may_change: &[&str] = match status {
+        Some("cancelled") => &["status", "extension", "meta", "contained"],
+        Some("booked") => &["description", "comment", "extension", "meta", "contained"],
+        _ => {
+            return Err(invalid(
+                "Appointment.status must be cancelled (to cancel) or booked (to amend)",
+            ))
+        }
+    };
+    if let Some((k, _)) = sent
+        .iter()
+        .find(|(k, v)| !may_change.contains(&k.as_str()) && current.get(k.as_str()) != Some(*v))
+    {
+        return Err(invalid(format!(
+            "Appointment.{k} differs from the appointment; only its description and comment are amended, and a cancellation changes only its status and adds a reason"
+        )));
+    }
+    let reason = sent
+        .get("extension")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|x| x.get("url").and_then(Value::as_str) == Some(CANCELLATION_REASON))
+        .find_map(|x| x.get("valueString").and_then(Value::as_str));
+    if status == Some("booked") {
+        if reason.is_some() {
+            return Err(invalid(
+                "a cancellation reason is given only with status cancelled",
+            ));
+        }
+        let (description, comment) = texts(&sent)?;
+        return Ok(AppointmentChange::Amend {
+            description,
+            comment,
+        });
+    }
+    let reason = reason
+        .and_then(|r| CancellationReason::parse(r).ok())
+        .ok_or_else(|| {
+            invalid("a cancellation needs its reason (the AppointmentCancellationReason extension, 1 to 250 characters)")
+        })?;
+    Ok(AppointmentChange::Cancel { reason })
 }
 
 /// A searchset `Bundle` of `resources`.

@@ -58,6 +58,9 @@ pub const DUPLICATE_REJECTED: GpcError = e(
     "Create would lead to creation of a duplicate resource",
     "duplicate",
 );
+/// 409: the resource changed since the version the request names (an
+/// `If-Match` that is not its current version).
+pub const CONFLICT: GpcError = e(409, "CONFLICT", "Conflict", "conflict");
 /// 403: who is asking may not do this.
 pub const ACCESS_DENIED: GpcError = e(403, "ACCESS_DENIED", "Access denied", "forbidden");
 /// 422: the resource sent, or the one it would change, breaks a rule.
@@ -130,6 +133,7 @@ pub const MAPPING: &[(&str, GpcError)] = &[
     ("OrganisationCapReached", INVALID_RESOURCE),
     ("InsideOrganisationEmbargo", INVALID_RESOURCE),
     ("AmendNotOnline", ACCESS_DENIED),
+    ("BookingChanged", CONFLICT),
     // Repeat prescriptions.
     ("OnlineOrderingOff", ACCESS_DENIED),
     ("TooEarlyToReorder", INVALID_RESOURCE),

@@ -23,6 +23,7 @@ fn booking(ids: &SequentialIds, slot: gp_core::SlotId, patient: PatientId) -> Bo
         holding_limit_override: None,
         cancellation: None,
         amendments: 0,
+        organisation_contact: None,
     }
 }
 
@@ -81,7 +82,51 @@ fn slots_schedules_and_appointments_have_the_gp_connect_shape() {
     });
     let cancelled = appointment(&b, s, 4);
     assert_eq!(cancelled["status"], "cancelled");
-    assert_eq!(cancelled["extension"][0]["valueString"], "Better now");
+    let extension = |a: &serde_json::Value, url: &str| {
+        a["extension"]
+            .as_array()
+            .and_then(|x| x.iter().find(|e| e["url"] == url).cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        extension(&cancelled, gp_fhir::appointments::CANCELLATION_REASON)["valueString"],
+        "Better now"
+    );
+    assert_eq!(
+        extension(&a, gp_fhir::appointments::DELIVERY_CHANNEL)["valueCode"],
+        "In-person"
+    );
+    assert!(
+        a.get("contained").is_none(),
+        "a patient's booking names no organisation"
+    );
+    // An organisation's booking names it, as GP Connect's booking organisation.
+    let mut by_111 = booking(&ids, s.id, patient);
+    by_111.booked_by = Actor::Organisation {
+        ods: gp_core::OdsCode::parse("X09").expect("a code"),
+        kind: gp_core::OrganisationType::URGENT_CARE,
+    };
+    by_111.organisation_contact = Some(gp_booking::OrganisationContact {
+        name: gp_booking::OrganisationName::parse("NHS 111").expect("a name"),
+        telephone: None,
+    });
+    let org = appointment(&by_111, s, 1);
+    assert_eq!(
+        extension(&org, gp_fhir::appointments::BOOKING_ORGANISATION)["valueReference"]["reference"],
+        "#1"
+    );
+    assert_eq!(org["contained"][0]["identifier"][0]["value"], "X09");
+    assert_eq!(org["contained"][0]["name"], "NHS 111");
+    assert_eq!(
+        org["contained"][0]["type"][0]["coding"][0]["code"],
+        "urgent-care"
+    );
+    // And what we write, a consumer can send back.
+    let back = read_appointment(org.to_string().as_bytes()).expect("read back");
+    assert_eq!(
+        back.booking_organisation.map(|o| o.ods.as_str().to_owned()),
+        Some("X09".to_owned())
+    );
 
     let bundle = searchset(vec![free]);
     assert_eq!(bundle["type"], "searchset");
@@ -114,15 +159,68 @@ fn a_booking_is_read_from_an_appointment_as_gp_connect_says() {
             "participant": [{"actor": {"reference": format!("Patient/{patient}")}, "status": "accepted"}],
             "description": "a".repeat(100),
             "comment": "c".repeat(500),
+            "contained": [{
+                "resourceType": "Organization",
+                "id": "1",
+                "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "Y12345"}],
+                "type": [{"coding": [{"system": "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1", "code": "urgent-care"}]}],
+                "name": "North Ambulance Service",
+                "telecom": [{"system": "phone", "value": "0300 303 5678"}]
+            }],
             "extension": [{
                 "url": gp_fhir::appointments::BOOKING_ORGANISATION,
-                "valueReference": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "Y12345"}}
+                "valueReference": {"reference": "#1"}
             }],
         })
     };
     let two = read_appointment(base().to_string().as_bytes()).expect("contiguous slots");
     assert_eq!(two.slots.len(), 2);
-    assert_eq!(two.booking_organisation.as_deref(), Some("Y12345"));
+    let org = two.booking_organisation.expect("a booking organisation");
+    assert_eq!(org.ods.as_str(), "Y12345");
+    assert_eq!(org.kind, Some(gp_core::OrganisationType::URGENT_CARE));
+    assert_eq!(org.contact.name.as_str(), "North Ambulance Service");
+    assert_eq!(
+        org.contact.telephone.as_ref().map(|t| t.as_str()),
+        Some("0300 303 5678")
+    );
+    // The booking organisation must be a contained Organization with an
+    // ODS code and a name.
+    for (change, why) in [
+        (
+            json!({"valueReference": {"reference": "#2"}}),
+            "no contained Organization #2",
+        ),
+        (
+            json!({"valueReference": {"identifier": {"value": "Y12345"}}}),
+            "contained Organization (#id)",
+        ),
+    ] {
+        let mut a = base();
+        a["extension"][0]["valueReference"] = change["valueReference"].clone();
+        let e = read_appointment(a.to_string().as_bytes()).expect_err("refused");
+        assert!(e.why.contains(why), "{}", e.why);
+    }
+    for (field, value, why) in [
+        ("identifier", json!([]), "ODS code"),
+        (
+            "identifier",
+            json!([{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "NOT AN ODS"}]),
+            "ODS code is",
+        ),
+        ("name", json!(null), "name"),
+        ("name", json!("n".repeat(201)), "at most 200"),
+        (
+            "type",
+            json!([{"coding": [{"system": "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1", "code": "Urgent Care"}]}]),
+            "type",
+        ),
+    ] {
+        let mut a = base();
+        a["contained"][0][field] = value;
+        let e = read_appointment(a.to_string().as_bytes()).expect_err("refused");
+        assert_eq!(e.error.http, 422);
+        assert!(e.why.contains(why), "{field}: {}", e.why);
+    }
 
     let cases: Vec<(Vec<u8>, u16, &str)> = vec![
         (b"{not json".to_vec(), 400, "not JSON"),

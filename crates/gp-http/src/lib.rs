@@ -483,6 +483,7 @@ where
         description: request.description,
         comment: request.comment,
         holding_limit_override: None,
+        organisation_contact: None,
     };
     let b = done(app.practice.book(&book).await)?;
     let a = appointment_of(app.practice.store().as_ref(), &b).await?;

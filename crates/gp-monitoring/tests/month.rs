@@ -195,6 +195,7 @@ impl Month2026 {
             description: None,
             comment: None,
             holding_limit_override: None,
+            organisation_contact: None,
         };
         self.door
             .book(&request)

@@ -300,9 +300,16 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// say (a member of staff in their stored role).
     async fn lookup(&self, by: &By, action: Action) -> Result<Result<Actor, Refused>, OnlineError> {
         let (patient, action) = match (by.actor, by.actor.speaks_for()) {
+            (Actor::System, _) => return Ok(Ok(by.actor)),
             // Another organisation may serve any patient of the practice:
             // an unknown booking is the service's own `BookingNotFound`.
-            (Actor::System | Actor::Organisation { .. }, _) => return Ok(Ok(by.actor)),
+            (Actor::Organisation { .. }, _) => {
+                return Ok(if gp_access::organisation_may(action) {
+                    Ok(by.actor)
+                } else {
+                    Err(Refused::Access(AccessRefusal::RoleNotPermitted))
+                })
+            }
             (_, Some(p)) => (p, action),
             (_, None) => (
                 PatientId::from_uuid(gp_core::uuid::Uuid::nil()),
@@ -418,6 +425,24 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             },
         )
         .await
+    }
+
+    /// Free slots another organisation (GP Connect's search for free slots,
+    /// which names no patient) or a member of staff may book, in order of
+    /// start. Patients and proxies search for the patient they act for with
+    /// [`Practice::search`]. Only a refusal is recorded.
+    pub async fn search_slots(&self, by: &By, query: SearchQuery) -> Answered<Vec<Slot>> {
+        let actor = match self.lookup(by, Action::BookAppointment).await? {
+            Ok(actor) => actor,
+            Err(r) => return Ok(Answer::Refused(r)),
+        };
+        let request = SearchRequest {
+            actor,
+            channel: by.channel,
+            patient: None,
+            query,
+        };
+        Ok(refused(self.appointments.search(&request).await?))
     }
 
     /// Books a slot for a patient, by the patient, a proxy or staff. The

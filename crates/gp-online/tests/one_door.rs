@@ -205,6 +205,7 @@ impl World {
                     description: None,
                     comment: None,
                     holding_limit_override: None,
+                    organisation_contact: None,
                 })
                 .await
                 .unwrap(),
@@ -313,6 +314,7 @@ async fn walk(w: &World, t: &Target) -> Vec<Seen> {
         description: None,
         comment: None,
         holding_limit_override: None,
+        organisation_contact: None,
     };
     walk!(w, seen, s, "book", w.p.book(&book));
     let cancel = CancelRequest {
@@ -814,6 +816,7 @@ async fn the_role_a_caller_claims_is_not_the_role_the_records_give() {
             description: None,
             comment: None,
             holding_limit_override: None,
+            organisation_contact: None,
         })
         .await
         .unwrap(),
@@ -877,6 +880,7 @@ async fn a_receptionist_books_cancels_and_reschedules_by_telephone_for_a_patient
             description: None,
             comment: None,
             holding_limit_override: None,
+            organisation_contact: None,
         })
         .await
         .unwrap(),
@@ -929,6 +933,7 @@ async fn a_receptionist_books_cancels_and_reschedules_by_telephone_for_a_patient
         description: None,
         comment: None,
         holding_limit_override: None,
+        organisation_contact: None,
     };
     assert_eq!(
         w.p.book(&online)
@@ -1081,6 +1086,7 @@ async fn a_patient_on_the_list_books_once_online_before_registering_when_the_pra
         description: None,
         comment: None,
         holding_limit_override: None,
+        organisation_contact: None,
     };
     // By default the practice refuses: register first.
     assert_eq!(
@@ -1212,6 +1218,7 @@ fn practice_futures_can_be_sent_between_threads() {
         description: None,
         comment: None,
         holding_limit_override: None,
+        organisation_contact: None,
     };
     send(&p.book(&request));
     send(&p.search(

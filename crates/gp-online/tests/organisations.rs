@@ -240,6 +240,7 @@ impl World {
                 ),
                 comment: None,
                 holding_limit_override: None,
+                organisation_contact: None,
             })
             .await
             .expect("no error")
@@ -258,6 +259,7 @@ impl World {
                 booking,
                 description: Some(BookingDescription::parse(words).expect("text")),
                 comment: Some(BookingComment::parse("Amended").expect("text")),
+                version: None,
             })
             .await
             .expect("no error")
@@ -330,6 +332,74 @@ async fn an_organisation_sees_only_the_slots_opened_to_it_as_gp_connect_filters_
         .search(pharmacy, w.carol, filter_of(pharmacy))
         .await
         .is_empty());
+}
+
+#[tokio::test]
+async fn an_organisation_searches_before_choosing_a_patient_and_others_cannot() {
+    let w = world().await;
+    let mut query = SearchQuery::between(w.now(), w.now() + Duration::days(7));
+    query.organisation_filter = filter_of(nhs111());
+    let free = w
+        .door
+        .search_slots(&by(nhs111()), query.clone())
+        .await
+        .expect("no error")
+        .done()
+        .expect("slots");
+    assert_eq!(free, w.search(nhs111(), w.carol, filter_of(nhs111())).await);
+    assert!(!free.is_empty());
+    // A patient searches for the patient they are, with `search`.
+    let patient_asks = w
+        .door
+        .search_slots(&patient(w.alice), query.clone())
+        .await
+        .expect("no error");
+    assert_eq!(
+        booking_refusal(&patient_asks),
+        BookingRefusal::ActorNotForPatient
+    );
+    // A proxy holding no grant, and unknown staff, are refused by the access rules.
+    let stranger = By {
+        actor: Actor::Proxy {
+            proxy: w.proxy,
+            for_patient: w.alice,
+        },
+        channel: Channel::Online,
+    };
+    assert_eq!(
+        access_refusal(
+            &w.door
+                .search_slots(&stranger, query.clone())
+                .await
+                .expect("no error")
+        ),
+        AccessRefusal::NoProxyAccess
+    );
+    let ghost = By {
+        actor: Actor::Staff {
+            staff: StaffId::from_uuid(gp_core::uuid::Uuid::from_u128(9)),
+            role: StaffRole::Gp,
+        },
+        channel: Channel::Reception,
+    };
+    assert_eq!(
+        access_refusal(
+            &w.door
+                .search_slots(&ghost, query.clone())
+                .await
+                .expect("no error")
+        ),
+        AccessRefusal::UnknownStaff
+    );
+    // Staff see every free slot they may book, the organisation filter aside.
+    let staff = w
+        .door
+        .search_slots(&w.desk, query)
+        .await
+        .expect("no error")
+        .done()
+        .expect("slots");
+    assert!(staff.len() > free.len());
 }
 
 #[tokio::test]
@@ -508,6 +578,7 @@ async fn an_organisation_may_not_do_what_gp_connect_does_not_let_it() {
             description: None,
             comment: None,
             holding_limit_override: None,
+            organisation_contact: None,
         })
         .await
         .expect("no error");
@@ -525,6 +596,7 @@ async fn an_organisation_may_not_do_what_gp_connect_does_not_let_it() {
             holding_limit_override: Some(
                 gp_booking::OverrideReason::parse("Urgent").expect("reason"),
             ),
+            organisation_contact: None,
         })
         .await
         .expect("no error");
@@ -571,8 +643,39 @@ async fn description_and_comment_are_amended_by_staff_and_organisations_only() {
         .expect("read")
         .expect("there");
     assert_eq!(stored, amended);
-    // Staff too.
-    let again = w.amend(w.desk, mine.id, "Seen at the desk").await;
+    // Written against an older version: refused, nothing changed.
+    let stale = w
+        .door
+        .amend(&AmendRequest {
+            actor: nhs111(),
+            channel: Channel::Organisation,
+            booking: mine.id,
+            description: None,
+            comment: None,
+            version: Some(1),
+        })
+        .await
+        .expect("no error");
+    assert_eq!(
+        booking_refusal(&stale),
+        BookingRefusal::BookingChanged {
+            expected: 1,
+            current: 2
+        }
+    );
+    // Staff too, against the version they read.
+    let again = w
+        .door
+        .amend(&AmendRequest {
+            actor: w.desk.actor,
+            channel: w.desk.channel,
+            booking: mine.id,
+            description: Some(BookingDescription::parse("Seen at the desk").expect("text")),
+            comment: None,
+            version: Some(2),
+        })
+        .await
+        .expect("no error");
     assert_eq!(again.done().map(|b| b.version()), Some(3));
     // Patients and proxies cancel and book again instead.
     let by_patient = w.amend(patient(w.alice), mine.id, "Mine").await;
@@ -694,6 +797,7 @@ fn an_organisations_cap_holds_when_it_books_from_many_threads_at_once() {
                     description: None,
                     comment: None,
                     holding_limit_override: None,
+                    organisation_contact: None,
                 }))
                 .expect("no error")
             })

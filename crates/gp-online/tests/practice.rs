@@ -171,6 +171,7 @@ fn booking(actor: Actor, patient: PatientId, slot: gp_core::SlotId) -> BookReque
         description: None,
         comment: None,
         holding_limit_override: None,
+        organisation_contact: None,
     }
 }
 

@@ -134,6 +134,7 @@ async fn run(ops: Vec<Op>) {
                         }
                         _ => None,
                     },
+                    organisation_contact: None,
                 };
                 let holds_before = online
                     .store()

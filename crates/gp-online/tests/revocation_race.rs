@@ -135,6 +135,7 @@ fn booking_by(proxy: ProxyId, patient: PatientId, slot: SlotId) -> BookRequest {
         description: None,
         comment: None,
         holding_limit_override: None,
+        organisation_contact: None,
     }
 }
 

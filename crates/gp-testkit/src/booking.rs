@@ -816,6 +816,7 @@ pub async fn amendments_replace_texts_only_and_conflict_when_stale<S: BookingSto
             booking: booked.id,
             description: Some(BookingDescription::parse(words).expect("a description")),
             comment: None,
+            version: None,
         },
         w.now,
         &w.ids,
