@@ -97,7 +97,7 @@ pub use policy::{
     BeforeRegistration, BookingPolicy, BookingSettings, HoldingLimit, HoldingPeriod,
     OnlinePatients, OrganisationSlots, ReleaseEquity, ReleaseSchedule, UrgentSlots,
     MAX_CUTOFF_MINUTES, MAX_HOLDING, MAX_ORGANISATION_CAP, MAX_ORGANISATION_CODES,
-    MAX_ROLLING_DAYS,
+    MAX_ROLLING_DAYS, ORGANISATION_SEARCH_DAYS,
 };
 pub use policy_change::decide_policy;
 pub use refusal::BookingRefusal;

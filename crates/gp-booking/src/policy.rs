@@ -200,6 +200,10 @@ pub struct BookingSettings {
     pub organisation_embargo_minutes: u32,
 }
 
+/// The longest span one search by another organisation may cover, in
+/// days (GP Connect's two weeks).
+pub const ORGANISATION_SEARCH_DAYS: u32 = 14;
+
 /// The most ODS codes one slot type may name.
 pub const MAX_ORGANISATION_CODES: usize = 1000;
 /// The largest organisation cap.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use gp_core::{local_date, IdSource};
 
-use crate::policy::BookingPolicy;
+use crate::policy::{BookingPolicy, ORGANISATION_SEARCH_DAYS};
 use crate::refusal::BookingRefusal;
 use crate::schedule::Slot;
 
@@ -38,6 +38,15 @@ pub fn search(
         check_actor(&request.actor, request.channel, patient, false)?;
         if request.query.to <= request.query.from {
             return Err(BookingRefusal::SearchRangeEmpty);
+        }
+        // GP Connect: one search spans at most 14 days, for every consumer.
+        if matches!(request.actor, gp_core::Actor::Organisation { .. })
+            && request.query.to - request.query.from
+                > Duration::days(ORGANISATION_SEARCH_DAYS.into())
+        {
+            return Err(BookingRefusal::SearchWindowTooWide {
+                max_days: ORGANISATION_SEARCH_DAYS,
+            });
         }
         if online {
             let facts = request

@@ -37,21 +37,28 @@ use axum::Router;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use gp_access::By;
 use gp_booking::{
-    BookRequest, Booking, BookingStore, CancelRequest, CancellationReason, SearchQuery,
+    AmendRequest, BookRequest, Booking, BookingStore, CancelRequest, OrganisationFilter,
+    SearchQuery,
 };
-use gp_core::{Actor, BookingId, Channel, Clock, PatientId};
-use gp_fhir::{appointments, error_for, operation_outcome, prescriptions, GpcError};
+use gp_core::{Actor, BookingId, Clock, OdsCode, OrganisationType, PatientId};
+use gp_fhir::appointments::{self, AppointmentChange};
+use gp_fhir::{error_for, operation_outcome, prescriptions, GpcError};
 use gp_online::{Answer, OnlineError, Practice, PracticeStore, Refused};
 use gp_prescribing::{OrderRequest, RequestChannel};
 use serde_json::{json, Value};
+
+mod consumers;
+pub use consumers::{AnyOf, GpConnectConsumers, MAX_TOKEN_SECONDS};
 
 /// The largest request body taken, in bytes.
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// Who a request is from, from its headers (the supplier's sign-in: an NHS
-/// login token mapped to the linked account, for example).
+/// login token mapped to the linked account, for example, or a GP Connect
+/// consumer's claims).
 pub trait Authenticate: Send + Sync + 'static {
-    /// The patient or proxy acting online, or `None` (answered 403).
+    /// The patient or proxy acting online, or another organisation on
+    /// `Channel::Organisation`, or `None` (answered 403).
     fn authenticate(&self, headers: &HeaderMap) -> Option<By>;
 }
 
@@ -210,7 +217,7 @@ where
     Router::new()
         .route("/Slot", get(search::<S, C>))
         .route("/Appointment", post(book::<S, C>))
-        .route("/Appointment/{id}", get(read::<S, C>).put(cancel::<S, C>))
+        .route("/Appointment/{id}", get(read::<S, C>).put(change::<S, C>))
         .route(
             "/Patient/{id}/Appointment",
             get(patient_appointments::<S, C>),
@@ -298,16 +305,51 @@ fn in_progress() -> Response {
     )
 }
 
-/// Who is asking, and the patient they act for.
+/// Who is asking (a patient, a proxy, another organisation, ...).
+fn caller<S, C>(app: &App<S, C>, headers: &HeaderMap) -> Result<By, Response> {
+    app.auth
+        .authenticate(headers)
+        .ok_or_else(|| outcome(&gp_fhir::ACCESS_DENIED, "Sign in to use this service."))
+}
+
+/// Who is asking, and the patient they act for: for the patient-facing
+/// requests that name no patient (renewals).
 fn who<S, C>(app: &App<S, C>, headers: &HeaderMap) -> Result<(By, PatientId), Response> {
-    let denied = || outcome(&gp_fhir::ACCESS_DENIED, "Sign in to use this service.");
-    let by = app.auth.authenticate(headers).ok_or_else(denied)?;
-    let patient = match by.actor {
-        Actor::Patient { patient } => patient,
-        Actor::Proxy { for_patient, .. } => for_patient,
-        _ => return Err(denied()),
-    };
+    let by = caller(app, headers)?;
+    let patient = by.actor.speaks_for().ok_or_else(|| {
+        outcome(
+            &gp_fhir::ACCESS_DENIED,
+            "Renewals are asked for by the patient or their proxy.",
+        )
+    })?;
     Ok((by, patient))
+}
+
+/// GP Connect's `searchFilter` parameters: the consumer's ODS code and
+/// organisation type (`system|code`); filters of other systems are ignored,
+/// as GP Connect requires. A code given twice differently, or one that is
+/// not a code, is 422 `INVALID_PARAMETER`.
+fn search_filter(query: &[(String, String)]) -> Result<OrganisationFilter, Response> {
+    let mut filter = OrganisationFilter::default();
+    for (_, v) in query.iter().filter(|(k, _)| k == "searchFilter") {
+        let Some((system, code)) = v.split_once('|') else {
+            return Err(bad_parameter("searchFilter is system|code"));
+        };
+        if system == appointments::ODS_SYSTEM {
+            let ods =
+                OdsCode::parse(code).map_err(|e| bad_parameter(&format!("searchFilter: {e}")))?;
+            if filter.ods.replace(ods).is_some_and(|o| o != ods) {
+                return Err(bad_parameter("searchFilter names two ODS codes"));
+            }
+        } else if system == gp_core::ORGANISATION_TYPE_SYSTEM {
+            let kind = OrganisationType::parse(code)
+                .map_err(|e| bad_parameter(&format!("searchFilter: {e}")))?;
+            if filter.kind.replace(kind).is_some_and(|k| k != kind) {
+                return Err(bad_parameter("searchFilter names two organisation types"));
+            }
+        }
+    }
+    Ok(filter)
 }
 
 /// The parameters of a search for free slots, as GP Connect sends them
@@ -332,17 +374,23 @@ fn once<'q>(query: &'q [(String, String)], name: &str) -> Result<Option<&'q str>
     Ok(first.map(String::as_str))
 }
 
+/// A required parameter that is not there: 400 `BAD_REQUEST`, as GP
+/// Connect's provider tests expect.
+fn missing_parameter(message: &str) -> Response {
+    outcome(&gp_fhir::BAD_REQUEST, message)
+}
+
 /// `start=ge…` or `end=le…`: a date (`YYYY-MM-DD`, the start of that UK
 /// day for `start`, the end of it for `end`) or a dateTime with its offset
 /// (`YYYY-MM-DDThh:mm:ss+hh:mm`). A `+` sent unencoded arrives as a space
-/// and is read as `+`.
+/// and is read as `+`. Absent: 400; anything else wrong: 422.
 fn bound(query: &[(String, String)], name: &str, prefix: &str) -> Result<DateTime<Utc>, Response> {
     let bad = || {
         bad_parameter(&format!(
             "{name} must be {prefix}YYYY-MM-DD or {prefix}YYYY-MM-DDThh:mm:ss+hh:mm"
         ))
     };
-    let v = once(query, name)?.ok_or_else(bad)?;
+    let v = once(query, name)?.ok_or_else(|| missing_parameter(&format!("{name} is required")))?;
     let text = v.strip_prefix(prefix).ok_or_else(bad)?;
     let out_of_range = || bad_parameter(&format!("{name} must be in the years 1900 to 2200"));
     if text.len() == 10 {
@@ -371,17 +419,20 @@ fn bound(query: &[(String, String)], name: &str, prefix: &str) -> Result<DateTim
 }
 
 impl SlotSearch {
-    /// Reads and checks the parameters: `status=free` and
-    /// `_include=Slot:schedule` are required, as GP Connect requires.
+    /// Reads and checks the parameters: `status`, `start`, `end` and
+    /// `_include=Slot:schedule` are required (400 without them, as GP
+    /// Connect's provider tests expect); `status` must be `free` (422).
     fn read(query: &[(String, String)]) -> Result<Self, Response> {
-        if once(query, "status")? != Some("free") {
-            return Err(bad_parameter("status=free is required"));
+        match once(query, "status")? {
+            None => return Err(missing_parameter("status=free is required")),
+            Some("free") => {}
+            Some(_) => return Err(bad_parameter("status must be free")),
         }
         if !query
             .iter()
             .any(|(k, v)| k == "_include" && v == "Slot:schedule")
         {
-            return Err(bad_parameter("_include=Slot:schedule is required"));
+            return Err(missing_parameter("_include=Slot:schedule is required"));
         }
         let from = bound(query, "start", "ge")?;
         let to = bound(query, "end", "le")?;
@@ -398,10 +449,16 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, patient) = who(&app, &headers)?;
+    let by = caller(&app, &headers)?;
     let wanted = SlotSearch::read(&query)?;
-    let span = SearchQuery::between(wanted.from, wanted.to);
-    let slots = done(app.practice.search(&by, patient, span).await)?;
+    let mut span = SearchQuery::between(wanted.from, wanted.to);
+    let slots = match by.actor.speaks_for() {
+        Some(patient) => done(app.practice.search(&by, patient, span).await)?,
+        None => {
+            span.organisation_filter = search_filter(&query)?;
+            done(app.practice.search_slots(&by, span).await)?
+        }
+    };
     // Only slots wholly inside the range: one that starts inside it but
     // ends after `end` is not returned.
     let slots: Vec<_> = slots
@@ -423,18 +480,9 @@ where
     Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
 }
 
-/// A booking's version: 1 while it holds its slot, 2 once cancelled.
-fn version(b: &Booking) -> u64 {
-    if b.is_live() {
-        1
-    } else {
-        2
-    }
-}
-
 async fn appointment_of<S: PracticeStore>(store: &S, b: &Booking) -> Result<Value, Response> {
     match BookingStore::slot(store, b.slot).await {
-        Ok(Some(state)) => Ok(appointments::appointment(b, &state.slot, version(b))),
+        Ok(Some(state)) => Ok(appointments::appointment(b, &state.slot, b.version())),
         Ok(None) => Err(outcome(&not_found(), "The appointment's slot is gone.")),
         Err(e) => Err(failure(&e.into())),
     }
@@ -466,9 +514,29 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, _) = who(&app, &headers)?;
+    let by = caller(&app, &headers)?;
     let body = body_or_reject(body)?;
     let request = appointments::read_appointment(&body).map_err(unread)?;
+    // Another organisation books as itself: GP Connect's booking
+    // organisation must be there and be the organisation signed in.
+    let organisation_contact = match by.actor {
+        Actor::Organisation { ods, kind } => {
+            let named = request.booking_organisation.as_ref().ok_or_else(|| {
+                outcome(
+                    &gp_fhir::INVALID_RESOURCE,
+                    "An organisation's booking names the booking organisation (the BookingOrganisation extension).",
+                )
+            })?;
+            if named.ods != ods || named.kind.is_some_and(|k| k != kind) {
+                return Err(outcome(
+                    &gp_fhir::INVALID_RESOURCE,
+                    "The booking organisation must be the organisation making the request.",
+                ));
+            }
+            Some(named.contact.clone())
+        }
+        _ => None,
+    };
     let [slot] = request.slots[..] else {
         return Err(outcome(
             &gp_fhir::INVALID_RESOURCE,
@@ -477,38 +545,71 @@ where
     };
     let book = BookRequest {
         actor: by.actor,
-        channel: Channel::Online,
+        channel: by.channel,
         patient: request.patient,
         slot,
         description: request.description,
         comment: request.comment,
         holding_limit_override: None,
-        organisation_contact: None,
+        organisation_contact,
     };
     let b = done(app.practice.book(&book).await)?;
     let a = appointment_of(app.practice.store().as_ref(), &b).await?;
-    let mut r = with_etag(fhir(StatusCode::CREATED, &a), 1);
+    let mut r = with_etag(fhir(StatusCode::CREATED, &a), b.version());
     if let Ok(location) = HeaderValue::from_str(&format!("Appointment/{}", b.id)) {
         r.headers_mut().insert(header::LOCATION, location);
     }
     Ok(r)
 }
 
-/// The patient's booking `id`, read through the door (their appointments).
-async fn own_booking<S, C>(
-    app: &App<S, C>,
-    by: &By,
-    patient: PatientId,
-    id: &str,
-) -> Result<Booking, Response>
+/// Booking `id`, read through the door: among the appointments of the
+/// patient a patient or proxy acts for; for another organisation (or
+/// staff), among the appointments of the booking's patient, which the door
+/// authorizes it to see.
+async fn booking_for<S, C>(app: &App<S, C>, by: &By, id: &str) -> Result<Booking, Response>
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let missing = || outcome(&not_found(), "No such appointment for this patient.");
+    let missing = || outcome(&not_found(), "No such appointment.");
     let id: BookingId = id.parse().map_err(|_| missing())?;
+    let patient = match by.actor.speaks_for() {
+        Some(p) => p,
+        None => match BookingStore::booking(app.practice.store().as_ref(), id).await {
+            Ok(Some(b)) => b.patient,
+            Ok(None) => return Err(missing()),
+            Err(e) => return Err(failure(&e.into())),
+        },
+    };
     let all = done(app.practice.appointments(by, patient).await)?;
     all.into_iter().find(|b| b.id == id).ok_or_else(missing)
+}
+
+/// The version an `If-Match` names (`W/"3"` or `"3"`): required to change
+/// an appointment (400 without it), and 409 `CONFLICT` when it is not the
+/// appointment's current version.
+fn if_match(headers: &HeaderMap, b: &Booking) -> Result<u64, Response> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Err(outcome(
+            &gp_fhir::BAD_REQUEST,
+            "If-Match is required to change an appointment.",
+        ));
+    };
+    let named = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .map(|v| v.strip_prefix("W/").unwrap_or(v))
+        .and_then(|v| v.strip_prefix('"')?.strip_suffix('"'))
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| outcome(&gp_fhir::BAD_REQUEST, "If-Match is W/\"<version>\"."))?;
+    if named != b.version() {
+        return Err(outcome(
+            &gp_fhir::CONFLICT,
+            "The appointment has changed since it was read (If-Match).",
+        ));
+    }
+    Ok(named)
 }
 
 /// The path's id, or 404.
@@ -527,13 +628,17 @@ where
     C: Clock + Send + Sync + 'static,
 {
     let id = path_id(id)?;
-    let (by, patient) = who(&app, &headers)?;
-    let b = own_booking(&app, &by, patient, &id).await?;
+    let by = caller(&app, &headers)?;
+    let b = booking_for(&app, &by, &id).await?;
     let a = appointment_of(app.practice.store().as_ref(), &b).await?;
-    Ok(with_etag(fhir(StatusCode::OK, &a), version(&b)))
+    Ok(with_etag(fhir(StatusCode::OK, &a), b.version()))
 }
 
-async fn cancel<S, C>(
+/// `PUT /Appointment/{id}`: a cancellation (status `cancelled`, with its
+/// reason) or an amendment of the description and comment (status
+/// `booked`; staff and other organisations), against the version `If-Match`
+/// names.
+async fn change<S, C>(
     State(app): State<Shared<S, C>>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
@@ -544,78 +649,38 @@ where
     C: Clock + Send + Sync + 'static,
 {
     let id = path_id(id)?;
-    let (by, patient) = who(&app, &headers)?;
+    let by = caller(&app, &headers)?;
     let body = body_or_reject(body)?;
-    let b = own_booking(&app, &by, patient, &id).await?;
-    let expected = format!("W/\"{}\"", version(&b));
-    match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
-        Some(v) if v == expected => {}
-        Some(_) => {
-            let stale = GpcError {
-                http: 409,
-                ..gp_fhir::INVALID_RESOURCE
-            };
-            return Err(outcome(
-                &stale,
-                "The appointment has changed since it was read (If-Match).",
-            ));
-        }
-        None => {
-            return Err(outcome(
-                &gp_fhir::BAD_REQUEST,
-                "If-Match is required to change an appointment.",
-            ))
-        }
-    }
-    let sent = serde_json::from_slice::<Value>(&body)
-        .map_err(|_| outcome(&gp_fhir::BAD_REQUEST, "The body is not JSON."))?;
-    if sent.get("resourceType").and_then(Value::as_str) != Some("Appointment")
-        || sent.get("id").and_then(Value::as_str) != Some(id.as_str())
-        || sent.get("status").and_then(Value::as_str) != Some("cancelled")
-    {
-        return Err(outcome(
-            &gp_fhir::INVALID_RESOURCE,
-            "Send the Appointment with this id and status cancelled (amending is not offered here).",
-        ));
-    }
-    // A cancellation changes the status and adds the reason; anything else
-    // sent must be the appointment as it is.
+    let b = booking_for(&app, &by, &id).await?;
+    let version = if_match(&headers, &b)?;
     let current = appointment_of(app.practice.store().as_ref(), &b).await?;
-    if let Some(fields) = sent.as_object() {
-        let changed = fields.iter().find(|(k, v)| {
-            !matches!(k.as_str(), "status" | "extension" | "meta")
-                && current.get(k.as_str()) != Some(v)
-        });
-        if let Some((k, _)) = changed {
-            return Err(outcome(
-                &gp_fhir::INVALID_RESOURCE,
-                &format!("Appointment.{k} differs from the appointment; a cancellation changes only the status and adds its reason."),
-            ));
+    let changed = match appointments::read_change(&body, &id, &current).map_err(unread)? {
+        AppointmentChange::Cancel { reason } => {
+            let request = CancelRequest {
+                actor: by.actor,
+                channel: by.channel,
+                booking: b.id,
+                reason,
+            };
+            done(app.practice.cancel(&request).await)?
         }
-    }
-    let reason = sent
-        .get("extension")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|x| x.get("url").and_then(Value::as_str) == Some(appointments::CANCELLATION_REASON))
-        .find_map(|x| x.get("valueString").and_then(Value::as_str))
-        .and_then(|r| CancellationReason::parse(r).ok())
-        .ok_or_else(|| {
-            outcome(
-                &gp_fhir::INVALID_RESOURCE,
-                "A cancellation needs its reason (the AppointmentCancellationReason extension, 1 to 250 characters).",
-            )
-        })?;
-    let request = CancelRequest {
-        actor: by.actor,
-        channel: Channel::Online,
-        booking: b.id,
-        reason,
+        AppointmentChange::Amend {
+            description,
+            comment,
+        } => {
+            let request = AmendRequest {
+                actor: by.actor,
+                channel: by.channel,
+                booking: b.id,
+                description,
+                comment,
+                version: Some(version),
+            };
+            done(app.practice.amend(&request).await)?
+        }
     };
-    let cancelled = done(app.practice.cancel(&request).await)?;
-    let a = appointment_of(app.practice.store().as_ref(), &cancelled).await?;
-    Ok(with_etag(fhir(StatusCode::OK, &a), version(&cancelled)))
+    let a = appointment_of(app.practice.store().as_ref(), &changed).await?;
+    Ok(with_etag(fhir(StatusCode::OK, &a), changed.version()))
 }
 
 /// Who is asking, and the patient the path names (`/Patient/{id}/...`).
@@ -625,7 +690,7 @@ fn for_path_patient<S, C>(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(By, PatientId), Response> {
     let id = path_id(id)?;
-    let (by, _) = who(app, headers)?;
+    let by = caller(app, headers)?;
     let patient = id
         .parse()
         .map_err(|_| outcome(&gp_fhir::PATIENT_NOT_FOUND, "No such patient."))?;

@@ -16,78 +16,9 @@ use gp_online::Practice;
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture, repeat_item};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Reply {
-    status: u16,
-    headers: String,
-    body: Value,
-}
-
-async fn call(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    extra: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\n", body.len());
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    for (k, v) in extra {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).await.expect("write");
-    s.write_all(body).await.expect("write");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = headers
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    if !body.is_null() {
-        conforms(path, &body);
-    }
-    Reply {
-        status,
-        headers: headers.to_ascii_lowercase(),
-        body,
-    }
-}
-
-/// Every answer parses as a FHIR resource with an independent model: R4
-/// (read with the R4B model, which keeps `MedicationRequest` and `Task` as
-/// R4 has them) for the prescription endpoints, STU3 for the rest.
-fn conforms(path: &str, body: &Value) {
-    let r4 = ["/MedicationRequest", "/Task"]
-        .iter()
-        .any(|p| path.split('?').next().unwrap_or("").contains(p));
-    let parsed = if r4 {
-        serde_json::from_value::<fhir_model::r4b::resources::Resource>(body.clone()).map(|_| ())
-    } else {
-        serde_json::from_value::<fhir_model::stu3::resources::Resource>(body.clone()).map(|_| ())
-    };
-    if let Err(e) = parsed {
-        let text = body.to_string();
-        let head: String = text.chars().take(300).collect();
-        panic!("{path}: not a FHIR resource ({e}): {head}");
-    }
-}
-
-fn spine_code(r: &Reply) -> &str {
-    assert_eq!(r.body["resourceType"], "OperationOutcome", "{}", r.body);
-    r.body["issue"][0]["details"]["coding"][0]["code"]
-        .as_str()
-        .unwrap_or("")
-}
+mod common;
+use common::{call, spine_code};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patients_app_books_reads_and_cancels_over_http() {
@@ -246,7 +177,9 @@ async fn a_patients_app_books_reads_and_cancels_over_http() {
         b"",
     )
     .await;
-    assert_eq!((bare.status, spine_code(&bare)), (422, "INVALID_PARAMETER"));
+    // A required parameter missing is 400 BAD_REQUEST (GP Connect's
+    // provider tests, "should fail due to missing parameters").
+    assert_eq!((bare.status, spine_code(&bare)), (400, "BAD_REQUEST"));
     // GP Connect's other search rules: 14 days is the widest allowed;
     // status=free and _include=Slot:schedule are required; start and end
     // come once each; a dateTime with its offset returns only slots wholly
@@ -261,10 +194,20 @@ async fn a_patients_app_books_reads_and_cancels_over_http() {
     )
     .await;
     assert_eq!(fortnight.status, 200, "{}", fortnight.body);
-    for bad in [
+    for missing in [
         "/Slot?start=ge2026-06-02&end=le2026-06-05&_include=Slot:schedule",
-        "/Slot?start=ge2026-06-02&end=le2026-06-05&status=busy&_include=Slot:schedule",
         "/Slot?start=ge2026-06-02&end=le2026-06-05&status=free",
+        "/Slot?status=free&_include=Slot:schedule",
+    ] {
+        let r = call(addr, "GET", missing, Some("alice"), &[], b"").await;
+        assert_eq!(
+            (r.status, spine_code(&r)),
+            (400, "BAD_REQUEST"),
+            "{missing}"
+        );
+    }
+    for bad in [
+        "/Slot?start=ge2026-06-02&end=le2026-06-05&status=busy&_include=Slot:schedule",
         "/Slot?start=ge2026-06-02&start=ge2026-06-03&end=le2026-06-05&status=free&_include=Slot:schedule",
         "/Slot?start=ge2026-06-02T08:00&end=le2026-06-05&status=free&_include=Slot:schedule",
         "/Slot?start=ge1800-06-02&end=le2026-06-05&status=free&_include=Slot:schedule",

@@ -348,6 +348,19 @@ async fn an_organisation_searches_before_choosing_a_patient_and_others_cannot() 
         .expect("slots");
     assert_eq!(free, w.search(nhs111(), w.carol, filter_of(nhs111())).await);
     assert!(!free.is_empty());
+    // GP Connect's two weeks bound an organisation's search, whatever the
+    // practice's online setting.
+    let mut wide = SearchQuery::between(w.now(), w.now() + Duration::days(15));
+    wide.organisation_filter = filter_of(nhs111());
+    assert_eq!(
+        booking_refusal(
+            &w.door
+                .search_slots(&by(nhs111()), wide)
+                .await
+                .expect("no error")
+        ),
+        BookingRefusal::SearchWindowTooWide { max_days: 14 }
+    );
     // A patient searches for the patient they are, with `search`.
     let patient_asks = w
         .door

@@ -1,0 +1,149 @@
+//! Other NHS organisations' systems as GP Connect consumers, and one
+//! authenticator made of several.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap};
+use base64::Engine;
+use gp_access::By;
+use gp_core::{Actor, Channel, Clock, OdsCode, OrganisationType};
+use serde::Deserialize;
+
+use crate::Authenticate;
+
+/// The longest a consumer's token may live, in seconds (GP Connect: five
+/// minutes from `iat` to `exp`).
+pub const MAX_TOKEN_SECONDS: i64 = 300;
+
+/// GP Connect consumers: the organisation a request is from, read from the
+/// claims of its GP Connect bearer token (`requesting_organization`'s ODS
+/// code), for the organisations this practice works with and their types.
+///
+/// GP Connect consumer tokens are not signed (`alg: none`): the consumer
+/// system is authenticated by Spine's mutual TLS (the Spine Secure Proxy)
+/// before a request reaches the provider. Mount a router using this only
+/// behind that (or the supplier's own equivalent); never on an open port.
+/// It checks what can be checked of the claims: `reason_for_request` is
+/// `directcare`, `iat` and `exp` bound a life of at most five minutes that
+/// holds now (by the clock given), and the organisation is one of
+/// `organisations`. Anything else is refused (answered 403).
+pub struct GpConnectConsumers {
+    organisations: BTreeMap<OdsCode, OrganisationType>,
+    clock: Arc<dyn Clock + Send + Sync>,
+}
+
+impl std::fmt::Debug for GpConnectConsumers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpConnectConsumers")
+            .field("organisations", &self.organisations)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsumerClaims {
+    reason_for_request: String,
+    iat: i64,
+    exp: i64,
+    requesting_organization: RequestingOrganization,
+}
+
+#[derive(Deserialize)]
+struct RequestingOrganization {
+    #[serde(rename = "resourceType")]
+    resource_type: String,
+    identifier: Vec<Identifier>,
+}
+
+#[derive(Deserialize)]
+struct Identifier {
+    system: String,
+    value: String,
+}
+
+impl GpConnectConsumers {
+    /// Consumers from `organisations` (their ODS codes and types), with
+    /// token lifetimes checked against `clock`.
+    pub fn new(
+        organisations: impl IntoIterator<Item = (OdsCode, OrganisationType)>,
+        clock: Arc<dyn Clock + Send + Sync>,
+    ) -> Self {
+        Self {
+            organisations: organisations.into_iter().collect(),
+            clock,
+        }
+    }
+
+    fn organisation(&self, token: &str) -> Option<Actor> {
+        let mut parts = token.split('.');
+        let (_header, payload) = (parts.next()?, parts.next()?);
+        if parts.next().is_none() || parts.next().is_some() {
+            return None;
+        }
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
+        let claims: ConsumerClaims = serde_json::from_slice(&json).ok()?;
+        let now = self.clock.now().timestamp();
+        let lifetime = claims.exp.checked_sub(claims.iat)?;
+        if claims.reason_for_request != "directcare"
+            || !(1..=MAX_TOKEN_SECONDS).contains(&lifetime)
+            || claims.iat > now
+            || claims.exp <= now
+            || claims.requesting_organization.resource_type != "Organization"
+        {
+            return None;
+        }
+        let ods = claims
+            .requesting_organization
+            .identifier
+            .iter()
+            .find(|i| i.system == gp_fhir::appointments::ODS_SYSTEM)
+            .and_then(|i| OdsCode::parse(&i.value).ok())?;
+        let kind = *self.organisations.get(&ods)?;
+        Some(Actor::Organisation { ods, kind })
+    }
+}
+
+impl Authenticate for GpConnectConsumers {
+    fn authenticate(&self, headers: &HeaderMap) -> Option<By> {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let token = value.strip_prefix("Bearer ")?;
+        self.organisation(token).map(|actor| By {
+            actor,
+            channel: Channel::Organisation,
+        })
+    }
+}
+
+/// Several ways in, tried in order; the first that knows the request
+/// answers (for example [`crate::NhsLogin`] for patients' apps and
+/// [`GpConnectConsumers`] for other organisations on one router).
+#[derive(Clone, Default)]
+pub struct AnyOf(Vec<Arc<dyn Authenticate>>);
+
+impl std::fmt::Debug for AnyOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AnyOf").field(&self.0.len()).finish()
+    }
+}
+
+impl AnyOf {
+    /// None yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Tries `auth` after those before it.
+    pub fn or(mut self, auth: Arc<dyn Authenticate>) -> Self {
+        self.0.push(auth);
+        self
+    }
+}
+
+impl Authenticate for AnyOf {
+    fn authenticate(&self, headers: &HeaderMap) -> Option<By> {
+        self.0.iter().find_map(|a| a.authenticate(headers))
+    }
+}
