@@ -189,6 +189,7 @@ async fn main() -> Result<(), Error> {
         comment: None,
         holding_limit_override: None,
         organisation_contact: None,
+        adjacent: Vec::new(),
     };
     for slot in found.iter().take(3) {
         show(

@@ -191,6 +191,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             comment: None,
             holding_limit_override: None,
             organisation_contact: None,
+            adjacent: Vec::new(),
         };
         match practice.book(&request).await? {
             Answer::Done(_) => println!(

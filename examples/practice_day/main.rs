@@ -298,6 +298,7 @@ impl Day {
             comment: None,
             holding_limit_override: None,
             organisation_contact: None,
+            adjacent: Vec::new(),
         };
         let answer = self.practice.book(&request).await?;
         if self.refused(&answer) {
@@ -1250,6 +1251,7 @@ async fn rush(day: &mut Day) -> Result<(), Error> {
                     comment: None,
                     holding_limit_override: None,
                     organisation_contact: None,
+                    adjacent: Vec::new(),
                 };
                 match practice.book(&request).await? {
                     Answer::Done(b) => {

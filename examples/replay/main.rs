@@ -704,6 +704,7 @@ impl Replay {
                 channel,
                 name,
                 override_reason,
+                adjacent,
             } => {
                 let who = self.by(by, Some(patient), *channel)?;
                 let request = BookRequest {
@@ -718,6 +719,10 @@ impl Replay {
                         .map(OverrideReason::parse)
                         .transpose()?,
                     organisation_contact: None,
+                    adjacent: adjacent
+                        .iter()
+                        .map(|s| Self::get(&self.names.slots, s))
+                        .collect::<Result<_, _>>()?,
                 };
                 let a = self.practice.book(&request).await?;
                 if let (Answer::Done(b), Some(n)) = (&a, name) {

@@ -288,6 +288,9 @@ pub enum Step {
         name: Option<String>,
         #[serde(default)]
         override_reason: Option<String>,
+        /// Further slots booked into the same appointment.
+        #[serde(default)]
+        adjacent: Vec<String>,
     },
     /// An amendment of a booking's description (and comment).
     Amend {
@@ -851,11 +854,17 @@ impl Step {
                 patient: p,
                 slot,
                 name,
+                adjacent,
                 ..
-            } => (
-                named(name, Kind::Booking),
-                vec![by(b), patient(p), ("slot", slot.clone(), &[Kind::Slot][..])],
-            ),
+            } => {
+                let mut uses = vec![by(b), patient(p), ("slot", slot.clone(), &[Kind::Slot][..])];
+                uses.extend(
+                    adjacent
+                        .iter()
+                        .map(|s| ("adjacent", s.clone(), &[Kind::Slot][..])),
+                );
+                (named(name, Kind::Booking), uses)
+            }
             Step::Cancel {
                 by: b,
                 booking,

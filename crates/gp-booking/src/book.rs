@@ -15,6 +15,14 @@ use crate::rules::*;
 /// staff meet only the rules for every channel (the slot exists, has not
 /// started, is released for telephone booking, is free) and the holding limit,
 /// which they may override with a reason that is recorded and audited.
+/// Other organisations meet the organisation rules and their cap.
+///
+/// With `request.adjacent`, one appointment takes several slots (GP
+/// Connect's multiple adjacent slots): every slot meets the same rules, and
+/// they must run one after another in one session with one delivery mode
+/// and one slot type (`SlotsNotAdjacent`). The change is then
+/// `BookAdjacent`: the earliest slot's booking, and one booking joined to
+/// it per further slot; each slot counts toward the holding limit or cap.
 pub fn decide_book(
     policy: &BookingPolicy,
     facts: &BookFacts,
@@ -54,16 +62,31 @@ pub fn decide_book(
             now,
         )
     });
-    let used_override = match checked {
-        Ok(used) => used,
+    let checked = checked.and_then(|used| {
+        if request.adjacent.is_empty() {
+            return Ok((Vec::new(), used));
+        }
+        let first = facts
+            .slot
+            .as_ref()
+            .map(|s| &s.slot)
+            .ok_or(BookingRefusal::SlotNotFound)?;
+        let (slots, more) = check_adjacent(policy, &request.actor, facts, request, first, now)?;
+        Ok((slots, used.or(more)))
+    });
+    let (slots, used_override) = match checked {
+        Ok(checked) => checked,
         Err(reason) => return Decision::Refused(ctx.refuse(reason, &slot_subject)),
     };
+    // The appointment is its earliest slot's booking; each further slot's
+    // booking is joined to it.
+    let lead_slot = slots.first().map_or(request.slot, |s| s.id);
     let mut booking = new_booking(
         ids,
         request.actor,
         request.channel,
         request.patient,
-        request.slot,
+        lead_slot,
         now,
     );
     booking.description = request.description.clone();
@@ -71,17 +94,41 @@ pub fn decide_book(
     if let gp_core::Actor::Organisation { .. } = request.actor {
         booking.organisation_contact = request.organisation_contact.clone();
     }
-    let event = ctx
+    let mut event = ctx
         .event(Outcome::Allowed)
-        .with_subject(SubjectKind::Slot, request.slot)
-        .with_subject(SubjectKind::Booking, booking.id);
+        .with_subject(SubjectKind::Slot, lead_slot);
+    for s in slots.iter().skip(1) {
+        event = event.with_subject(SubjectKind::Slot, s.id);
+    }
+    let event = event.with_subject(SubjectKind::Booking, booking.id);
     let mut event = record_override(&mut booking, event, used_override);
     if is_online_actor(&request.actor) && !facts.patient.online.is_registered() {
         event = event.with_detail("before_online_registration", "true");
     }
+    let mut preconditions = booking_preconditions(&request.actor, request.slot, facts);
+    preconditions.extend(request.adjacent.iter().map(|s| Precondition::SlotFree(*s)));
+    let change = if slots.len() > 1 {
+        let mut all = vec![booking.clone()];
+        for s in slots.iter().skip(1) {
+            let mut joined = new_booking(
+                ids,
+                request.actor,
+                request.channel,
+                request.patient,
+                s.id,
+                now,
+            );
+            joined.joined_to = Some(booking.id);
+            joined.holding_limit_override = booking.holding_limit_override.clone();
+            all.push(joined);
+        }
+        BookingChange::BookAdjacent(all)
+    } else {
+        BookingChange::Book(booking)
+    };
     Decision::Allowed(Committable {
-        change: BookingChange::Book(booking),
+        change,
         events: vec![event],
-        preconditions: booking_preconditions(&request.actor, request.slot, facts),
+        preconditions,
     })
 }

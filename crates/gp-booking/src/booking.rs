@@ -138,6 +138,11 @@ pub struct Booking {
     /// For a booking by another organisation: how to reach it, as it gave.
     #[serde(default)]
     pub organisation_contact: Option<OrganisationContact>,
+    /// For a further slot of an appointment of several adjacent slots: the
+    /// appointment's first booking. Cancelling that booking cancels this
+    /// one with it.
+    #[serde(default)]
+    pub joined_to: Option<BookingId>,
 }
 
 impl Booking {

@@ -198,6 +198,11 @@ pub struct BookRequest {
     /// (GP Connect's booking organisation). Kept with an organisation's
     /// booking; ignored for anyone else's.
     pub organisation_contact: Option<OrganisationContact>,
+    /// Further slots booked into the same appointment (GP Connect's
+    /// multiple adjacent slots): with `slot`, in any order, they must run
+    /// one after another in one session, with one delivery mode and one
+    /// slot type. Empty for an appointment of one slot.
+    pub adjacent: Vec<SlotId>,
 }
 
 impl BookRequest {
@@ -213,6 +218,7 @@ impl BookRequest {
             comment: None,
             holding_limit_override: None,
             organisation_contact: None,
+            adjacent: Vec::new(),
         }
     }
 }
@@ -233,6 +239,9 @@ pub struct BookFacts {
     /// when nobody read them: an organisation's booking is then refused
     /// while the practice caps organisations.
     pub organisation_holdings: Option<std::collections::BTreeSet<BookingId>>,
+    /// The request's `adjacent` slots as stored (`None`: no such slot), in
+    /// the request's order.
+    pub adjacent: Vec<Option<SlotState>>,
 }
 
 /// A request to cancel a booking.
@@ -384,6 +393,10 @@ pub enum BookingChange {
     /// A booking's description and comment changed (its amendments one
     /// more); the booking as it now stands.
     Amend(Booking),
+    /// One appointment of several adjacent slots: the first booking (the
+    /// appointment), then one booking per further slot joined to it
+    /// (`Booking::joined_to`), stored together or not at all.
+    BookAdjacent(Vec<Booking>),
 }
 
 /// An allowed booking decision: the change, its audit events and the

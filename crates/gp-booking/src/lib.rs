@@ -44,6 +44,7 @@
 //!     holdings: vec![],
 //!     holdings_since: now,
 //!     organisation_holdings: None,
+//!     adjacent: Vec::new(),
 //! };
 //! let request = BookRequest {
 //!     actor: Actor::Patient { patient: patient.patient },
@@ -54,6 +55,7 @@
 //!     comment: None,
 //!     holding_limit_override: None,
 //!     organisation_contact: None,
+//!     adjacent: Vec::new(),
 //! };
 //! // By default urgent slots are kept for staff to book.
 //! let decision = decide_book(&BookingPolicy::default(), &facts, &request, now, &ids);

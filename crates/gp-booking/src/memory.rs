@@ -192,10 +192,20 @@ impl State {
         self.booking_order.push(booking.id);
     }
 
+    /// Cancels booking `id` and the live bookings joined to it (the further
+    /// slots of its appointment).
     fn apply_cancel(&mut self, id: BookingId, cancellation: &crate::Cancellation) {
-        if let Some(booking) = self.bookings.get_mut(&id) {
-            booking.cancellation = Some(cancellation.clone());
-            self.live_by_slot.remove(&booking.slot);
+        let joined: Vec<BookingId> = self
+            .bookings
+            .values()
+            .filter(|b| b.joined_to == Some(id) && b.is_live())
+            .map(|b| b.id)
+            .collect();
+        for id in std::iter::once(id).chain(joined) {
+            if let Some(booking) = self.bookings.get_mut(&id) {
+                booking.cancellation = Some(cancellation.clone());
+                self.live_by_slot.remove(&booking.slot);
+            }
         }
     }
 }
@@ -356,6 +366,18 @@ impl BookingStore for MemoryBookingStore {
                 state.check_book(book, Some(freed))?;
                 state.apply_cancel(*cancel, cancellation);
                 state.apply_book(book);
+            }
+            BookingChange::BookAdjacent(bookings) => {
+                let mut slots = BTreeSet::new();
+                for b in bookings {
+                    state.check_book(b, None)?;
+                    if !slots.insert(b.slot) {
+                        return Err(CommitError::Conflict(Precondition::SlotFree(b.slot)));
+                    }
+                }
+                for b in bookings {
+                    state.apply_book(b);
+                }
             }
             BookingChange::Amend(amended) => {
                 state.check_amend(amended)?;

@@ -100,6 +100,10 @@ pub enum BookingRefusal {
     /// Patients and proxies cannot amend an appointment (they cancel and
     /// book again).
     AmendNotOnline,
+    /// The slots of one appointment are not adjacent: they must run one
+    /// after another, without a gap, in one session, with one delivery mode
+    /// and one slot type (GP Connect's rule), each named once.
+    SlotsNotAdjacent,
     /// The booking changed since the version the request was written
     /// against.
     BookingChanged {
@@ -144,6 +148,7 @@ impl Reason for BookingRefusal {
             BookingRefusal::InsideOrganisationEmbargo { .. } => "InsideOrganisationEmbargo",
             BookingRefusal::AmendNotOnline => "AmendNotOnline",
             BookingRefusal::BookingChanged { .. } => "BookingChanged",
+            BookingRefusal::SlotsNotAdjacent => "SlotsNotAdjacent",
         }
     }
 }
@@ -214,6 +219,9 @@ impl fmt::Display for BookingRefusal {
             ),
             BookingRefusal::AmendNotOnline => f.write_str(
                 "appointments cannot be changed online; cancel it and book another",
+            ),
+            BookingRefusal::SlotsNotAdjacent => f.write_str(
+                "the slots of one appointment must follow one another in one session, with the same type and delivery",
             ),
             BookingRefusal::BookingChanged { expected, current } => write!(
                 f,

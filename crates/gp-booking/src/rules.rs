@@ -345,6 +345,79 @@ pub(crate) fn check_new_booking<'r>(
     }
 }
 
+/// The further slots of a booking (`facts.adjacent`, for
+/// `request.adjacent`), checked: each exists, is free and may be booked by
+/// this actor; with the first they run one after another in one session,
+/// with one delivery mode and one slot type, each named once; and the
+/// patient's holding limit (or the organisation's cap) holds with all of
+/// them. Answers every slot of the appointment in order of start, and the
+/// override reason if one was needed.
+pub(crate) fn check_adjacent<'r>(
+    policy: &BookingPolicy,
+    actor: &Actor,
+    facts: &BookFacts,
+    request: &'r crate::BookRequest,
+    first: &Slot,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Slot>, Option<&'r OverrideReason>), BookingRefusal> {
+    if facts.adjacent.len() != request.adjacent.len() {
+        return Err(BookingRefusal::SlotNotFound);
+    }
+    let mut slots = vec![first.clone()];
+    for (id, state) in request.adjacent.iter().zip(&facts.adjacent) {
+        let state = state
+            .as_ref()
+            .filter(|s| s.slot.id == *id)
+            .ok_or(BookingRefusal::SlotNotFound)?;
+        if let Some(reason) = slot_refusal(policy, actor, &state.slot, now) {
+            return Err(reason);
+        }
+        if state.live_booking.is_some() {
+            return Err(BookingRefusal::SlotTaken);
+        }
+        slots.push(state.slot.clone());
+    }
+    slots.sort_by_key(|s| (s.start(), s.id));
+    let adjacent = slots.windows(2).all(|w| {
+        w[0].period.end() == w[1].start()
+            && w[0].session == w[1].session
+            && w[0].delivery == w[1].delivery
+            && w[0].slot_type == w[1].slot_type
+    });
+    if !adjacent {
+        return Err(BookingRefusal::SlotsNotAdjacent);
+    }
+    let mut used = None;
+    match *actor {
+        Actor::Organisation { .. } => {
+            if let Some(cap) = policy.settings().organisation_cap {
+                let held = facts.organisation_holdings.as_ref().map(|h| h.len());
+                if held.is_none_or(|n| n + slots.len() > cap as usize) {
+                    return Err(BookingRefusal::OrganisationCapReached { cap });
+                }
+            }
+        }
+        _ => {
+            // Each slot counts toward the holding limit: an appointment of
+            // two slots takes two slots of a clinician's time.
+            let mut starts: Vec<DateTime<Utc>> = facts.holdings.iter().map(|h| h.start).collect();
+            for s in &slots {
+                match within_holding_limit(policy, s.start(), &starts) {
+                    Ok(()) => {}
+                    Err(_)
+                        if !is_online_actor(actor) && request.holding_limit_override.is_some() =>
+                    {
+                        used = request.holding_limit_override.as_ref();
+                    }
+                    Err(refused) => return Err(refused),
+                }
+                starts.push(s.start());
+            }
+        }
+    }
+    Ok((slots, used))
+}
+
 /// Records a holding-limit override on the booking and in its event.
 pub(crate) fn record_override(
     booking: &mut Booking,
@@ -381,6 +454,7 @@ pub(crate) fn new_booking(
         cancellation: None,
         amendments: 0,
         organisation_contact: None,
+        joined_to: None,
     }
 }
 

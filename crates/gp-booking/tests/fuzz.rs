@@ -190,6 +190,7 @@ proptest! {
             holdings: w.holdings.clone(),
             holdings_since: w.now,
             organisation_holdings: None,
+            adjacent: Vec::new(),
         };
         let request = BookRequest {
             actor,
@@ -200,6 +201,7 @@ proptest! {
             comment: None,
             holding_limit_override: Some(OverrideReason::parse("Clinical need").unwrap()),
             organisation_contact: None,
+            adjacent: Vec::new(),
         };
         let booked = decide_book(&w.policy, &facts, &request, w.now, &ids);
         let from = w.now;

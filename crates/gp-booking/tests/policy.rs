@@ -109,6 +109,7 @@ impl Case {
             holdings: self.holdings.clone(),
             holdings_since: self.now,
             organisation_holdings: None,
+            adjacent: Vec::new(),
         }
     }
 
@@ -122,6 +123,7 @@ impl Case {
             comment: None,
             holding_limit_override: override_reason.map(|r| OverrideReason::parse(r).unwrap()),
             organisation_contact: None,
+            adjacent: Vec::new(),
         };
         decide_book(&self.policy(), &self.facts(), &request, self.now, &self.ids)
     }
@@ -736,6 +738,7 @@ fn slots_that_do_not_exist_or_have_started() {
         comment: None,
         holding_limit_override: None,
         organisation_contact: None,
+        adjacent: Vec::new(),
     };
     refused(
         decide_book(&case.policy(), &facts, &request, case.now, &case.ids),

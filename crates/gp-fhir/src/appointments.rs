@@ -87,14 +87,25 @@ pub fn schedule(session: &Session) -> Value {
 /// A booking as `GPConnect-Appointment-1`, with its slot's times;
 /// `version` is its `meta.versionId` (the ETag a consumer sends back).
 pub fn appointment(booking: &Booking, slot: &Slot, version: u64) -> Value {
+    appointment_of_slots(booking, std::slice::from_ref(slot), version)
+}
+
+/// An appointment of one or more adjacent slots (`slots`, in order of
+/// start: the booking's own, then those of the bookings joined to it) as
+/// `GPConnect-Appointment-1`: from the first slot's start to the last one's
+/// end, every slot referenced.
+pub fn appointment_of_slots(booking: &Booking, slots: &[Slot], version: u64) -> Value {
+    let Some((slot, last)) = slots.first().zip(slots.last()) else {
+        return json!({"resourceType": "Appointment", "id": booking.id.to_string()});
+    };
     let mut a = json!({
         "resourceType": "Appointment",
         "id": booking.id.to_string(),
         "meta": {"versionId": version.to_string(), "profile": [APPOINTMENT_PROFILE]},
         "status": if booking.is_live() { "booked" } else { "cancelled" },
         "start": instant(slot.start()),
-        "end": instant(slot.period.end()),
-        "slot": [{"reference": format!("Slot/{}", slot.id)}],
+        "end": instant(last.period.end()),
+        "slot": slots.iter().map(|s| json!({"reference": format!("Slot/{}", s.id)})).collect::<Vec<_>>(),
         "created": instant(booking.booked_at),
         "participant": [
             {"actor": {"reference": format!("Patient/{}", booking.patient)}, "status": "accepted"},

@@ -134,6 +134,7 @@ pub const MAPPING: &[(&str, GpcError)] = &[
     ("InsideOrganisationEmbargo", INVALID_RESOURCE),
     ("AmendNotOnline", ACCESS_DENIED),
     ("BookingChanged", CONFLICT),
+    ("SlotsNotAdjacent", INVALID_RESOURCE),
     // Repeat prescriptions.
     ("OnlineOrderingOff", ACCESS_DENIED),
     ("TooEarlyToReorder", INVALID_RESOURCE),

@@ -24,6 +24,7 @@ fn booking(ids: &SequentialIds, slot: gp_core::SlotId, patient: PatientId) -> Bo
         cancellation: None,
         amendments: 0,
         organisation_contact: None,
+        joined_to: None,
     }
 }
 

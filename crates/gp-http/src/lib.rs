@@ -480,12 +480,30 @@ where
     Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
 }
 
+/// A booking as the `Appointment` it is: its slot, and the slots of the
+/// bookings joined to it (an appointment of several adjacent slots).
 async fn appointment_of<S: PracticeStore>(store: &S, b: &Booking) -> Result<Value, Response> {
-    match BookingStore::slot(store, b.slot).await {
-        Ok(Some(state)) => Ok(appointments::appointment(b, &state.slot, b.version())),
-        Ok(None) => Err(outcome(&not_found(), "The appointment's slot is gone.")),
-        Err(e) => Err(failure(&e.into())),
+    let gone = || outcome(&not_found(), "The appointment's slot is gone.");
+    let mut ids = vec![b.slot];
+    let joined = BookingStore::bookings_for_patient(store, b.patient)
+        .await
+        .map_err(|e| failure(&e.into()))?;
+    ids.extend(
+        joined
+            .iter()
+            .filter(|j| j.joined_to == Some(b.id) && j.is_live() == b.is_live())
+            .map(|j| j.slot),
+    );
+    let mut slots = Vec::with_capacity(ids.len());
+    for id in ids {
+        match BookingStore::slot(store, id).await {
+            Ok(Some(state)) => slots.push(state.slot),
+            Ok(None) => return Err(gone()),
+            Err(e) => return Err(failure(&e.into())),
+        }
     }
+    slots.sort_by_key(|s| (s.start(), s.id));
+    Ok(appointments::appointment_of_slots(b, &slots, b.version()))
 }
 
 fn with_etag(mut r: Response, v: u64) -> Response {
@@ -537,11 +555,9 @@ where
         }
         _ => None,
     };
-    let [slot] = request.slots[..] else {
-        return Err(outcome(
-            &gp_fhir::INVALID_RESOURCE,
-            "Booking several contiguous slots in one appointment is not offered yet; book one slot.",
-        ));
+    // One slot, or several adjacent ones in one appointment.
+    let Some((&slot, adjacent)) = request.slots.split_first() else {
+        return Err(outcome(&gp_fhir::INVALID_RESOURCE, "Name a slot to book."));
     };
     let book = BookRequest {
         actor: by.actor,
@@ -552,6 +568,7 @@ where
         comment: request.comment,
         holding_limit_override: None,
         organisation_contact,
+        adjacent: adjacent.to_vec(),
     };
     let b = done(app.practice.book(&book).await)?;
     let a = appointment_of(app.practice.store().as_ref(), &b).await?;
@@ -582,7 +599,9 @@ where
         },
     };
     let all = done(app.practice.appointments(by, patient).await)?;
-    all.into_iter().find(|b| b.id == id).ok_or_else(missing)
+    all.into_iter()
+        .find(|b| b.id == id && b.joined_to.is_none())
+        .ok_or_else(missing)
 }
 
 /// The version an `If-Match` names (`W/"3"` or `"3"`): required to change
@@ -709,7 +728,8 @@ where
     let (by, patient) = for_path_patient(&app, &headers, id)?;
     let all = done(app.practice.appointments(&by, patient).await)?;
     let mut resources = Vec::new();
-    for b in &all {
+    // A further slot's booking is part of its appointment, not one of its own.
+    for b in all.iter().filter(|b| b.joined_to.is_none()) {
         resources.push(appointment_of(app.practice.store().as_ref(), b).await?);
     }
     Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))

@@ -815,3 +815,124 @@ async fn appointment_cancel_by_an_organisation_and_not_after() {
             .unwrap_or("")
             .trim_start_matches("Slot/")));
 }
+
+#[tokio::test]
+async fn appointment_book_multiple_adjacent_slots_as_one_appointment() {
+    let w = world().await;
+    let (a, b, c) = (
+        w.slot(SlotType::Urgent, 0),
+        w.slot(SlotType::Urgent, 1),
+        w.slot(SlotType::Urgent, 2),
+    );
+    assert_eq!(
+        a.period.end(),
+        b.start(),
+        "the fixture's slots follow one another"
+    );
+    // Not adjacent (a gap), or the same slot twice: refused, nothing booked.
+    for slots in [vec![&a, &c], vec![&a, &a]] {
+        let body = w
+            .appointment(w.carol, &slots, "X09", "urgent-care")
+            .to_string();
+        let r = call(
+            w.addr,
+            "POST",
+            "/Appointment",
+            Some(&w.token("X09")),
+            &[],
+            body.as_bytes(),
+        )
+        .await;
+        assert_eq!(
+            (r.status, spine_code(&r)),
+            (422, "INVALID_RESOURCE"),
+            "{}",
+            r.body
+        );
+    }
+    // Two adjacent slots, named in any order: one appointment.
+    let body = w
+        .appointment(w.carol, &[&b, &a], "X09", "urgent-care")
+        .to_string();
+    let r = call(
+        w.addr,
+        "POST",
+        "/Appointment",
+        Some(&w.token("X09")),
+        &[],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let refs: Vec<&str> = r.body["slot"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|x| x["reference"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(refs, [format!("Slot/{}", a.id), format!("Slot/{}", b.id)]);
+    let whole =
+        |x: &Slot| gp_core::to_local(x.start()).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    assert_eq!(r.body["start"], whole(&a));
+    assert_eq!(
+        r.body["end"],
+        gp_core::to_local(b.period.end()).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    );
+    let id = r.body["id"].as_str().expect("an id").to_owned();
+    // Retrieved as one appointment; both slots gone from the search.
+    let list = w
+        .get(&format!("/Patient/{}/Appointment", w.carol), "X09")
+        .await;
+    assert_eq!(resources(&list, "Appointment").len(), 1);
+    let free = w
+        .get(&search_path(1, &filter(ORG_TYPE, "urgent-care")), "X09")
+        .await;
+    let ids: Vec<String> = resources(&free, "Slot")
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!ids.contains(&a.id.to_string()) && !ids.contains(&b.id.to_string()));
+    // Each slot counts toward the organisation's cap of 3: two more are refused.
+    let body = w
+        .appointment(
+            w.alice,
+            &[&c, &w.slot(SlotType::Urgent, 3)],
+            "X09",
+            "urgent-care",
+        )
+        .to_string();
+    let r = call(
+        w.addr,
+        "POST",
+        "/Appointment",
+        Some(&w.token("X09")),
+        &[],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, spine_code(&r)),
+        (422, "INVALID_RESOURCE"),
+        "{}",
+        r.body
+    );
+    // Cancelling the appointment frees both slots.
+    let read = w.get(&format!("/Appointment/{id}"), "X09").await;
+    let mut cancel = read.body.clone();
+    cancel["status"] = json!("cancelled");
+    let mut extensions = cancel["extension"].as_array().cloned().unwrap_or_default();
+    extensions.push(json!({
+        "url": "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-AppointmentCancellationReason-1",
+        "valueString": "No longer needed"
+    }));
+    cancel["extension"] = Value::Array(extensions);
+    let r = w.put(&id, &cancel, Some("W/\"1\""), "X09").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["slot"].as_array().map(Vec::len), Some(2));
+    let free = w
+        .get(&search_path(1, &filter(ORG_TYPE, "urgent-care")), "X09")
+        .await;
+    let ids: Vec<String> = resources(&free, "Slot")
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(ids.contains(&a.id.to_string()) && ids.contains(&b.id.to_string()));
+}

@@ -196,6 +196,7 @@ impl Month2026 {
             comment: None,
             holding_limit_override: None,
             organisation_contact: None,
+            adjacent: Vec::new(),
         };
         self.door
             .book(&request)

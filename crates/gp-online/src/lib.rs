@@ -61,6 +61,7 @@
 //!     actor: phone.actor, channel: phone.channel, patient, slot: free[0].id,
 //!     description: None, comment: None, holding_limit_override: None,
 //!     organisation_contact: None,
+//!     adjacent: Vec::new(),
 //! };
 //! let Answer::Done(booking) = practice.book(&request).await? else { panic!("refused") };
 //! assert_eq!(booking.patient, patient);

@@ -206,6 +206,7 @@ impl World {
                     comment: None,
                     holding_limit_override: None,
                     organisation_contact: None,
+                    adjacent: Vec::new(),
                 })
                 .await
                 .unwrap(),
@@ -315,6 +316,7 @@ async fn walk(w: &World, t: &Target) -> Vec<Seen> {
         comment: None,
         holding_limit_override: None,
         organisation_contact: None,
+        adjacent: Vec::new(),
     };
     walk!(w, seen, s, "book", w.p.book(&book));
     let cancel = CancelRequest {
@@ -817,6 +819,7 @@ async fn the_role_a_caller_claims_is_not_the_role_the_records_give() {
             comment: None,
             holding_limit_override: None,
             organisation_contact: None,
+            adjacent: Vec::new(),
         })
         .await
         .unwrap(),
@@ -881,6 +884,7 @@ async fn a_receptionist_books_cancels_and_reschedules_by_telephone_for_a_patient
             comment: None,
             holding_limit_override: None,
             organisation_contact: None,
+            adjacent: Vec::new(),
         })
         .await
         .unwrap(),
@@ -934,6 +938,7 @@ async fn a_receptionist_books_cancels_and_reschedules_by_telephone_for_a_patient
         comment: None,
         holding_limit_override: None,
         organisation_contact: None,
+        adjacent: Vec::new(),
     };
     assert_eq!(
         w.p.book(&online)
@@ -1087,6 +1092,7 @@ async fn a_patient_on_the_list_books_once_online_before_registering_when_the_pra
         comment: None,
         holding_limit_override: None,
         organisation_contact: None,
+        adjacent: Vec::new(),
     };
     // By default the practice refuses: register first.
     assert_eq!(
@@ -1219,6 +1225,7 @@ fn practice_futures_can_be_sent_between_threads() {
         comment: None,
         holding_limit_override: None,
         organisation_contact: None,
+        adjacent: Vec::new(),
     };
     send(&p.book(&request));
     send(&p.search(

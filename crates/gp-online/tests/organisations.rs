@@ -241,6 +241,7 @@ impl World {
                 comment: None,
                 holding_limit_override: None,
                 organisation_contact: None,
+                adjacent: Vec::new(),
             })
             .await
             .expect("no error")
@@ -592,6 +593,7 @@ async fn an_organisation_may_not_do_what_gp_connect_does_not_let_it() {
             comment: None,
             holding_limit_override: None,
             organisation_contact: None,
+            adjacent: Vec::new(),
         })
         .await
         .expect("no error");
@@ -610,6 +612,7 @@ async fn an_organisation_may_not_do_what_gp_connect_does_not_let_it() {
                 gp_booking::OverrideReason::parse("Urgent").expect("reason"),
             ),
             organisation_contact: None,
+            adjacent: Vec::new(),
         })
         .await
         .expect("no error");
@@ -811,6 +814,7 @@ fn an_organisations_cap_holds_when_it_books_from_many_threads_at_once() {
                     comment: None,
                     holding_limit_override: None,
                     organisation_contact: None,
+                    adjacent: Vec::new(),
                 }))
                 .expect("no error")
             })

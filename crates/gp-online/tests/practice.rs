@@ -172,6 +172,7 @@ fn booking(actor: Actor, patient: PatientId, slot: gp_core::SlotId) -> BookReque
         comment: None,
         holding_limit_override: None,
         organisation_contact: None,
+        adjacent: Vec::new(),
     }
 }
 

@@ -135,6 +135,7 @@ async fn run(ops: Vec<Op>) {
                         _ => None,
                     },
                     organisation_contact: None,
+                    adjacent: Vec::new(),
                 };
                 let holds_before = online
                     .store()

@@ -136,6 +136,7 @@ fn booking_by(proxy: ProxyId, patient: PatientId, slot: SlotId) -> BookRequest {
         comment: None,
         holding_limit_override: None,
         organisation_contact: None,
+        adjacent: Vec::new(),
     }
 }
 

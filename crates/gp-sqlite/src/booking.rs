@@ -214,22 +214,40 @@ fn cancel_booking(
     id: BookingId,
     cancellation: &gp_booking::Cancellation,
 ) -> Result<(), CommitError> {
-    let mut booking = load_booking(conn, &id.to_string())?
+    let booking = load_booking(conn, &id.to_string())?
         .filter(Booking::is_live)
         .ok_or(CommitError::Conflict(Precondition::BookingLive(id)))?;
-    booking.cancellation = Some(cancellation.clone());
-    let body = json(&booking)?;
-    let changed = conn
+    // The further slots of its appointment go with it.
+    let joined: Vec<String> = conn
         .prepare_cached(
-            "UPDATE bookings SET cancelled = 1, body = ?2 WHERE id = ?1 AND cancelled = 0",
+            "SELECT body FROM bookings WHERE patient = ?1 AND cancelled = 0 \
+             AND json_extract(body, '$.joined_to') = ?2",
         )
-        .and_then(|mut stmt| stmt.execute(params![id.to_string(), body]))
+        .and_then(|mut stmt| {
+            stmt.query_map(params![booking.patient.to_string(), id.to_string()], |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect()
+        })
         .map_err(storage)?;
-    if changed == 1 {
-        Ok(())
-    } else {
-        Err(CommitError::Conflict(Precondition::BookingLive(id)))
+    let mut all = vec![booking];
+    for body in joined {
+        all.push(from_json(&body)?);
     }
+    for mut booking in all {
+        booking.cancellation = Some(cancellation.clone());
+        let body = json(&booking)?;
+        let changed = conn
+            .prepare_cached(
+                "UPDATE bookings SET cancelled = 1, body = ?2 WHERE id = ?1 AND cancelled = 0",
+            )
+            .and_then(|mut stmt| stmt.execute(params![booking.id.to_string(), body]))
+            .map_err(storage)?;
+        if changed != 1 {
+            return Err(CommitError::Conflict(Precondition::BookingLive(booking.id)));
+        }
+    }
+    Ok(())
 }
 
 /// Replaces a live booking's texts: the stored booking must be live and
@@ -286,6 +304,12 @@ fn apply_booking_change(t: &Connection, change: &BookingChange) -> Result<(), Co
             insert_booking(t, book)
         }
         BookingChange::Amend(amended) => amend_booking(t, amended),
+        BookingChange::BookAdjacent(bookings) => {
+            for b in bookings {
+                insert_booking(t, b)?;
+            }
+            Ok(())
+        }
         BookingChange::Policy(policy) => {
             put_versioned(t, "booking_settings", policy)?;
             Ok(())

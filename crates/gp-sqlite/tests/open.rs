@@ -139,6 +139,7 @@ async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
             holdings: snap.holdings,
             holdings_since: monday_morning(),
             organisation_holdings: None,
+            adjacent: Vec::new(),
         };
         let request = BookRequest::patient_online(patient.patient, slot);
         let Decision::Allowed(c) = decide_book(
@@ -412,6 +413,7 @@ async fn a_request_that_fails_inside_the_store_is_rolled_back_and_the_store_goes
             holdings: snap.holdings,
             holdings_since: now,
             organisation_holdings: None,
+            adjacent: Vec::new(),
         };
         gp_booking::decide_book(
             &snap.policy.policy,

@@ -11,7 +11,7 @@ use gp_booking::{
     Committable, Decision, PatientFacts, Precondition, RescheduleFacts, RescheduleRequest,
     Schedule, SearchQuery, StaffMember, StoreError,
 };
-use gp_booking::{AmendRequest, Booking, BookingDescription, CancelFacts};
+use gp_booking::{AmendRequest, Booking, BookingDescription, CancelFacts, SlotState};
 use gp_core::{Actor, Channel, Outcome, SequentialIds, SlotId};
 
 use crate::fixtures::{adult, monday_morning, small_schedule};
@@ -34,6 +34,7 @@ pub const CHECKS: &[&str] = &[
     "the_policy_is_stored_versioned_and_read_with_the_booking_facts",
     "organisation_holdings_count_its_live_future_bookings",
     "amendments_replace_texts_only_and_conflict_when_stale",
+    "adjacent_slots_are_booked_together_and_cancelled_together",
 ];
 
 struct World {
@@ -92,6 +93,7 @@ impl World {
             holdings: snap.holdings,
             holdings_since: self.now,
             organisation_holdings: None,
+            adjacent: Vec::new(),
         };
         match decide_book(
             &self.policy,
@@ -131,10 +133,9 @@ impl World {
 fn booked(c: &Committable) -> &gp_booking::Booking {
     match &c.change {
         BookingChange::Book(b) => b,
+        BookingChange::BookAdjacent(all) if !all.is_empty() => &all[0],
         BookingChange::Reschedule { book, .. } => book,
-        BookingChange::Cancel { .. } | BookingChange::Policy(_) | BookingChange::Amend(_) => {
-            panic!("not a booking")
-        }
+        _ => panic!("not a booking"),
     }
 }
 
@@ -416,6 +417,7 @@ pub async fn reschedule_is_all_or_nothing<S: BookingStore>(store: S) {
             holdings: snap.holdings,
             holdings_since: w.now,
             organisation_holdings: None,
+            adjacent: Vec::new(),
         },
     };
     let Decision::Allowed(move_it) = decide_reschedule(&w.policy, &facts, &request, w.now, &w.ids)
@@ -454,6 +456,7 @@ pub async fn reschedule_is_all_or_nothing<S: BookingStore>(store: S) {
             holdings: snap.holdings,
             holdings_since: w.now,
             organisation_holdings: None,
+            adjacent: Vec::new(),
         },
     };
     let request = RescheduleRequest {
@@ -525,6 +528,7 @@ pub async fn refusals_are_recorded_alone<S: BookingStore>(store: S) {
         holdings: snap.holdings,
         holdings_since: w.now,
         organisation_holdings: None,
+        adjacent: Vec::new(),
     };
     let Decision::Refused(r) =
         decide_book(&w.policy, &facts, &w.request(&b, w.slot(0)), w.now, &w.ids)
@@ -568,6 +572,7 @@ pub async fn book_in_one_step_commits_or_records_with_earlier_events<S: BookingS
                 holdings: snap.holdings,
                 holdings_since: now,
                 organisation_holdings: None,
+                adjacent: Vec::new(),
             };
             decide_book(&policy, &facts, &request, now, &ids)
         })
@@ -874,6 +879,115 @@ pub async fn amendments_replace_texts_only_and_conflict_when_stale<S: BookingSto
     );
 }
 
+/// An appointment of several adjacent slots is stored whole or not at all
+/// (one slot already taken: `Conflict(SlotFree)`, nothing written), and
+/// cancelling its first booking cancels every booking joined to it, freeing
+/// every slot.
+pub async fn adjacent_slots_are_booked_together_and_cancelled_together<S: BookingStore>(store: S) {
+    let w = World::stored(4, &store).await;
+    let p = adult(&w.ids);
+    let decide = |facts: BookFacts, slots: &[usize]| {
+        let mut request = w.request(&p, w.slot(slots[0]));
+        request.adjacent = slots[1..].iter().map(|i| w.slot(*i)).collect();
+        match decide_book(&w.policy, &facts, &request, w.now, &w.ids) {
+            Decision::Allowed(c) => c,
+            Decision::Refused(r) => panic!("the fixture booking was refused: {}", r.reason),
+        }
+    };
+    let facts = |snap: gp_booking::BookSnapshot, more: Vec<Option<SlotState>>| BookFacts {
+        slot: snap.slot,
+        patient: p,
+        holdings: snap.holdings,
+        holdings_since: w.now,
+        organisation_holdings: None,
+        adjacent: more,
+    };
+    let slot_ids: Vec<SlotId> = (0..4).map(|i| w.slot(i)).collect();
+    let store_ref = &store;
+    let load = |i: usize| {
+        let id = slot_ids[i];
+        async move { store_ref.slot(id).await.expect("slot") }
+    };
+    // Slots 0 and 1 together.
+    let snap = store
+        .load_book(w.slot(0), p.patient, w.now)
+        .await
+        .expect("load");
+    let two = decide(facts(snap, vec![load(1).await]), &[0, 1]);
+    let BookingChange::BookAdjacent(bookings) = &two.change else {
+        panic!("an appointment of two slots is BookAdjacent");
+    };
+    assert_eq!(bookings.len(), 2);
+    // Meanwhile slot 2 is taken: a pair of 2 and 3 decided before then is
+    // refused whole.
+    let snap = store
+        .load_book(w.slot(2), p.patient, w.now)
+        .await
+        .expect("load");
+    let mut pair = decide(facts(snap, vec![load(3).await]), &[2, 3]);
+    store.commit(&two).await.expect("commit two slots");
+    for i in [0, 1] {
+        assert!(
+            store
+                .slot(w.slot(i))
+                .await
+                .expect("slot")
+                .and_then(|s| s.live_booking)
+                .is_some(),
+            "slot {i} is taken"
+        );
+    }
+    let other = adult(&w.ids);
+    let third = w.book(&store, &other, w.slot(2)).await;
+    pair.preconditions.clear();
+    assert!(
+        matches!(
+            store.commit(&pair).await,
+            Err(CommitError::Conflict(Precondition::SlotFree(_)))
+        ),
+        "one slot taken refuses the whole appointment, whatever the preconditions say"
+    );
+    assert!(
+        store
+            .slot(w.slot(3))
+            .await
+            .expect("slot")
+            .and_then(|s| s.live_booking)
+            .is_none(),
+        "nothing of the refused appointment was written"
+    );
+    // Cancelling the first booking cancels the joined one too.
+    let lead = bookings[0].clone();
+    let cancel_facts = store.load_cancel(lead.id).await.expect("load_cancel");
+    let Decision::Allowed(cancel) = decide_cancel(
+        &w.policy,
+        &cancel_facts,
+        &w.cancel_request(&p, lead.id),
+        w.now,
+        &w.ids,
+    ) else {
+        panic!("the fixture cancellation was refused");
+    };
+    store.commit(&cancel).await.expect("cancel");
+    for b in bookings {
+        let stored = store.booking(b.id).await.expect("booking").expect("there");
+        assert!(
+            !stored.is_live(),
+            "{} was cancelled with its appointment",
+            b.id
+        );
+    }
+    for i in [0, 1] {
+        assert!(store
+            .slot(w.slot(i))
+            .await
+            .expect("slot")
+            .and_then(|s| s.live_booking)
+            .is_none());
+    }
+    assert!(booked(&third).is_live());
+}
+
 /// Expands into one `#[tokio::test]` per booking conformance check, each
 /// given a fresh store made by `$make` (an expression evaluated once per test).
 ///
@@ -900,7 +1014,8 @@ macro_rules! booking_store_conformance {
             bookings_for_patient_include_cancelled_in_booking_order,
             the_policy_is_stored_versioned_and_read_with_the_booking_facts,
             organisation_holdings_count_its_live_future_bookings,
-            amendments_replace_texts_only_and_conflict_when_stale
+            amendments_replace_texts_only_and_conflict_when_stale,
+            adjacent_slots_are_booked_together_and_cancelled_together
         );
     };
     (@each $make:expr; $($check:ident),+) => {

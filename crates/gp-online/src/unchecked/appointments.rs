@@ -132,10 +132,8 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         patient: &PatientFacts,
         prior: &Prior,
     ) -> Result<Answer<Booking>, OnlineError> {
-        if let Actor::Organisation { ods, .. } = request.actor {
-            return self
-                .book_for_organisation(request, patient, ods, prior)
-                .await;
+        if matches!(request.actor, Actor::Organisation { .. }) || !request.adjacent.is_empty() {
+            return self.book_in_steps(request, patient, prior).await;
         }
         let guards: Vec<Precondition> = prior.guard.map(Precondition::guard).into_iter().collect();
         for _ in 0..self.core.max_attempts {
@@ -152,6 +150,7 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
                     holdings: snap.holdings,
                     holdings_since: now,
                     organisation_holdings: None,
+                    adjacent: Vec::new(),
                 };
                 decide_book(
                     &snap.policy.policy,
@@ -184,21 +183,30 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         })
     }
 
-    /// Another organisation's booking, in steps: its own live bookings are
-    /// read for the cap, and the commit holds only while they are as read
-    /// (`OrganisationHoldingsUnchanged`), so concurrent bookings by one
-    /// organisation cannot pass its cap.
-    async fn book_for_organisation(
+    /// Another organisation's booking, or one of several adjacent slots, in
+    /// steps: an organisation's own live bookings are read for its cap and
+    /// the further slots are read, and the commit holds only while all are
+    /// as read (`OrganisationHoldingsUnchanged`, `SlotFree` for each slot),
+    /// so concurrent bookings cannot pass the cap or share a slot.
+    async fn book_in_steps(
         &self,
         request: &BookRequest,
         patient: &PatientFacts,
-        ods: gp_core::OdsCode,
         prior: &Prior,
     ) -> Result<Answer<Booking>, OnlineError> {
         let outcome = self
             .core
             .run(prior, |now| async move {
-                let held = self.core.store.organisation_holdings(ods, now).await?;
+                let held = match request.actor {
+                    Actor::Organisation { ods, .. } => {
+                        Some(self.core.store.organisation_holdings(ods, now).await?)
+                    }
+                    _ => None,
+                };
+                let mut adjacent = Vec::with_capacity(request.adjacent.len());
+                for slot in &request.adjacent {
+                    adjacent.push(self.core.store.slot(*slot).await?);
+                }
                 let snap = self
                     .core
                     .store
@@ -209,7 +217,8 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
                     patient: *patient,
                     holdings: snap.holdings,
                     holdings_since: now,
-                    organisation_holdings: Some(held),
+                    organisation_holdings: held,
+                    adjacent,
                 };
                 Ok(with_policy(
                     decide_book(
@@ -334,6 +343,7 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
                         holdings: snap.holdings,
                         holdings_since: now,
                         organisation_holdings: None,
+                        adjacent: Vec::new(),
                     },
                 };
                 Ok(with_policy(
@@ -383,6 +393,7 @@ fn booked(change: &BookingChange) -> Result<Answer<Booking>, OnlineError> {
         BookingChange::Book(b) | BookingChange::Reschedule { book: b, .. } => {
             Ok(Answer::Done(b.clone()))
         }
+        BookingChange::BookAdjacent(all) if !all.is_empty() => Ok(Answer::Done(all[0].clone())),
         other => Err(StoreError::Corrupt(format!(
             "a booking decision produced another change: {other:?}"
         ))
