@@ -18,6 +18,8 @@ use gp_sqlite::SqliteStore;
 
 /// The development token printed for the patient it stands for.
 pub const DEV_TOKEN: &str = "dev-patient-token";
+/// The development token for NHS 111 (X09, urgent care), an organisation.
+pub const DEV_ORGANISATION_TOKEN: &str = "dev-organisation-token";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -82,7 +84,18 @@ pub async fn prepare(
         .map(|r| r.patient)
         .min()
         .ok_or("no patient in this database is registered online")?;
-    let tokens = DevelopmentTokens::new().with(DEV_TOKEN, By::patient_online(patient));
+    let tokens = DevelopmentTokens::new()
+        .with(DEV_TOKEN, By::patient_online(patient))
+        .with(
+            DEV_ORGANISATION_TOKEN,
+            By {
+                actor: gp_core::Actor::Organisation {
+                    ods: gp_core::OdsCode::parse("X09")?,
+                    kind: gp_core::OrganisationType::URGENT_CARE,
+                },
+                channel: gp_core::Channel::Organisation,
+            },
+        );
     let app = if args.practice_day_clock {
         let morning = chrono::DateTime::parse_from_rfc3339("2026-06-01T07:00:00+01:00")?.to_utc();
         router(
@@ -130,6 +143,11 @@ async fn main() {
     println!("  curl -s {auth} 'http://{addr}/Patient/{patient}/MedicationRequest'");
     println!("  curl -s {auth} -X POST 'http://{addr}/Appointment' -H 'Content-Type: application/fhir+json' \\");
     println!("    -d '{{\"resourceType\":\"Appointment\",\"status\":\"booked\",\"slot\":[{{\"reference\":\"Slot/<a slot id from the search>\"}}],\"participant\":[{{\"actor\":{{\"reference\":\"Patient/{patient}\"}},\"status\":\"accepted\"}}]}}'");
+    println!("The token {DEV_ORGANISATION_TOKEN} stands for NHS 111 (X09, urgent-care); the practice day opens no");
+    println!(
+        "slots to organisations, so set `organisation_slots` in the booking policy to see some:"
+    );
+    println!("  curl -s -H 'Authorization: Bearer {DEV_ORGANISATION_TOKEN}' 'http://{addr}/Slot?start=ge2026-06-02&end=le2026-06-05&status=free&_include=Slot:schedule&searchFilter=https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1%7Curgent-care'");
     if let Err(e) = axum::serve(listener, app).await {
         eprintln!("gp_connect_server: {e}");
         std::process::exit(1);

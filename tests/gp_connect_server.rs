@@ -59,6 +59,27 @@ fn the_example_serves_the_practice_days_slots() {
         let text = String::from_utf8_lossy(&raw);
         assert!(text.starts_with("HTTP/1.1 200"), "{text}");
         assert!(text.contains("\"resourceType\":\"Bundle\"") && text.contains("\"resourceType\":\"Slot\""));
+        // The organisation's token: a search it may make, finding no slot
+        // the practice day opens to organisations; its repeats are refused.
+        for (path, want) in [
+            (
+                "/Slot?start=ge2026-06-02&end=le2026-06-05&status=free&_include=Slot:schedule&searchFilter=https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1%7Curgent-care",
+                "HTTP/1.1 200",
+            ),
+            ("/Patient/00000000-0000-0000-0000-000000000001/MedicationRequest", "HTTP/1.1 403"),
+        ] {
+            let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let request = format!(
+                "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+                server::DEV_ORGANISATION_TOKEN
+            );
+            s.write_all(request.as_bytes()).await.expect("write");
+            let mut raw = Vec::new();
+            s.read_to_end(&mut raw).await.expect("read");
+            let text = String::from_utf8_lossy(&raw);
+            assert!(text.starts_with(want), "{path}: {text}");
+            assert!(!text.contains("\"resourceType\":\"Slot\""), "{text}");
+        }
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
