@@ -346,6 +346,7 @@ async fn main() -> Result<(), Error> {
         channel: Channel::Online,
         booking: mine[0].id,
         reason: CancellationReason::parse("Feeling better")?,
+        version: None,
     };
     match practice.cancel(&cancel).await? {
         Answer::Done(b) => println!(

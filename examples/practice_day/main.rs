@@ -370,6 +370,7 @@ impl Day {
             channel: by.channel,
             booking,
             reason: CancellationReason::parse("No longer needed")?,
+            version: None,
         };
         let answer = self.practice.cancel(&request).await?;
         if !self.refused(&answer) {

@@ -774,6 +774,7 @@ impl Replay {
                     channel: who.channel,
                     booking: Self::get(&self.names.bookings, booking)?,
                     reason: CancellationReason::parse("Replayed cancellation")?,
+                    version: None,
                 };
                 answer(self.practice.cancel(&request).await?, |b| {
                     Some(b.id.to_string())

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 macro_rules! bounded {
     ($(#[$meta:meta])* $name:ident, $field:literal, $max:expr, $required:expr) => {
+        bounded!($(#[$meta])* $name, $field, $max, $required, |_: &str| true, "");
+    };
+    ($(#[$meta:meta])* $name:ident, $field:literal, $max:expr, $required:expr, $ok:expr, $rule:literal) => {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -26,7 +29,16 @@ macro_rules! bounded {
 
             /// Checks and trims the text.
             pub fn parse(text: &str) -> Result<Self, ParseError> {
-                bounded_text(text, $field, $max, $required).map(Self)
+                let text = bounded_text(text, $field, $max, $required)?;
+                let ok: fn(&str) -> bool = $ok;
+                if ok(&text) {
+                    Ok(Self(text))
+                } else {
+                    Err(ParseError::Invalid {
+                        field: $field,
+                        rule: $rule,
+                    })
+                }
             }
 
             /// The text.
@@ -75,12 +87,18 @@ bounded!(
 );
 bounded!(
     /// The name of an organisation that booked (GP Connect's booking
-    /// organisation), 1 to 200 characters.
-    OrganisationName, "the organisation's name", 200, true
+    /// organisation), 1 to 200 characters on one line.
+    OrganisationName, "the organisation's name", 200, true,
+    |t: &str| !t.chars().any(char::is_control),
+    "one line, with no control characters"
 );
 bounded!(
-    /// The telephone number of an organisation that booked, 1 to 40 characters.
-    OrganisationTelephone, "the organisation's telephone number", 40, true
+    /// The telephone number of an organisation that booked: 1 to 40
+    /// digits, spaces and `+ ( ) -`, with at least one digit.
+    OrganisationTelephone, "the organisation's telephone number", 40, true,
+    |t: &str| t.chars().any(|c| c.is_ascii_digit())
+        && t.chars().all(|c| c.is_ascii_digit() || " +()-".contains(c)),
+    "digits, spaces and + ( ) - only"
 );
 
 /// How the practice reaches the organisation that booked an appointment
@@ -174,6 +192,21 @@ pub struct Holding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_organisations_name_and_telephone_are_one_plain_line() {
+        assert!(OrganisationName::parse("NHS 111 North (Leeds)").is_ok());
+        for bad in ["NHS 111\r\n<script>", "Tab\there", ""] {
+            assert!(OrganisationName::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(OrganisationName::parse(&"n".repeat(201)).is_err());
+        assert!(OrganisationTelephone::parse("+44 (0)300 303-5678").is_ok());
+        for bad in ["not a phone", "0300\n303", "=cmd|' /C calc'!A0", "()", ""] {
+            assert!(OrganisationTelephone::parse(bad).is_err(), "{bad:?}");
+        }
+        // Read from JSON, the same rules hold.
+        assert!(serde_json::from_str::<OrganisationName>("\"a\\nb\"").is_err());
+    }
 
     #[test]
     fn lengths_follow_gp_connect() {

@@ -31,7 +31,17 @@ pub fn decide_cancel(
         action: ACTION_CANCEL,
     };
     let booking_subject = [(SubjectKind::Booking, request.booking.as_uuid())];
-    let booking = match check_cancel(policy, &request.actor, request.channel, facts, now, true) {
+    let checked =
+        check_cancel(policy, &request.actor, request.channel, facts, now, true).and_then(|b| {
+            match request.version.filter(|v| *v != b.version()) {
+                Some(expected) => Err(crate::BookingRefusal::BookingChanged {
+                    expected,
+                    current: b.version(),
+                }),
+                None => Ok(b),
+            }
+        });
+    let booking = match checked {
         Ok(b) => b,
         Err(reason) => return Decision::Refused(ctx.refuse(reason, &booking_subject)),
     };
@@ -51,6 +61,13 @@ pub fn decide_cancel(
             },
         },
         events: vec![event],
-        preconditions: vec![Precondition::BookingLive(booking.id)],
+        preconditions: match request.version {
+            // Written against a version: committed only while it is that one.
+            Some(_) => vec![Precondition::BookingUnchanged {
+                booking: booking.id,
+                amendments: booking.amendments,
+            }],
+            None => vec![Precondition::BookingLive(booking.id)],
+        },
     })
 }

@@ -255,6 +255,10 @@ pub struct CancelRequest {
     pub booking: BookingId,
     /// Why.
     pub reason: CancellationReason,
+    /// The booking's version the cancellation was written against (GP
+    /// Connect's `If-Match`), if the caller holds one: another version is
+    /// refused (`BookingChanged`), also when it changes before the commit.
+    pub version: Option<u64>,
 }
 
 /// The facts a cancellation needs.

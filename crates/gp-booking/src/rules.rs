@@ -155,8 +155,8 @@ pub fn online_slot_refusal(
 /// Why `slot` is not offered to the organisation `ods` of type `kind` at
 /// `now` (GP Connect booking), if it is not: it has started, is beyond the
 /// organisation horizon, is kept for triage, its type is not opened to this
-/// organisation, it starts inside the embargo, or it is not released for
-/// booking by staff yet.
+/// organisation, it starts inside the embargo, or it is not released yet
+/// (for booking by staff, or, when ringfenced, for online booking).
 pub fn organisation_slot_refusal(
     policy: &BookingPolicy,
     ods: gp_core::OdsCode,
@@ -188,7 +188,17 @@ pub fn organisation_slot_refusal(
     if now > closes {
         return Some(BookingRefusal::InsideOrganisationEmbargo { minutes });
     }
-    if let Some(release_at) = policy.telephone_release_at(slot).filter(|r| *r > now) {
+    // A ringfenced slot is held back for the practice's own patients until
+    // its online release; other organisations wait for it too.
+    let ringfence = match slot.availability {
+        crate::schedule::SlotAvailability::Ringfenced => Some(s.ringfence_release.release_at(slot)),
+        crate::schedule::SlotAvailability::Open => None,
+    };
+    if let Some(release_at) = policy
+        .telephone_release_at(slot)
+        .max(ringfence)
+        .filter(|r| *r > now)
+    {
         return Some(BookingRefusal::NotReleasedYet { release_at });
     }
     None

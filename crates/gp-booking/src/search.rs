@@ -39,10 +39,13 @@ pub fn search(
         if request.query.to <= request.query.from {
             return Err(BookingRefusal::SearchRangeEmpty);
         }
+        // A span is measured on the practice's clock (UK local time), so
+        // 14 days that cross a clock change are still 14 days.
+        let span = gp_core::to_local(request.query.to).naive_local()
+            - gp_core::to_local(request.query.from).naive_local();
         // GP Connect: one search spans at most 14 days, for every consumer.
         if matches!(request.actor, gp_core::Actor::Organisation { .. })
-            && request.query.to - request.query.from
-                > Duration::days(ORGANISATION_SEARCH_DAYS.into())
+            && span > Duration::days(ORGANISATION_SEARCH_DAYS.into())
         {
             return Err(BookingRefusal::SearchWindowTooWide {
                 max_days: ORGANISATION_SEARCH_DAYS,
@@ -54,7 +57,7 @@ pub fn search(
                 .as_ref()
                 .ok_or(BookingRefusal::ActorNotForPatient)?;
             let max_days = policy.settings().online_search_window_days;
-            if request.query.to - request.query.from > Duration::days(i64::from(max_days)) {
+            if span > Duration::days(i64::from(max_days)) {
                 return Err(BookingRefusal::SearchWindowTooWide { max_days });
             }
             check_online_patient(policy, &request.actor, facts, None, local_date(now))?;

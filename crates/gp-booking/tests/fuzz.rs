@@ -224,6 +224,7 @@ proptest! {
                 channel,
                 booking: booking.id,
                 reason: CancellationReason::parse("No longer needed").unwrap(),
+                version: None,
             };
             let _ = decide_cancel(&w.policy, &cancel, &request, w.now, &ids);
             let reschedule = RescheduleRequest {

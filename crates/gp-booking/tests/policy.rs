@@ -618,6 +618,7 @@ fn cancel(case: &Case, booking: &Booking, actor: Actor, channel: Channel) -> Dec
         channel,
         booking: booking.id,
         reason: CancellationReason::parse("Feeling better").unwrap(),
+        version: None,
     };
     decide_cancel(&case.policy(), &facts, &request, case.now, &case.ids)
 }
@@ -691,6 +692,7 @@ fn cancellation_refusals() {
         channel: Channel::Online,
         booking: b.id,
         reason: CancellationReason::parse("x").unwrap(),
+        version: None,
     };
     refused(
         decide_cancel(&case.policy(), &facts, &request, case.now, &case.ids),

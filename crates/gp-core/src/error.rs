@@ -23,6 +23,14 @@ pub enum ParseError {
     /// An organisation type code was empty, too long or held other characters.
     #[error("an organisation type is 1 to 32 lower-case letters, digits or hyphens, not {0:?}")]
     OrganisationType(String),
+    /// A text field broke a rule of its own.
+    #[error("{field} must be {rule}")]
+    Invalid {
+        /// The field's name as shown to people.
+        field: &'static str,
+        /// The rule, as shown to people.
+        rule: &'static str,
+    },
     /// A text field was longer than allowed.
     #[error("{field} may be at most {max} characters (it has {actual})")]
     TooLong {

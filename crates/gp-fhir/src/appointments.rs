@@ -384,8 +384,9 @@ pub enum AppointmentChange {
 /// `cancelled` with a cancellation reason (1 to 250 characters), or status
 /// `booked` with a new description (at most 100) and comment (at most 500),
 /// refused when longer, never truncated. Nothing else may differ from
-/// `current` (`meta`, `extension` and `contained` aside); a booked one may
-/// not carry a cancellation reason. Not JSON is `BAD_REQUEST`; anything
+/// `current` (`meta` aside; extensions may be left out but not changed or
+/// added, but for a cancellation's reason; a booking organisation sent must
+/// be the appointment's); a booked one may not carry a cancellation reason. Not JSON is `BAD_REQUEST`; anything
 /// else wrong `INVALID_RESOURCE`.
 pub fn read_change(body: &[u8], id: &str, current: &Value) -> Result<AppointmentChange, Rejected> {
     let sent = read_resource(body, "Appointment", KNOWN)?;
@@ -409,6 +410,41 @@ pub fn read_change(body: &[u8], id: &str, current: &Value) -> Result<Appointment
         return Err(invalid(format!(
             "Appointment.{k} differs from the appointment; only its description and comment are amended, and a cancellation changes only its status and adds a reason"
         )));
+    }
+    // The extensions stay as they are (the booking organisation, the
+    // delivery channel), but for a cancellation's reason.
+    let others = |v: Option<&Value>| -> Vec<String> {
+        let mut out: Vec<String> = v
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|x| x.get("url").and_then(Value::as_str) != Some(CANCELLATION_REASON))
+            .map(Value::to_string)
+            .collect();
+        out.sort();
+        out
+    };
+    let kept = others(current.get("extension"));
+    if others(sent.get("extension"))
+        .iter()
+        .any(|x| !kept.contains(x))
+    {
+        return Err(invalid(
+            "Appointment.extension differs from the appointment; only a cancellation's reason may be added",
+        ));
+    }
+    // A booking organisation sent back must be the one the appointment has.
+    let named = booking_organisation(&sent)?;
+    if named.is_some() {
+        let has = match current {
+            Value::Object(c) => booking_organisation(c)?,
+            _ => None,
+        };
+        if named != has {
+            return Err(invalid(
+                "the booking organisation differs from the appointment's; it is not amended",
+            ));
+        }
     }
     let reason = sent
         .get("extension")

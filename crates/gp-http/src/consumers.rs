@@ -22,8 +22,11 @@ pub const MAX_TOKEN_SECONDS: i64 = 300;
 ///
 /// GP Connect consumer tokens are not signed (`alg: none`): the consumer
 /// system is authenticated by Spine's mutual TLS (the Spine Secure Proxy)
-/// before a request reaches the provider. Mount a router using this only
-/// behind that (or the supplier's own equivalent); never on an open port.
+/// before a request reaches the provider, and anyone who can reach a
+/// router using this can claim to be any organisation on the list. Serve
+/// it on its own listener that only the mutual-TLS front end reaches, never
+/// on the one patients' apps use, and never combined with [`crate::NhsLogin`]
+/// in one [`AnyOf`].
 /// It checks what can be checked of the claims: `reason_for_request` is
 /// `directcare`, `iat` and `exp` bound a life of at most five minutes that
 /// holds now (by the clock given), and the organisation is one of
@@ -31,6 +34,7 @@ pub const MAX_TOKEN_SECONDS: i64 = 300;
 pub struct GpConnectConsumers {
     organisations: BTreeMap<OdsCode, OrganisationType>,
     clock: Arc<dyn Clock + Send + Sync>,
+    audience: Option<String>,
 }
 
 impl std::fmt::Debug for GpConnectConsumers {
@@ -43,6 +47,8 @@ impl std::fmt::Debug for GpConnectConsumers {
 
 #[derive(Deserialize)]
 struct ConsumerClaims {
+    #[serde(default)]
+    aud: Option<String>,
     reason_for_request: String,
     iat: i64,
     exp: i64,
@@ -72,7 +78,15 @@ impl GpConnectConsumers {
         Self {
             organisations: organisations.into_iter().collect(),
             clock,
+            audience: None,
         }
+    }
+
+    /// Accepts only tokens whose `aud` is `audience` (this provider's
+    /// FHIR endpoint, as the consumer resolved it).
+    pub fn with_audience(mut self, audience: &str) -> Self {
+        self.audience = Some(audience.to_owned());
+        self
     }
 
     fn organisation(&self, token: &str) -> Option<Actor> {
@@ -95,12 +109,23 @@ impl GpConnectConsumers {
         {
             return None;
         }
-        let ods = claims
+        if self
+            .audience
+            .as_ref()
+            .is_some_and(|a| claims.aud.as_ref() != Some(a))
+        {
+            return None;
+        }
+        // Exactly one ODS code: a token naming two organisations names none.
+        let mut codes = claims
             .requesting_organization
             .identifier
             .iter()
-            .find(|i| i.system == gp_fhir::appointments::ODS_SYSTEM)
-            .and_then(|i| OdsCode::parse(&i.value).ok())?;
+            .filter(|i| i.system == gp_fhir::appointments::ODS_SYSTEM);
+        let ods = OdsCode::parse(&codes.next()?.value).ok()?;
+        if codes.next().is_some() {
+            return None;
+        }
         let kind = *self.organisations.get(&ods)?;
         Some(Actor::Organisation { ods, kind })
     }
@@ -118,8 +143,9 @@ impl Authenticate for GpConnectConsumers {
 }
 
 /// Several ways in, tried in order; the first that knows the request
-/// answers (for example [`crate::NhsLogin`] for patients' apps and
-/// [`GpConnectConsumers`] for other organisations on one router).
+/// answers (for example [`crate::NhsLogin`] and the supplier's own proxy
+/// sign-in on the patient-facing router). Keep [`GpConnectConsumers`] out
+/// of a router patients can reach.
 #[derive(Clone, Default)]
 pub struct AnyOf(Vec<Arc<dyn Authenticate>>);
 

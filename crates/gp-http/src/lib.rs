@@ -680,6 +680,7 @@ where
                 channel: by.channel,
                 booking: b.id,
                 reason,
+                version: Some(version),
             };
             done(app.practice.cancel(&request).await)?
         }

@@ -43,13 +43,22 @@ struct World {
     alice: PatientId,
 }
 
-/// GP Connect's consumer token for `ods`: unsigned, five minutes long.
-fn token_at(ods: &str, iat: i64, reason: &str) -> String {
+/// An unsigned token carrying `claims`.
+fn unsigned(claims: &Value) -> String {
     let b64 = |v: &Value| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
     };
     let header = json!({"alg": "none", "typ": "JWT"});
-    let claims = json!({
+    format!("{}.{}.", b64(&header), b64(claims))
+}
+
+/// GP Connect's consumer token for `ods`: unsigned, five minutes long.
+fn token_at(ods: &str, iat: i64, reason: &str) -> String {
+    unsigned(&claims_at(ods, iat, reason))
+}
+
+fn claims_at(ods: &str, iat: i64, reason: &str) -> Value {
+    json!({
         "iss": "https://consumer.example",
         "sub": "1",
         "aud": "https://provider.example/fhir",
@@ -64,8 +73,7 @@ fn token_at(ods: &str, iat: i64, reason: &str) -> String {
         },
         "requesting_device": {"resourceType": "Device"},
         "requesting_practitioner": {"resourceType": "Practitioner", "id": "1"}
-    });
-    format!("{}.{}.", b64(&header), b64(&claims))
+    })
 }
 
 impl World {
@@ -236,7 +244,10 @@ async fn world() -> World {
             ),
         ],
         clock.clone(),
-    );
+    )
+    .with_audience("https://provider.example/fhir");
+    // In production the organisations' router is served apart, behind
+    // Spine's mutual TLS; one router here keeps the suite short.
     let auth = AnyOf::new().or(Arc::new(consumers)).or(Arc::new(
         DevelopmentTokens::new().with("alice", By::patient_online(alice)),
     ));
@@ -607,6 +618,19 @@ async fn appointment_book_tokens_that_are_not_gp_connects_are_refused() {
         ("not for direct care", token_at("X09", now, "secondaryuses")),
         ("not a consumer here", token_at("Q99", now, "directcare")),
         ("not a token", "not.a.token".to_owned()),
+        ("for another provider", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["aud"] = json!("https://elsewhere.example/fhir");
+            unsigned(&c)
+        }),
+        ("naming two organisations", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requesting_organization"]["identifier"] = json!([
+                {"system": ODS, "value": "X09"},
+                {"system": ODS, "value": "B82005"}
+            ]);
+            unsigned(&c)
+        }),
     ] {
         let r = call(
             w.addr,
@@ -733,6 +757,23 @@ async fn appointment_amend_description_and_comment_only_against_the_current_vers
         ("comment", json!("c".repeat(501))),
         ("colour", json!("blue")),
         ("reason", json!([{"text": "pain"}])),
+        ("contained", {
+            let mut c = current["contained"].clone();
+            c[0]["identifier"][0]["value"] = json!("B82005");
+            c
+        }),
+        ("contained", {
+            let mut c = current["contained"].clone();
+            c[0]["name"] = json!("Somebody else");
+            c
+        }),
+        ("extension", {
+            let mut x = current["extension"].clone();
+            if let Some(list) = x.as_array_mut() {
+                list.push(json!({"url": "https://example.org/smuggled", "valueString": "x"}));
+            }
+            x
+        }),
     ] {
         let mut sly = current.clone();
         sly[field] = value;

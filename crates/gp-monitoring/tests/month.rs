@@ -316,6 +316,7 @@ async fn a_month_by_hand_gives_every_pomi_figure_and_the_uptake_audit() {
         channel: Channel::Online,
         booking: x,
         reason: CancellationReason::parse("Better now").expect("a reason"),
+        version: None,
     };
     assert!(m
         .door

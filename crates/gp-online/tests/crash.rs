@@ -57,6 +57,7 @@ fn child(path: &Path) -> ! {
                 channel: gp_core::Channel::Online,
                 booking: b.id,
                 reason: CancellationReason::parse("Changed my mind").expect("reason"),
+                version: None,
             };
             runtime.block_on(online.cancel(&cancel)).expect("cancel");
         }

@@ -87,6 +87,7 @@ async fn apply<S: BookingStore>(online: &Appointments<S, FixedClock>, w: &World,
                 channel,
                 booking: b.id,
                 reason: CancellationReason::parse("Not needed").unwrap(),
+                version: None,
             };
             Seen::Booking(Box::new(online.cancel(&request).await.unwrap()))
         }

@@ -324,6 +324,7 @@ async fn walk(w: &World, t: &Target) -> Vec<Seen> {
         channel,
         booking: t.booking,
         reason: reason.clone(),
+        version: None,
     };
     walk!(w, seen, s, "cancel", w.p.cancel(&cancel));
     let reschedule = RescheduleRequest {
@@ -907,6 +908,7 @@ async fn a_receptionist_books_cancels_and_reschedules_by_telephone_for_a_patient
             channel: phone.channel,
             booking: moved.id,
             reason: CancellationReason::parse("Feeling better").unwrap(),
+            version: None,
         })
         .await
         .unwrap(),
@@ -1158,6 +1160,7 @@ async fn a_patient_on_the_list_books_once_online_before_registering_when_the_pra
         channel: Channel::Telephone,
         booking: first.id,
         reason: CancellationReason::parse("Rang to cancel").unwrap(),
+        version: None,
     };
     done(w.p.cancel(&by_desk).await.unwrap());
     assert_eq!(
@@ -1183,6 +1186,7 @@ async fn a_patient_on_the_list_books_once_online_before_registering_when_the_pra
         channel: Channel::Online,
         booking: first.id,
         reason: CancellationReason::parse("Not needed").unwrap(),
+        version: None,
     };
     assert_eq!(
         w.p.cancel(&cancel)
@@ -1495,6 +1499,7 @@ async fn odd_searches_and_unknown_ids_are_refused_as_the_records_say() {
         channel: Channel::Reception,
         booking: gp_core::BookingId::new(&w.ids),
         reason: CancellationReason::parse("Not needed").unwrap(),
+        version: None,
     };
     assert_eq!(
         w.p.cancel(&cancel)

@@ -525,6 +525,7 @@ async fn an_organisation_is_held_to_the_slots_the_embargo_the_horizon_and_its_ca
             channel: Channel::Organisation,
             booking: first,
             reason: CancellationReason::parse("Patient feels better").expect("reason"),
+            version: None,
         })
         .await
         .expect("no error");
@@ -748,6 +749,7 @@ async fn description_and_comment_are_amended_by_staff_and_organisations_only() {
             channel: w.desk.channel,
             booking: mine.id,
             reason: CancellationReason::parse("Patient rang").expect("reason"),
+            version: None,
         })
         .await
         .expect("no error")
@@ -843,4 +845,139 @@ fn an_organisations_cap_holds_when_it_books_from_many_threads_at_once() {
     drop(doors);
     drop(w);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn fourteen_days_across_the_clock_change_are_fourteen_days() {
+    let w = world().await;
+    // 25 October 2026 the clocks go back: 14 local days are 14 days and an
+    // hour of elapsed time.
+    let from = gp_core::local_to_utc(
+        NaiveDate::from_ymd_opt(2026, 10, 25).expect("a date"),
+        chrono::NaiveTime::MIN,
+    )
+    .expect("a time");
+    let to = gp_core::local_to_utc(
+        NaiveDate::from_ymd_opt(2026, 11, 8).expect("a date"),
+        chrono::NaiveTime::MIN,
+    )
+    .expect("a time");
+    assert_eq!(to - from, Duration::days(14) + Duration::hours(1));
+    let mut query = SearchQuery::between(from, to);
+    query.organisation_filter = filter_of(nhs111());
+    let org = w
+        .door
+        .search_slots(&by(nhs111()), query.clone())
+        .await
+        .expect("no error");
+    assert!(org.refusal().is_none(), "{org:?}");
+    let own = w
+        .door
+        .search(&patient(w.alice), w.alice, query.clone())
+        .await
+        .expect("no error");
+    assert!(own.refusal().is_none(), "{own:?}");
+    // A day more is too wide.
+    let mut wider = query;
+    wider.to += Duration::days(1);
+    assert_eq!(
+        booking_refusal(
+            &w.door
+                .search_slots(&by(nhs111()), wider)
+                .await
+                .expect("no error")
+        ),
+        BookingRefusal::SearchWindowTooWide { max_days: 14 }
+    );
+}
+
+#[tokio::test]
+async fn ringfenced_slots_wait_for_their_release_for_organisations_too() {
+    let w = world().await;
+    // Dr Okafor's Friday routine slots are ringfenced (released two days
+    // ahead at 07:00); routine slots are open to B82005.
+    let friday = w
+        .slots
+        .iter()
+        .find(|s| {
+            s.availability == gp_booking::SlotAvailability::Ringfenced
+                && s.slot_type == SlotType::RoutineGp
+                && s.start() > w.now()
+        })
+        .expect("a ringfenced slot")
+        .clone();
+    let refused = w.book(neighbour(), w.carol, &friday).await;
+    assert!(matches!(
+        booking_refusal(&refused),
+        BookingRefusal::NotReleasedYet { .. }
+    ));
+    let BookingRefusal::NotReleasedYet { release_at } = booking_refusal(&refused) else {
+        unreachable!("matched above");
+    };
+    w.clock.set(release_at);
+    assert!(w
+        .book(neighbour(), w.carol, &friday)
+        .await
+        .refusal()
+        .is_none());
+}
+
+#[tokio::test]
+async fn what_an_organisation_may_not_do_is_refused_and_recorded_even_for_nothing() {
+    let w = world().await;
+    let store = w.door.store().clone();
+    let count = || async {
+        BookingStore::audit_events(store.as_ref())
+            .await
+            .expect("events")
+            .len()
+    };
+    let before = count().await;
+    let nothing = BookingId::from_uuid(gp_core::uuid::Uuid::from_u128(99));
+    let moved = w
+        .door
+        .reschedule(&RescheduleRequest {
+            actor: nhs111(),
+            channel: Channel::Organisation,
+            booking: nothing,
+            new_slot: w.slot(SlotType::Urgent, 0).id,
+            reason: CancellationReason::parse("Later").expect("reason"),
+            holding_limit_override: None,
+        })
+        .await
+        .expect("no error");
+    assert_eq!(access_refusal(&moved), AccessRefusal::RoleNotPermitted);
+    assert_eq!(count().await, before + 1, "the denial is recorded");
+}
+
+#[tokio::test]
+async fn a_cancellation_written_against_an_older_version_is_refused() {
+    let w = world().await;
+    let booked = w
+        .book(nhs111(), w.carol, &w.slot(SlotType::Urgent, 0))
+        .await
+        .done()
+        .expect("booked");
+    assert!(w
+        .amend(by(nhs111()), booked.id, "Amended")
+        .await
+        .refusal()
+        .is_none());
+    let cancel = |version| CancelRequest {
+        actor: nhs111(),
+        channel: Channel::Organisation,
+        booking: booked.id,
+        reason: CancellationReason::parse("Not needed").expect("reason"),
+        version,
+    };
+    let stale = w.door.cancel(&cancel(Some(1))).await.expect("no error");
+    assert_eq!(
+        booking_refusal(&stale),
+        BookingRefusal::BookingChanged {
+            expected: 1,
+            current: 2
+        }
+    );
+    let cancelled = w.door.cancel(&cancel(Some(2))).await.expect("no error");
+    assert_eq!(cancelled.done().map(|b| b.version()), Some(3));
 }

@@ -618,6 +618,7 @@ async fn a_cancellation_reason_is_kept_beside_the_trail_and_can_be_erased_withou
             channel: Channel::Online,
             booking: b.id,
             reason: CancellationReason::parse(words).unwrap(),
+            version: None,
         })
         .await
         .unwrap();

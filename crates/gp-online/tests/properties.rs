@@ -181,6 +181,7 @@ async fn run(ops: Vec<Op>) {
                     channel,
                     booking: b.id,
                     reason: CancellationReason::parse("Not needed").unwrap(),
+                    version: None,
                 };
                 if let Answer::Done(done) = online.cancel(&request).await.unwrap() {
                     assert!(!done.is_live());

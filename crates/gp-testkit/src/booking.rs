@@ -126,6 +126,7 @@ impl World {
             channel: Channel::Online,
             booking,
             reason: CancellationReason::parse("No longer needed").expect("valid reason"),
+            version: None,
         }
     }
 }
@@ -765,6 +766,7 @@ pub async fn organisation_holdings_count_its_live_future_bookings<S: BookingStor
             channel: Channel::Organisation,
             booking: first,
             reason: CancellationReason::parse("Not needed").expect("a reason"),
+            version: None,
         },
         w.now,
         &w.ids,
