@@ -116,6 +116,15 @@ pub(crate) fn check_online_patient(
     Ok(())
 }
 
+/// `BeyondBookingHorizon` when `slot`'s local date is later than today
+/// plus `horizon_days` (practice-local dates).
+fn beyond_horizon(slot: &Slot, now: DateTime<Utc>, horizon_days: u32) -> Option<BookingRefusal> {
+    let last_day = local_date(now).checked_add_days(chrono::Days::new(u64::from(horizon_days)));
+    last_day
+        .is_none_or(|last| local_date(slot.start()) > last)
+        .then_some(BookingRefusal::BeyondBookingHorizon { horizon_days })
+}
+
 /// Why `slot` is not offered to online actors at `now`, if it is not.
 pub fn online_slot_refusal(
     policy: &BookingPolicy,
@@ -126,10 +135,8 @@ pub fn online_slot_refusal(
     if slot.start() <= now {
         return Some(BookingRefusal::SlotInPast);
     }
-    let horizon_days = s.online_booking_horizon_days;
-    let last_day = local_date(now).checked_add_days(chrono::Days::new(u64::from(horizon_days)));
-    if last_day.is_none_or(|last| local_date(slot.start()) > last) {
-        return Some(BookingRefusal::BeyondBookingHorizon { horizon_days });
+    if let Some(beyond) = beyond_horizon(slot, now, s.online_booking_horizon_days) {
+        return Some(beyond);
     }
     if slot.reserved_for.is_some() {
         return Some(BookingRefusal::ReservedForTriage);
@@ -168,10 +175,8 @@ pub fn organisation_slot_refusal(
     if slot.start() <= now {
         return Some(BookingRefusal::SlotInPast);
     }
-    let horizon_days = s.organisation_booking_horizon_days;
-    let last_day = local_date(now).checked_add_days(chrono::Days::new(u64::from(horizon_days)));
-    if last_day.is_none_or(|last| local_date(slot.start()) > last) {
-        return Some(BookingRefusal::BeyondBookingHorizon { horizon_days });
+    if let Some(beyond) = beyond_horizon(slot, now, s.organisation_booking_horizon_days) {
+        return Some(beyond);
     }
     if slot.reserved_for.is_some()
         || !policy

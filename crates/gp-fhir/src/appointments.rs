@@ -159,17 +159,20 @@ pub struct BookingOrganisation {
     pub contact: OrganisationContact,
 }
 
+/// A resource's extensions with address `url`.
+fn extensions<'a>(a: &'a Map<String, Value>, url: &'a str) -> impl Iterator<Item = &'a Value> {
+    a.get("extension")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(move |x| x.get("url").and_then(Value::as_str) == Some(url))
+}
+
 /// Reads the booking organisation an `Appointment` names, if any: the
 /// extension must reference a contained `Organization` with an ODS code
 /// and a name (at most 200 characters; a telephone number at most 40).
 fn booking_organisation(a: &Map<String, Value>) -> Result<Option<BookingOrganisation>, Rejected> {
-    let refs: Vec<&Value> = a
-        .get("extension")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|x| x.get("url").and_then(Value::as_str) == Some(BOOKING_ORGANISATION))
-        .collect();
+    let refs: Vec<&Value> = extensions(a, BOOKING_ORGANISATION).collect();
     let target = match refs[..] {
         [] => return Ok(None),
         [x] => x
@@ -446,12 +449,7 @@ pub fn read_change(body: &[u8], id: &str, current: &Value) -> Result<Appointment
             ));
         }
     }
-    let reason = sent
-        .get("extension")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|x| x.get("url").and_then(Value::as_str) == Some(CANCELLATION_REASON))
+    let reason = extensions(&sent, CANCELLATION_REASON)
         .find_map(|x| x.get("valueString").and_then(Value::as_str));
     if status == Some("booked") {
         if reason.is_some() {

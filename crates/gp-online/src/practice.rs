@@ -331,6 +331,34 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     }
 }
 
+/// What a request naming a booking finds: the stored booking, or, when it
+/// names none, the door's answer to the asker (refused, or the actor as the
+/// records say, to hear the service's own `BookingNotFound`).
+enum Named {
+    Stored(Box<Booking>),
+    Unknown(Actor),
+    Refused(Refused),
+}
+
+impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
+    async fn named_booking(
+        &self,
+        by: &By,
+        id: gp_core::BookingId,
+        action: Action,
+    ) -> Result<Named, OnlineError> {
+        Ok(
+            match BookingStore::booking(self.store.as_ref(), id).await? {
+                Some(booking) => Named::Stored(Box::new(booking)),
+                None => match self.lookup(by, action).await? {
+                    Ok(actor) => Named::Unknown(actor),
+                    Err(r) => Named::Refused(r),
+                },
+            },
+        )
+    }
+}
+
 /// Checks a reason or note before anything is authorized: bad input is an
 /// input error that records nothing.
 fn text(input: &str, field: &'static str, required: bool) -> Result<(), OnlineError> {
@@ -483,17 +511,19 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             actor: request.actor,
             channel: request.channel,
         };
-        let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
-        else {
-            let actor = match self.lookup(&by, Action::CancelAppointment).await? {
-                Ok(actor) => actor,
-                Err(r) => return Ok(Answer::Refused(r)),
-            };
-            let request = CancelRequest {
-                actor,
-                ..request.clone()
-            };
-            return Ok(refused(self.appointments.cancel(&request).await?));
+        let booking = match self
+            .named_booking(&by, request.booking, Action::CancelAppointment)
+            .await?
+        {
+            Named::Stored(booking) => *booking,
+            Named::Refused(r) => return Ok(Answer::Refused(r)),
+            Named::Unknown(actor) => {
+                let request = CancelRequest {
+                    actor,
+                    ..request.clone()
+                };
+                return Ok(refused(self.appointments.cancel(&request).await?));
+            }
         };
         self.act(
             &by,
@@ -522,17 +552,19 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             actor: request.actor,
             channel: request.channel,
         };
-        let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
-        else {
-            let actor = match self.lookup(&by, Action::AmendAppointment).await? {
-                Ok(actor) => actor,
-                Err(r) => return Ok(Answer::Refused(r)),
-            };
-            let request = AmendRequest {
-                actor,
-                ..request.clone()
-            };
-            return Ok(refused(self.appointments.amend(&request).await?));
+        let booking = match self
+            .named_booking(&by, request.booking, Action::AmendAppointment)
+            .await?
+        {
+            Named::Stored(booking) => *booking,
+            Named::Refused(r) => return Ok(Answer::Refused(r)),
+            Named::Unknown(actor) => {
+                let request = AmendRequest {
+                    actor,
+                    ..request.clone()
+                };
+                return Ok(refused(self.appointments.amend(&request).await?));
+            }
         };
         self.act(
             &by,
@@ -559,25 +591,27 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             actor: request.actor,
             channel: request.channel,
         };
-        let Some(booking) = BookingStore::booking(self.store.as_ref(), request.booking).await?
-        else {
-            let actor = match self.lookup(&by, Action::RescheduleAppointment).await? {
-                Ok(actor) => actor,
-                Err(r) => return Ok(Answer::Refused(r)),
-            };
-            let request = &RescheduleRequest {
-                actor,
-                ..request.clone()
-            };
-            let nobody = gp_booking::PatientFacts {
-                patient: PatientId::from_uuid(gp_core::uuid::Uuid::nil()),
-                date_of_birth: chrono::NaiveDate::MIN,
-                registration: gp_booking::Registration::Regular,
-                online: gp_booking::OnlineRegistration::NotRegistered,
-            };
-            return Ok(refused(
-                self.appointments.reschedule(request, &nobody).await?,
-            ));
+        let booking = match self
+            .named_booking(&by, request.booking, Action::RescheduleAppointment)
+            .await?
+        {
+            Named::Stored(booking) => *booking,
+            Named::Refused(r) => return Ok(Answer::Refused(r)),
+            Named::Unknown(actor) => {
+                let request = &RescheduleRequest {
+                    actor,
+                    ..request.clone()
+                };
+                let nobody = gp_booking::PatientFacts {
+                    patient: PatientId::from_uuid(gp_core::uuid::Uuid::nil()),
+                    date_of_birth: chrono::NaiveDate::MIN,
+                    registration: gp_booking::Registration::Regular,
+                    online: gp_booking::OnlineRegistration::NotRegistered,
+                };
+                return Ok(refused(
+                    self.appointments.reschedule(request, &nobody).await?,
+                ));
+            }
         };
         self.act(
             &by,

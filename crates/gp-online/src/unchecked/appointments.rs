@@ -249,30 +249,10 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         request: &AmendRequest,
         prior: &Prior,
     ) -> Result<Answer<Booking>, OnlineError> {
-        let outcome = self
-            .core
-            .run(prior, |now| async move {
-                let policy = self.core.store.policy().await?;
-                let facts = self.core.store.load_cancel(request.booking).await?;
-                Ok(decide_amend(
-                    &policy.policy,
-                    &facts,
-                    request,
-                    now,
-                    self.core.ids.as_ref(),
-                ))
-            })
-            .await?;
-        match outcome {
-            Outcome::Refused(r) => Ok(Answer::Refused(r)),
-            Outcome::Committed(c) => match &c.change {
-                BookingChange::Amend(b) => Ok(Answer::Done(b.clone())),
-                other => Err(StoreError::Corrupt(format!(
-                    "an amendment produced another change: {other:?}"
-                ))
-                .into()),
-            },
-        }
+        self.change_booking(request.booking, prior, "amendment", |policy, facts, now| {
+            decide_amend(policy, facts, request, now, self.core.ids.as_ref())
+        })
+        .await
     }
 
     /// Cancels a booking; answers with the booking as cancelled.
@@ -285,26 +265,46 @@ impl<S: BookingStore, C: Clock> Appointments<S, C> {
         request: &CancelRequest,
         prior: &Prior,
     ) -> Result<Answer<Booking>, OnlineError> {
+        self.change_booking(
+            request.booking,
+            prior,
+            "cancellation",
+            |policy, facts, now| decide_cancel(policy, facts, request, now, self.core.ids.as_ref()),
+        )
+        .await
+    }
+
+    /// Decides a change to one stored booking (`what`: a cancellation or an
+    /// amendment) on its facts and the policy in force, commits it while
+    /// that policy is still the one stored, and answers with the booking as
+    /// it then stands.
+    async fn change_booking(
+        &self,
+        booking: gp_core::BookingId,
+        prior: &Prior,
+        what: &str,
+        decide: impl Fn(
+            &BookingPolicy,
+            &gp_booking::CancelFacts,
+            chrono::DateTime<chrono::Utc>,
+        ) -> gp_booking::Decision,
+    ) -> Result<Answer<Booking>, OnlineError> {
+        let decide = &decide;
         let outcome = self
             .core
             .run(prior, |now| async move {
                 let policy = self.core.store.policy().await?;
-                let facts = self.core.store.load_cancel(request.booking).await?;
-                Ok(with_policy(
-                    decide_cancel(&policy.policy, &facts, request, now, self.core.ids.as_ref()),
-                    &policy,
-                ))
+                let facts = self.core.store.load_cancel(booking).await?;
+                Ok(with_policy(decide(&policy.policy, &facts, now), &policy))
             })
             .await?;
         match outcome {
             Outcome::Refused(r) => Ok(Answer::Refused(r)),
-            Outcome::Committed(_) => match self.core.store.booking(request.booking).await? {
-                Some(booking) => Ok(Answer::Done(booking)),
-                None => Err(StoreError::Missing(format!(
-                    "booking {} after its cancellation",
-                    request.booking
-                ))
-                .into()),
+            Outcome::Committed(_) => match self.core.store.booking(booking).await? {
+                Some(b) => Ok(Answer::Done(b)),
+                None => {
+                    Err(StoreError::Missing(format!("booking {booking} after its {what}")).into())
+                }
             },
         }
     }
