@@ -635,13 +635,25 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     }
 
     /// A patient's appointments, live and cancelled, in the order booked.
+    /// Only a denial is recorded, but for another organisation: its every
+    /// look at a patient's appointments is recorded (GP Connect audits
+    /// every access from outside the practice).
     pub async fn appointments(&self, by: &By, patient: PatientId) -> Answered<Vec<Booking>> {
+        let record = match by.actor {
+            Actor::Organisation { .. } => Record::Allowed,
+            _ => Record::DenialsOnly,
+        };
         self.act(
             by,
             patient,
             Action::ViewAppointments,
-            Record::DenialsOnly,
-            |_| async move { Ok(Answer::Done(self.appointments.bookings_for(patient).await?)) },
+            record,
+            |a| async move {
+                if !a.prior.events.is_empty() {
+                    BookingStore::record_refusal(self.store.as_ref(), &a.prior.events).await?;
+                }
+                Ok(Answer::Done(self.appointments.bookings_for(patient).await?))
+            },
         )
         .await
     }

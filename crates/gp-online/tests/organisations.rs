@@ -835,8 +835,7 @@ fn an_organisations_cap_holds_when_it_books_from_many_threads_at_once() {
     let live: i64 = rusqlite::Connection::open(&path)
         .expect("open")
         .query_row(
-            "SELECT count(*) FROM bookings WHERE cancelled = 0 \
-             AND json_extract(body, '$.booked_by.Organisation.ods') = 'X09'",
+            "SELECT count(*) FROM bookings WHERE cancelled = 0 AND organisation = 'X09'",
             [],
             |r| r.get(0),
         )
@@ -980,4 +979,39 @@ async fn a_cancellation_written_against_an_older_version_is_refused() {
     );
     let cancelled = w.door.cancel(&cancel(Some(2))).await.expect("no error");
     assert_eq!(cancelled.done().map(|b| b.version()), Some(3));
+}
+
+#[tokio::test]
+async fn an_organisations_every_look_at_a_patients_appointments_is_recorded() {
+    let w = world().await;
+    let store = w.door.store().clone();
+    let events = || async {
+        BookingStore::audit_events(store.as_ref())
+            .await
+            .expect("events")
+    };
+    let before = events().await.len();
+    let seen = w
+        .door
+        .appointments(&by(nhs111()), w.carol)
+        .await
+        .expect("no error");
+    assert!(seen.refusal().is_none());
+    let after = events().await;
+    assert_eq!(
+        after.len(),
+        before + 1,
+        "the organisation's look is recorded"
+    );
+    let last = after.last().expect("an event");
+    assert_eq!(last.actor, nhs111());
+    assert_eq!(last.patient, Some(w.carol));
+    // A patient's own look is not (only denials are, as for every read).
+    let own = w
+        .door
+        .appointments(&patient(w.alice), w.alice)
+        .await
+        .expect("no error");
+    assert!(own.refusal().is_none());
+    assert_eq!(events().await.len(), before + 1);
 }

@@ -106,8 +106,7 @@ fn organisation_holdings(
     let mut stmt = conn
         .prepare_cached(
             "SELECT b.id FROM bookings b JOIN slots s ON s.id = b.slot \
-             WHERE json_extract(b.body, '$.booked_by.Organisation.ods') = ?1 \
-             AND b.cancelled = 0 AND s.start_at >= ?2",
+             WHERE b.organisation = ?1 AND b.cancelled = 0 AND s.start_at >= ?2",
         )
         .map_err(storage)?;
     let rows = stmt
@@ -174,16 +173,23 @@ fn precondition_holds(conn: &Connection, p: &Precondition) -> Result<bool, Store
 fn insert_booking(conn: &Connection, b: &Booking) -> Result<(), CommitError> {
     let mut insert = conn
         .prepare_cached(
-            "INSERT INTO bookings (id, slot, patient, channel, cancelled, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO bookings (id, slot, patient, channel, cancelled, body, organisation, joined_to) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(storage)?;
+    let organisation = match b.booked_by {
+        gp_core::Actor::Organisation { ods, .. } => Some(ods.to_string()),
+        _ => None,
+    };
     let result = insert.execute(params![
         b.id.to_string(),
         b.slot.to_string(),
         b.patient.to_string(),
         json(&b.channel)?,
         i64::from(!b.is_live()),
-        json(b)?
+        json(b)?,
+        organisation,
+        b.joined_to.map(|j| j.to_string()),
     ]);
     match result {
         Ok(_) => Ok(()),
@@ -219,15 +225,10 @@ fn cancel_booking(
         .ok_or(CommitError::Conflict(Precondition::BookingLive(id)))?;
     // The further slots of its appointment go with it.
     let joined: Vec<String> = conn
-        .prepare_cached(
-            "SELECT body FROM bookings WHERE patient = ?1 AND cancelled = 0 \
-             AND json_extract(body, '$.joined_to') = ?2",
-        )
+        .prepare_cached("SELECT body FROM bookings WHERE joined_to = ?1 AND cancelled = 0")
         .and_then(|mut stmt| {
-            stmt.query_map(params![booking.patient.to_string(), id.to_string()], |r| {
-                r.get::<_, String>(0)
-            })?
-            .collect()
+            stmt.query_map(params![id.to_string()], |r| r.get::<_, String>(0))?
+                .collect()
         })
         .map_err(storage)?;
     let mut all = vec![booking];

@@ -157,7 +157,7 @@ async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
     {
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP INDEX live_bookings_by_organisation; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
+            "DROP INDEX live_bookings_by_organisation; DROP INDEX bookings_joined; ALTER TABLE bookings DROP COLUMN organisation; ALTER TABLE bookings DROP COLUMN joined_to; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
              DROP TABLE access_settings; DROP TABLE access_records; DROP TABLE staff_profiles; \
              DROP TABLE messages; DROP TABLE messaging_settings; DROP TABLE request_lines; \
              DROP TABLE repeat_requests; DROP TABLE repeat_items; DROP TABLE prescribing_patients; \
@@ -302,7 +302,7 @@ async fn a_version_3_database_is_upgraded_with_its_access_records_and_settings_i
         // staff profiles as version 3 wrote them, with no version).
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP INDEX live_bookings_by_organisation; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
+            "DROP INDEX live_bookings_by_organisation; DROP INDEX bookings_joined; ALTER TABLE bookings DROP COLUMN organisation; ALTER TABLE bookings DROP COLUMN joined_to; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
              UPDATE staff_profiles SET body = json_remove(body, '$.version'); \
              PRAGMA application_id = 0; PRAGMA user_version = 0; \
              DELETE FROM schema_migrations WHERE version > 3;",

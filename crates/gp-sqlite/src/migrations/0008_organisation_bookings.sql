@@ -1,9 +1,15 @@
--- Schema version 8: bookings made by other NHS organisations (GP Connect).
+-- Schema version 8: bookings made by other NHS organisations (GP Connect),
+-- and appointments of several adjacent slots.
 --
--- A practice caps how many live appointments one organisation may hold;
--- counting them reads the live bookings an organisation made, found by the
--- ODS code in the booking's body. Existing bookings are all patients',
--- proxies' and staff's: nothing is rewritten.
-CREATE INDEX live_bookings_by_organisation
-    ON bookings(json_extract(body, '$.booked_by.Organisation.ods'))
-    WHERE cancelled = 0;
+-- A practice caps how many live appointments one organisation may hold:
+-- `organisation` is the ODS code of the organisation that booked (NULL for
+-- patients, proxies and staff). A further slot of an appointment of several
+-- slots names the appointment's first booking in `joined_to`, so that
+-- cancelling it cancels them together. Both are copies of the booking's
+-- body, written with it. Existing bookings are all single slots booked by
+-- patients, proxies and staff: NULL in both, nothing rewritten.
+ALTER TABLE bookings ADD COLUMN organisation TEXT;
+ALTER TABLE bookings ADD COLUMN joined_to TEXT;
+CREATE INDEX live_bookings_by_organisation ON bookings(organisation)
+    WHERE cancelled = 0 AND organisation IS NOT NULL;
+CREATE INDEX bookings_joined ON bookings(joined_to) WHERE joined_to IS NOT NULL;
