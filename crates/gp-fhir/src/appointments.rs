@@ -256,6 +256,10 @@ pub struct AppointmentRequest {
     pub comment: Option<BookingComment>,
     /// The booking organisation, if the extension names one.
     pub booking_organisation: Option<BookingOrganisation>,
+    /// The start the consumer shows, if sent (it must be the first slot's).
+    pub start: Option<DateTime<Utc>>,
+    /// The end the consumer shows, if sent (it must be the last slot's).
+    pub end: Option<DateTime<Utc>>,
 }
 
 /// The fields an `Appointment` a consumer books with may hold.
@@ -355,7 +359,23 @@ pub fn read_appointment(body: &[u8]) -> Result<AppointmentRequest, Rejected> {
     };
     let (description, comment) = texts(&a)?;
     let booking_organisation = booking_organisation(&a)?;
+    let instant_of = |field: &str| -> Result<Option<DateTime<Utc>>, Rejected> {
+        match a.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(t)) => DateTime::parse_from_rfc3339(t)
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|_| {
+                    invalid(format!(
+                        "Appointment.{field} is not an instant with its offset"
+                    ))
+                }),
+            Some(_) => Err(invalid(format!("Appointment.{field} must be a string"))),
+        }
+    };
+    let (start, end) = (instant_of("start")?, instant_of("end")?);
     Ok(AppointmentRequest {
+        start,
+        end,
         patient,
         slots,
         description,

@@ -559,6 +559,27 @@ where
     let Some((&slot, adjacent)) = request.slots.split_first() else {
         return Err(outcome(&gp_fhir::INVALID_RESOURCE, "Name a slot to book."));
     };
+    // A start or end the consumer shows must be the slots' own: a patient
+    // is never told another time than the one booked.
+    if request.start.is_some() || request.end.is_some() {
+        let mut times = Vec::new();
+        for id in &request.slots {
+            if let Ok(Some(state)) = BookingStore::slot(app.practice.store().as_ref(), *id).await {
+                times.push((state.slot.start(), state.slot.period.end()));
+            }
+        }
+        let first = times.iter().map(|t| t.0).min();
+        let last = times.iter().map(|t| t.1).max();
+        if times.len() == request.slots.len()
+            && (request.start.is_some_and(|s| Some(s) != first)
+                || request.end.is_some_and(|e| Some(e) != last))
+        {
+            return Err(outcome(
+                &gp_fhir::INVALID_RESOURCE,
+                "Appointment.start and end must be the slots' own start and end.",
+            ));
+        }
+    }
     let book = BookRequest {
         actor: by.actor,
         channel: by.channel,

@@ -114,8 +114,8 @@ impl World {
             }],
             "status": "booked",
             "description": "Chest pain, triaged by 111",
-            "start": "2026-06-01T14:00:00+01:00",
-            "end": "2026-06-01T14:10:00+01:00",
+            "start": slots.iter().map(|s| s.start()).min().map(|t| gp_core::to_local(t).to_rfc3339()),
+            "end": slots.iter().map(|s| s.period.end()).max().map(|t| gp_core::to_local(t).to_rfc3339()),
             "slot": slots.iter().map(|s| json!({"reference": format!("Slot/{}", s.id)})).collect::<Vec<_>>(),
             "participant": [{"actor": {"reference": format!("Patient/{patient}")}, "status": "accepted"}]
         })
