@@ -212,6 +212,10 @@ impl State {
 
 #[async_trait]
 impl BookingStore for MemoryBookingStore {
+    async fn staff_member(&self, id: StaffId) -> Result<Option<StaffMember>, StoreError> {
+        Ok(self.lock().staff.get(&id).cloned())
+    }
+
     async fn put_staff(&self, staff: &StaffMember) -> Result<(), StoreError> {
         self.lock().staff.insert(staff.id, staff.clone());
         Ok(())

@@ -81,6 +81,9 @@ pub trait BookingStore: Send + Sync {
     /// Stores a staff member, or replaces the stored one with the same id.
     async fn put_staff(&self, staff: &StaffMember) -> Result<(), StoreError>;
 
+    /// A stored staff member (the clinician a slot names), if stored.
+    async fn staff_member(&self, id: gp_core::StaffId) -> Result<Option<StaffMember>, StoreError>;
+
     /// Stores sessions and slots, all or none.
     async fn add_schedule(&self, schedule: &Schedule) -> Result<(), StoreError>;
 
@@ -172,6 +175,9 @@ pub trait BookingStore: Send + Sync {
 impl<T: BookingStore + ?Sized> BookingStore for std::sync::Arc<T> {
     async fn put_staff(&self, staff: &StaffMember) -> Result<(), StoreError> {
         (**self).put_staff(staff).await
+    }
+    async fn staff_member(&self, id: gp_core::StaffId) -> Result<Option<StaffMember>, StoreError> {
+        (**self).staff_member(id).await
     }
     async fn add_schedule(&self, schedule: &Schedule) -> Result<(), StoreError> {
         (**self).add_schedule(schedule).await

@@ -84,6 +84,72 @@ pub fn schedule(session: &Session) -> Value {
     })
 }
 
+/// `CareConnect-GPC-Practitioner-1`.
+pub const PRACTITIONER_PROFILE: &str =
+    "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Practitioner-1";
+/// `CareConnect-GPC-Location-1`.
+pub const LOCATION_PROFILE: &str =
+    "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Location-1";
+
+/// The practice as GP Connect names it: its ODS code and name, for the
+/// `Organization` a search returns and the `Location` (the surgery) its
+/// schedules are held at. Branch surgeries are not modelled: one site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PracticeSite {
+    /// The practice's ODS code.
+    pub ods: OdsCode,
+    /// Its name (1 to 200 characters, one line).
+    pub name: OrganisationName,
+}
+
+/// A slot's session as `GPConnect-Schedule-1` in a search, its actors the
+/// clinician and, when the practice's site is known, its surgery.
+pub fn schedule_of_slot(slot: &Slot, site: Option<&PracticeSite>) -> Value {
+    let mut actors = vec![json!({"reference": format!("Practitioner/{}", slot.clinician)})];
+    if let Some(site) = site {
+        actors.push(json!({"reference": format!("Location/{}", site.ods)}));
+    }
+    json!({
+        "resourceType": "Schedule",
+        "id": slot.session.to_string(),
+        "meta": {"versionId": "1", "profile": [SCHEDULE_PROFILE]},
+        "actor": actors,
+    })
+}
+
+/// A clinician as `CareConnect-GPC-Practitioner-1` (the name patients see).
+pub fn practitioner(staff: &gp_booking::StaffMember) -> Value {
+    json!({
+        "resourceType": "Practitioner",
+        "id": staff.id.to_string(),
+        "meta": {"versionId": "1", "profile": [PRACTITIONER_PROFILE]},
+        "name": [{"use": "usual", "text": staff.name}],
+    })
+}
+
+/// The practice as `CareConnect-GPC-Organization-1`.
+pub fn organization(site: &PracticeSite) -> Value {
+    json!({
+        "resourceType": "Organization",
+        "id": site.ods.as_str(),
+        "meta": {"versionId": "1", "profile": [ORGANIZATION_PROFILE]},
+        "identifier": [{"system": ODS_SYSTEM, "value": site.ods.as_str()}],
+        "name": site.name.as_str(),
+    })
+}
+
+/// The practice's surgery as `CareConnect-GPC-Location-1`, managed by the
+/// practice.
+pub fn location(site: &PracticeSite) -> Value {
+    json!({
+        "resourceType": "Location",
+        "id": site.ods.as_str(),
+        "meta": {"versionId": "1", "profile": [LOCATION_PROFILE]},
+        "name": site.name.as_str(),
+        "managingOrganization": {"reference": format!("Organization/{}", site.ods)},
+    })
+}
+
 /// A booking as `GPConnect-Appointment-1`, with its slot's times;
 /// `version` is its `meta.versionId` (the ETag a consumer sends back).
 pub fn appointment(booking: &Booking, slot: &Slot, version: u64) -> Value {

@@ -45,10 +45,11 @@ use gp_fhir::appointments::{self, AppointmentChange};
 use gp_fhir::{error_for, operation_outcome, prescriptions, GpcError};
 use gp_online::{Answer, OnlineError, Practice, PracticeStore, Refused};
 use gp_prescribing::{OrderRequest, RequestChannel};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 mod consumers;
 pub use consumers::{AnyOf, GpConnectConsumers, MAX_TOKEN_SECONDS};
+pub use gp_fhir::appointments::PracticeSite;
 
 /// The largest request body taken, in bytes.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -194,6 +195,9 @@ impl Authenticate for NhsLogin {
 struct App<S, C> {
     practice: Arc<Practice<S, C>>,
     auth: Arc<dyn Authenticate>,
+    /// The practice's ODS code and name, for the `Organization` and
+    /// `Location` a search returns (none when not given).
+    site: Option<appointments::PracticeSite>,
     /// Renewals made, by who asked and their `X-Request-ID`.
     tasks: Mutex<HashMap<(String, String), Remembered>>,
     /// The next remembering's number.
@@ -202,8 +206,39 @@ struct App<S, C> {
 
 type Shared<S, C> = Arc<App<S, C>>;
 
-/// The router: mount it behind TLS and the supplier's authentication.
+/// The router: mount it behind TLS and the supplier's authentication. A
+/// search returns the practice's `Organization` and `Location` only when
+/// the router knows them ([`router_at`]).
 pub fn router<S, C>(practice: Arc<Practice<S, C>>, auth: Arc<dyn Authenticate>) -> Router
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    build(practice, auth, None)
+}
+
+/// The router for the practice at `site` (its ODS code and name): a search
+/// returns its `Organization` whenever it finds slots, as GP Connect
+/// requires, its `Location` with `_include:recurse=Schedule:actor:Location`,
+/// and the clinicians' `Practitioner`s with
+/// `_include:recurse=Schedule:actor:Practitioner`.
+pub fn router_at<S, C>(
+    practice: Arc<Practice<S, C>>,
+    auth: Arc<dyn Authenticate>,
+    site: appointments::PracticeSite,
+) -> Router
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    build(practice, auth, Some(site))
+}
+
+fn build<S, C>(
+    practice: Arc<Practice<S, C>>,
+    auth: Arc<dyn Authenticate>,
+    site: Option<appointments::PracticeSite>,
+) -> Router
 where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
@@ -211,6 +246,7 @@ where
     let app: Shared<S, C> = Arc::new(App {
         practice,
         auth,
+        site,
         tasks: Mutex::new(HashMap::new()),
         next: std::sync::atomic::AtomicU64::new(0),
     });
@@ -466,16 +502,31 @@ where
         .filter(|s| s.period.end() <= wanted.to)
         .collect();
     let mut resources: Vec<Value> = slots.iter().map(|s| appointments::slot(s, false)).collect();
+    let site = app.site.as_ref();
     let mut seen = std::collections::BTreeSet::new();
     for s in &slots {
         if seen.insert(s.session) {
-            resources.push(json!({
-                "resourceType": "Schedule",
-                "id": s.session.to_string(),
-                "meta": {"versionId": "1", "profile": [appointments::SCHEDULE_PROFILE]},
-                "actor": [{"reference": format!("Practitioner/{}", s.clinician)}],
-            }));
+            resources.push(appointments::schedule_of_slot(s, site));
         }
+    }
+    let recurse = |v: &str| query.iter().any(|(k, x)| k == "_include:recurse" && x == v);
+    if recurse("Schedule:actor:Practitioner") {
+        let mut clinicians = std::collections::BTreeSet::new();
+        for s in &slots {
+            if clinicians.insert(s.clinician) {
+                match BookingStore::staff_member(app.practice.store().as_ref(), s.clinician).await {
+                    Ok(Some(staff)) => resources.push(appointments::practitioner(&staff)),
+                    Ok(None) => {}
+                    Err(e) => return Err(failure(&e.into())),
+                }
+            }
+        }
+    }
+    if let (Some(site), false) = (site, slots.is_empty()) {
+        if recurse("Schedule:actor:Location") {
+            resources.push(appointments::location(site));
+        }
+        resources.push(appointments::organization(site));
     }
     Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
 }

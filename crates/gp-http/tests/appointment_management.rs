@@ -20,7 +20,7 @@ use gp_core::{
     Channel, Clock, FixedClock, OdsCode, OrganisationType, PatientId, SequentialIds, StaffId,
     StaffRole,
 };
-use gp_http::{router, AnyOf, DevelopmentTokens, GpConnectConsumers};
+use gp_http::{router_at, AnyOf, DevelopmentTokens, GpConnectConsumers};
 use gp_online::Practice;
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture};
@@ -251,7 +251,11 @@ async fn world() -> World {
     let auth = AnyOf::new().or(Arc::new(consumers)).or(Arc::new(
         DevelopmentTokens::new().with("alice", By::patient_online(alice)),
     ));
-    let addr = serve(router(practice, Arc::new(auth))).await;
+    let site = gp_http::PracticeSite {
+        ods: OdsCode::parse("A81001").expect("a code"),
+        name: gp_booking::OrganisationName::parse("Riverside Surgery").expect("a name"),
+    };
+    let addr = serve(router_at(practice, Arc::new(auth), site)).await;
     World {
         addr,
         clock,
@@ -976,4 +980,65 @@ async fn appointment_book_multiple_adjacent_slots_as_one_appointment() {
         .filter_map(|s| s["id"].as_str().map(str::to_owned))
         .collect();
     assert!(ids.contains(&a.id.to_string()) && ids.contains(&b.id.to_string()));
+}
+
+#[tokio::test]
+async fn search_for_free_slots_returns_the_organization_and_the_included_practitioners_and_location(
+) {
+    let w = world().await;
+    let urgent = filter(ORG_TYPE, "urgent-care");
+    // The practice's Organization comes whatever the parameters.
+    let r = w.get(&search_path(3, &urgent), "X09").await;
+    assert_eq!(r.status, 200);
+    let orgs = resources(&r, "Organization");
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0]["identifier"][0]["value"], "A81001");
+    assert!(resources(&r, "Practitioner").is_empty() && resources(&r, "Location").is_empty());
+    // Each schedule names its clinician and the surgery.
+    for s in resources(&r, "Schedule") {
+        let actors: Vec<&str> = s["actor"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["reference"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(actors.iter().any(|a| a.starts_with("Practitioner/")));
+        assert!(actors.contains(&"Location/A81001"));
+    }
+    // Asked for, the clinicians and the surgery, managed by the practice.
+    let with = w
+        .get(
+            &(search_path(3, &urgent)
+                + "&_include:recurse=Schedule:actor:Practitioner&_include:recurse=Schedule:actor:Location&_include:recurse=Location:managingOrganization"),
+            "X09",
+        )
+        .await;
+    assert_eq!(with.status, 200, "{}", with.body);
+    let practitioners = resources(&with, "Practitioner");
+    assert!(!practitioners.is_empty());
+    assert!(practitioners
+        .iter()
+        .all(|p| p["name"][0]["text"].as_str().is_some_and(|n| !n.is_empty())));
+    let slot_clinicians: std::collections::BTreeSet<String> = resources(&with, "Schedule")
+        .iter()
+        .flat_map(|s| s["actor"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| {
+            a["reference"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("Practitioner/"))
+                .map(str::to_owned)
+        })
+        .collect();
+    let returned: std::collections::BTreeSet<String> = practitioners
+        .iter()
+        .filter_map(|p| p["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(slot_clinicians, returned);
+    let locations = resources(&with, "Location");
+    assert_eq!(locations.len(), 1);
+    assert_eq!(
+        locations[0]["managingOrganization"]["reference"],
+        "Organization/A81001"
+    );
+    // No slots: no Organization either.
+    let none = w.get(&search_path(3, ""), "X09").await;
+    assert!(resources(&none, "Slot").is_empty() && resources(&none, "Organization").is_empty());
 }

@@ -250,6 +250,12 @@ impl BookingStore for Hooked {
     ) -> Result<gp_booking::BookSnapshot, StoreError> {
         self.inner.load_book(slot, patient, since).await
     }
+    async fn staff_member(
+        &self,
+        id: gp_core::StaffId,
+    ) -> Result<Option<gp_booking::StaffMember>, StoreError> {
+        self.inner.staff_member(id).await
+    }
     async fn organisation_holdings(
         &self,
         organisation: gp_core::OdsCode,

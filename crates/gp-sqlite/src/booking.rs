@@ -320,6 +320,17 @@ fn apply_booking_change(t: &Connection, change: &BookingChange) -> Result<(), Co
 
 #[async_trait]
 impl BookingStore for SqliteStore {
+    async fn staff_member(&self, id: gp_core::StaffId) -> Result<Option<StaffMember>, StoreError> {
+        self.call(move |conn| {
+            let body: Option<String> = conn
+                .prepare_cached("SELECT body FROM staff WHERE id = ?1")
+                .and_then(|mut stmt| stmt.query_row([id.to_string()], |r| r.get(0)).optional())
+                .map_err(storage)?;
+            body.map(|b| from_json(&b)).transpose()
+        })
+        .await
+    }
+
     async fn put_staff(&self, staff: &StaffMember) -> Result<(), StoreError> {
         let (id, body) = (staff.id.to_string(), json(staff)?);
         self.write(move |t| {

@@ -140,9 +140,22 @@ fn booked(c: &Committable) -> &gp_booking::Booking {
     }
 }
 
-/// Stored slots come back from `find_slots` in order of start, filtered by the query.
+/// Stored slots come back from `find_slots` in order of start, filtered by
+/// the query; a stored staff member is read back by `staff_member`.
 pub async fn schedule_is_stored_and_found_in_order<S: BookingStore>(store: S) {
     let w = World::stored(6, &store).await;
+    assert_eq!(
+        store.staff_member(w.gp.id).await.expect("staff_member"),
+        Some(w.gp.clone()),
+        "a stored staff member is read back"
+    );
+    assert_eq!(
+        store
+            .staff_member(gp_core::StaffId::from_uuid(gp_core::uuid::Uuid::nil()))
+            .await
+            .expect("staff_member"),
+        None
+    );
     let all = store
         .find_slots(&SearchQuery::between(w.now, w.now + Duration::days(14)))
         .await
