@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use gp_access::{AccessStore, By};
 use gp_core::{FixedClock, SystemClock};
-use gp_http::{router, DevelopmentTokens};
+use gp_http::{router_at, DevelopmentTokens, PracticeSite};
 use gp_online::Practice;
 use gp_sqlite::SqliteStore;
 
@@ -96,16 +96,24 @@ pub async fn prepare(
                 channel: gp_core::Channel::Organisation,
             },
         );
+    // The practice day's practice: its ODS code and name, for the
+    // Organization and Location a search returns.
+    let site = PracticeSite {
+        ods: gp_core::OdsCode::parse("A81001")?,
+        name: gp_booking::OrganisationName::parse("Practice Day Surgery")?,
+    };
     let app = if args.practice_day_clock {
         let morning = chrono::DateTime::parse_from_rfc3339("2026-06-01T07:00:00+01:00")?.to_utc();
-        router(
+        router_at(
             Arc::new(Practice::new(store, Arc::new(FixedClock::new(morning)))),
             Arc::new(tokens),
+            site,
         )
     } else {
-        router(
+        router_at(
             Arc::new(Practice::new(store, Arc::new(SystemClock))),
             Arc::new(tokens),
+            site,
         )
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;

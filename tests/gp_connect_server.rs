@@ -59,6 +59,7 @@ fn the_example_serves_the_practice_days_slots() {
         let text = String::from_utf8_lossy(&raw);
         assert!(text.starts_with("HTTP/1.1 200"), "{text}");
         assert!(text.contains("\"resourceType\":\"Bundle\"") && text.contains("\"resourceType\":\"Slot\""));
+        assert!(text.contains("\"resourceType\":\"Organization\""), "the practice's Organization");
         // The organisation's token: a search it may make, finding no slot
         // the practice day opens to organisations; its repeats are refused.
         for (path, want) in [
