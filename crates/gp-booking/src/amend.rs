@@ -48,6 +48,9 @@ pub fn decide_amend(
         if !booking.is_live() {
             return Err(BookingRefusal::AlreadyCancelled);
         }
+        if booking.joined_to.is_some() {
+            return Err(BookingRefusal::AppointmentOfSeveralSlots);
+        }
         if let Some(expected) = request.version.filter(|v| *v != booking.version()) {
             return Err(BookingRefusal::BookingChanged {
                 expected,

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use gp_core::{IdSource, Outcome, SubjectKind};
 
+use crate::booking::Booking;
 use crate::policy::BookingPolicy;
 use crate::refusal::BookingRefusal;
 
@@ -94,23 +95,12 @@ pub fn decide_book(
     if let gp_core::Actor::Organisation { .. } = request.actor {
         booking.organisation_contact = request.organisation_contact.clone();
     }
-    let mut event = ctx
-        .event(Outcome::Allowed)
-        .with_subject(SubjectKind::Slot, lead_slot);
-    for s in slots.iter().skip(1) {
-        event = event.with_subject(SubjectKind::Slot, s.id);
-    }
-    let event = event.with_subject(SubjectKind::Booking, booking.id);
-    let mut event = record_override(&mut booking, event, used_override);
-    if is_online_actor(&request.actor) && !facts.patient.online.is_registered() {
-        event = event.with_detail("before_online_registration", "true");
-    }
-    let mut preconditions = booking_preconditions(&request.actor, request.slot, facts);
-    preconditions.extend(request.adjacent.iter().map(|s| Precondition::SlotFree(*s)));
-    let change = if slots.len() > 1 {
-        let mut all = vec![booking.clone()];
-        for s in slots.iter().skip(1) {
-            let mut joined = new_booking(
+    // One booking joined to the first for each further slot.
+    let joined: Vec<Booking> = slots
+        .iter()
+        .skip(1)
+        .map(|s| {
+            let mut j = new_booking(
                 ids,
                 request.actor,
                 request.channel,
@@ -118,13 +108,36 @@ pub fn decide_book(
                 s.id,
                 now,
             );
-            joined.joined_to = Some(booking.id);
-            joined.holding_limit_override = booking.holding_limit_override.clone();
-            all.push(joined);
-        }
-        BookingChange::BookAdjacent(all)
-    } else {
+            j.joined_to = Some(booking.id);
+            j
+        })
+        .collect();
+    // The event names every slot and every booking made.
+    let mut event = ctx
+        .event(Outcome::Allowed)
+        .with_subject(SubjectKind::Slot, lead_slot);
+    for j in &joined {
+        event = event.with_subject(SubjectKind::Slot, j.slot);
+    }
+    let mut event = event.with_subject(SubjectKind::Booking, booking.id);
+    for j in &joined {
+        event = event.with_subject(SubjectKind::Booking, j.id);
+    }
+    let mut event = record_override(&mut booking, event, used_override);
+    if is_online_actor(&request.actor) && !facts.patient.online.is_registered() {
+        event = event.with_detail("before_online_registration", "true");
+    }
+    let mut preconditions = booking_preconditions(&request.actor, request.slot, facts);
+    preconditions.extend(request.adjacent.iter().map(|s| Precondition::SlotFree(*s)));
+    let change = if joined.is_empty() {
         BookingChange::Book(booking)
+    } else {
+        let mut all = vec![booking.clone()];
+        all.extend(joined.into_iter().map(|mut j| {
+            j.holding_limit_override = booking.holding_limit_override.clone();
+            j
+        }));
+        BookingChange::BookAdjacent(all)
     };
     Decision::Allowed(Committable {
         change,

@@ -45,11 +45,18 @@ pub fn decide_cancel(
         Ok(b) => b,
         Err(reason) => return Decision::Refused(ctx.refuse(reason, &booking_subject)),
     };
-    let event = ctx
+    // The event names every booking and slot the cancellation ends: the
+    // further slots of an appointment go with it.
+    let mut event = ctx
         .event(Outcome::Allowed)
         .with_subject(SubjectKind::Booking, booking.id)
-        .with_subject(SubjectKind::Slot, booking.slot)
-        .with_personal_text(ids, "reason", request.reason.as_str());
+        .with_subject(SubjectKind::Slot, booking.slot);
+    for j in &facts.joined {
+        event = event
+            .with_subject(SubjectKind::Booking, j.id)
+            .with_subject(SubjectKind::Slot, j.slot);
+    }
+    let event = event.with_personal_text(ids, "reason", request.reason.as_str());
     Decision::Allowed(Committable {
         change: BookingChange::Cancel {
             booking: booking.id,

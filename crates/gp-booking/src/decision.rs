@@ -268,6 +268,9 @@ pub struct CancelFacts {
     pub booking: Option<Booking>,
     /// Its slot.
     pub slot: Option<Slot>,
+    /// The live bookings joined to it (the further slots of its
+    /// appointment), read with it.
+    pub joined: Vec<Booking>,
 }
 
 /// A request to move a booking to another slot: the new booking and the

@@ -98,8 +98,8 @@ pub use memory::MemoryBookingStore;
 pub use policy::{
     BeforeRegistration, BookingPolicy, BookingSettings, HoldingLimit, HoldingPeriod,
     OnlinePatients, OrganisationSlots, ReleaseEquity, ReleaseSchedule, UrgentSlots,
-    MAX_CUTOFF_MINUTES, MAX_HOLDING, MAX_ORGANISATION_CAP, MAX_ORGANISATION_CODES,
-    MAX_ROLLING_DAYS, ORGANISATION_SEARCH_DAYS,
+    MAX_APPOINTMENT_SLOTS, MAX_CUTOFF_MINUTES, MAX_HOLDING, MAX_ORGANISATION_CAP,
+    MAX_ORGANISATION_CODES, MAX_ROLLING_DAYS, ORGANISATION_SEARCH_DAYS,
 };
 pub use policy_change::decide_policy;
 pub use refusal::BookingRefusal;

@@ -329,7 +329,23 @@ impl BookingStore for MemoryBookingStore {
         let slot = booking
             .as_ref()
             .and_then(|b| state.slots.get(&b.slot).cloned());
-        Ok(CancelFacts { booking, slot })
+        let mut joined: Vec<Booking> = booking
+            .as_ref()
+            .map(|b| {
+                state
+                    .bookings
+                    .values()
+                    .filter(|j| j.joined_to == Some(b.id) && j.is_live())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        joined.sort_by_key(|j| j.id);
+        Ok(CancelFacts {
+            booking,
+            slot,
+            joined,
+        })
     }
 
     async fn commit(&self, decision: &Committable) -> Result<(), CommitError> {

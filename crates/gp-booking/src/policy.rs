@@ -204,6 +204,10 @@ pub struct BookingSettings {
 /// days (GP Connect's two weeks).
 pub const ORGANISATION_SEARCH_DAYS: u32 = 14;
 
+/// The most slots one appointment may take (a day of ten-minute slots);
+/// more are refused as `SlotsNotAdjacent`.
+pub const MAX_APPOINTMENT_SLOTS: usize = 48;
+
 /// The most ODS codes one slot type may name.
 pub const MAX_ORGANISATION_CODES: usize = 1000;
 /// The largest organisation cap.

@@ -104,6 +104,10 @@ pub enum BookingRefusal {
     /// after another, without a gap, in one session, with one delivery mode
     /// and one slot type (GP Connect's rule), each named once.
     SlotsNotAdjacent,
+    /// The booking is part of an appointment of several slots: it is
+    /// cancelled or changed as a whole (cancel it and book again), not a
+    /// slot at a time, and not moved.
+    AppointmentOfSeveralSlots,
     /// The booking changed since the version the request was written
     /// against.
     BookingChanged {
@@ -149,6 +153,7 @@ impl Reason for BookingRefusal {
             BookingRefusal::AmendNotOnline => "AmendNotOnline",
             BookingRefusal::BookingChanged { .. } => "BookingChanged",
             BookingRefusal::SlotsNotAdjacent => "SlotsNotAdjacent",
+            BookingRefusal::AppointmentOfSeveralSlots => "AppointmentOfSeveralSlots",
         }
     }
 }
@@ -222,6 +227,9 @@ impl fmt::Display for BookingRefusal {
             ),
             BookingRefusal::SlotsNotAdjacent => f.write_str(
                 "the slots of one appointment must follow one another in one session, with the same type and delivery",
+            ),
+            BookingRefusal::AppointmentOfSeveralSlots => f.write_str(
+                "that is part of an appointment of several slots: cancel the whole appointment, and book again to change it",
             ),
             BookingRefusal::BookingChanged { expected, current } => write!(
                 f,

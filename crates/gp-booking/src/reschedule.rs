@@ -52,7 +52,10 @@ pub fn decide_reschedule(
         .filter(|h| h.booking != old.id)
         .copied()
         .collect();
-    let checked = if matches!(request.actor, gp_core::Actor::Organisation { .. }) {
+    let checked = if !facts.current.joined.is_empty() {
+        // An appointment of several slots is cancelled and booked again.
+        Err(BookingRefusal::AppointmentOfSeveralSlots)
+    } else if matches!(request.actor, gp_core::Actor::Organisation { .. }) {
         // GP Connect has no reschedule: an organisation cancels and books.
         Err(BookingRefusal::ChannelNotAllowed)
     } else if old.slot == request.new_slot {

@@ -375,6 +375,9 @@ pub(crate) fn check_adjacent<'r>(
     first: &Slot,
     now: DateTime<Utc>,
 ) -> Result<(Vec<Slot>, Option<&'r OverrideReason>), BookingRefusal> {
+    if request.adjacent.len() >= crate::MAX_APPOINTMENT_SLOTS {
+        return Err(BookingRefusal::SlotsNotAdjacent);
+    }
     if facts.adjacent.len() != request.adjacent.len() {
         return Err(BookingRefusal::SlotNotFound);
     }
@@ -518,6 +521,10 @@ pub(crate) fn check_cancel<'f>(
     }
     if !booking.is_live() {
         return Err(BookingRefusal::AlreadyCancelled);
+    }
+    // A further slot of an appointment goes only with the appointment.
+    if booking.joined_to.is_some() {
+        return Err(BookingRefusal::AppointmentOfSeveralSlots);
     }
     let slot = facts.slot.as_ref().ok_or(BookingRefusal::SlotNotFound)?;
     if slot.start() <= now {

@@ -41,8 +41,7 @@ pub fn search(
         }
         // A span is measured on the practice's clock (UK local time), so
         // 14 days that cross a clock change are still 14 days.
-        let span = gp_core::to_local(request.query.to).naive_local()
-            - gp_core::to_local(request.query.from).naive_local();
+        let span = gp_core::local_span(request.query.from, request.query.to);
         // GP Connect: one search spans at most 14 days, for every consumer.
         if matches!(request.actor, gp_core::Actor::Organisation { .. })
             && span > Duration::days(ORGANISATION_SEARCH_DAYS.into())

@@ -218,7 +218,7 @@ proptest! {
         let _ = w.policy.telephone_release_at(&w.slot);
         if let gp_core::Decision::Allowed(c) = booked {
             let BookingChange::Book(booking) = c.change else { unreachable!() };
-            let cancel = CancelFacts { booking: Some(booking.clone()), slot: Some(w.slot.clone()) };
+            let cancel = CancelFacts { booking: Some(booking.clone()), slot: Some(w.slot.clone()), joined: Vec::new() };
             let request = CancelRequest {
                 actor,
                 channel,

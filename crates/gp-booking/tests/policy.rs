@@ -612,6 +612,7 @@ fn cancel(case: &Case, booking: &Booking, actor: Actor, channel: Channel) -> Dec
     let facts = CancelFacts {
         booking: Some(booking.clone()),
         slot: Some(case.slot.clone()),
+        joined: Vec::new(),
     };
     let request = CancelRequest {
         actor,
@@ -686,6 +687,7 @@ fn cancellation_refusals() {
     let facts = CancelFacts {
         booking: None,
         slot: None,
+        joined: Vec::new(),
     };
     let request = CancelRequest {
         actor: case.me(),
@@ -756,6 +758,7 @@ fn reschedule(case: &Case, old: &Booking, old_slot: &Slot, actor: Actor) -> Deci
         current: CancelFacts {
             booking: Some(old.clone()),
             slot: Some(old_slot.clone()),
+            joined: Vec::new(),
         },
         new: case.facts(),
     };

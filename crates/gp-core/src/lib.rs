@@ -52,7 +52,7 @@ pub use nhs::{NhsNumber, OdsCode, OrganisationType, ORGANISATION_TYPE_SYSTEM};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
 pub use text::{bounded_text, is_invisible, Redacted, RedactedShape};
 pub use time::{
-    age_on, birthday_in, date_of_age, local_date, local_to_utc, local_to_utc_lenient,
+    age_on, birthday_in, date_of_age, local_date, local_span, local_to_utc, local_to_utc_lenient,
     start_of_local_day, to_local, typed_date, PRACTICE_TZ, TYPED_YEARS,
 };
 

@@ -18,6 +18,34 @@ pub fn to_local(at: DateTime<Utc>) -> DateTime<Tz> {
     at.with_timezone(&PRACTICE_TZ)
 }
 
+/// How long from `from` to `to` on UK clocks: the elapsed time, with the
+/// hour the clocks go back or forward in between taken out or put in, so
+/// that 14 local days across a clock change are 14 days. Never panics,
+/// whatever the instants.
+///
+/// ```
+/// use chrono::{Duration, TimeZone, Utc};
+/// // 25 October 2026 00:00 BST to 8 November 2026 00:00 GMT.
+/// let from = Utc.with_ymd_and_hms(2026, 10, 24, 23, 0, 0).unwrap();
+/// let to = Utc.with_ymd_and_hms(2026, 11, 8, 0, 0, 0).unwrap();
+/// assert_eq!(gp_core::local_span(from, to), Duration::days(14));
+/// ```
+pub fn local_span(from: DateTime<Utc>, to: DateTime<Utc>) -> chrono::Duration {
+    use chrono::Offset;
+    let offset = |t: DateTime<Utc>| {
+        i64::from(
+            PRACTICE_TZ
+                .offset_from_utc_datetime(&t.naive_utc())
+                .fix()
+                .local_minus_utc(),
+        )
+    };
+    let elapsed = to.signed_duration_since(from);
+    elapsed
+        .checked_add(&chrono::Duration::seconds(offset(to) - offset(from)))
+        .unwrap_or(elapsed)
+}
+
 /// The UK local calendar date of an instant.
 pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
     to_local(at).date_naive()

@@ -135,6 +135,7 @@ pub const MAPPING: &[(&str, GpcError)] = &[
     ("AmendNotOnline", ACCESS_DENIED),
     ("BookingChanged", CONFLICT),
     ("SlotsNotAdjacent", INVALID_RESOURCE),
+    ("AppointmentOfSeveralSlots", INVALID_RESOURCE),
     // Repeat prescriptions.
     ("OnlineOrderingOff", ACCESS_DENIED),
     ("TooEarlyToReorder", INVALID_RESOURCE),

@@ -692,6 +692,7 @@ fn if_match(headers: &HeaderMap, b: &Booking) -> Result<u64, Response> {
         .map(str::trim)
         .map(|v| v.strip_prefix("W/").unwrap_or(v))
         .and_then(|v| v.strip_prefix('"')?.strip_suffix('"'))
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse::<u64>().ok())
         .ok_or_else(|| outcome(&gp_fhir::BAD_REQUEST, "If-Match is W/\"<version>\"."))?;
     if named != b.version() {

@@ -215,6 +215,18 @@ fn insert_booking(conn: &Connection, b: &Booking) -> Result<(), CommitError> {
     }
 }
 
+/// The live bookings joined to booking `id`.
+fn joined_to(conn: &Connection, id: BookingId) -> Result<Vec<Booking>, StoreError> {
+    let bodies: Vec<String> = conn
+        .prepare_cached("SELECT body FROM bookings WHERE joined_to = ?1 AND cancelled = 0")
+        .and_then(|mut stmt| {
+            stmt.query_map(params![id.to_string()], |r| r.get::<_, String>(0))?
+                .collect()
+        })
+        .map_err(storage)?;
+    bodies.iter().map(|b| from_json(b)).collect()
+}
+
 fn cancel_booking(
     conn: &Connection,
     id: BookingId,
@@ -224,18 +236,8 @@ fn cancel_booking(
         .filter(Booking::is_live)
         .ok_or(CommitError::Conflict(Precondition::BookingLive(id)))?;
     // The further slots of its appointment go with it.
-    let joined: Vec<String> = conn
-        .prepare_cached("SELECT body FROM bookings WHERE joined_to = ?1 AND cancelled = 0")
-        .and_then(|mut stmt| {
-            stmt.query_map(params![id.to_string()], |r| r.get::<_, String>(0))?
-                .collect()
-        })
-        .map_err(storage)?;
-    let mut all = vec![booking];
-    for body in joined {
-        all.push(from_json(&body)?);
-    }
-    for mut booking in all {
+    let joined = joined_to(conn, id)?;
+    for mut booking in std::iter::once(booking).chain(joined) {
         booking.cancellation = Some(cancellation.clone());
         let body = json(&booking)?;
         let changed = conn
@@ -493,8 +495,16 @@ impl BookingStore for SqliteStore {
                 Some(b) => slot_state(&t, &b.slot.to_string())?.map(|s| s.slot),
                 None => None,
             };
+            let joined = match &booking {
+                Some(b) => joined_to(&t, b.id)?,
+                None => Vec::new(),
+            };
             t.finish().map_err(storage)?;
-            Ok(CancelFacts { booking, slot })
+            Ok(CancelFacts {
+                booking,
+                slot,
+                joined,
+            })
         })
         .await
     }
