@@ -534,14 +534,22 @@ where
 /// A booking as the `Appointment` it is: its slot, and the slots of the
 /// bookings joined to it (an appointment of several adjacent slots).
 async fn appointment_of<S: PracticeStore>(store: &S, b: &Booking) -> Result<Value, Response> {
-    let gone = || outcome(&not_found(), "The appointment's slot is gone.");
-    let mut ids = vec![b.slot];
-    let joined = BookingStore::bookings_for_patient(store, b.patient)
+    let all = BookingStore::bookings_for_patient(store, b.patient)
         .await
         .map_err(|e| failure(&e.into()))?;
+    appointment_among(store, b, &all).await
+}
+
+/// Like [`appointment_of`], with the patient's bookings already read.
+async fn appointment_among<S: PracticeStore>(
+    store: &S,
+    b: &Booking,
+    all: &[Booking],
+) -> Result<Value, Response> {
+    let gone = || outcome(&not_found(), "The appointment's slot is gone.");
+    let mut ids = vec![b.slot];
     ids.extend(
-        joined
-            .iter()
+        all.iter()
             .filter(|j| j.joined_to == Some(b.id) && j.is_live() == b.is_live())
             .map(|j| j.slot),
     );
@@ -804,7 +812,7 @@ where
     let mut resources = Vec::new();
     // A further slot's booking is part of its appointment, not one of its own.
     for b in all.iter().filter(|b| b.joined_to.is_none()) {
-        resources.push(appointment_of(app.practice.store().as_ref(), b).await?);
+        resources.push(appointment_among(app.practice.store().as_ref(), b, &all).await?);
     }
     Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
 }
