@@ -14,8 +14,8 @@ use gp_access::{
     SuspensionReason, VerificationMethod,
 };
 use gp_booking::{
-    BookRequest, BookingPolicy, BookingStore, CancelRequest, CancellationReason, RescheduleRequest,
-    SearchQuery, Slot, SlotAvailability, SlotType,
+    AmendRequest, BookRequest, BookingPolicy, BookingStore, CancelRequest, CancellationReason,
+    RescheduleRequest, SearchQuery, Slot, SlotAvailability, SlotType,
 };
 use gp_core::{
     local_date, Actor, Channel, Clock, ConcernId, FixedClock, OdsCode, Outcome, PatientId, ProxyId,
@@ -337,6 +337,22 @@ async fn walk(w: &World, t: &Target) -> Vec<Seen> {
     };
     walk!(w, seen, s, "reschedule", w.p.reschedule(&reschedule));
     walk!(w, seen, s, "appointments", w.p.appointments(by, patient));
+    walk!(
+        w,
+        seen,
+        s,
+        "search_slots",
+        w.p.search_slots(by, query.clone())
+    );
+    let amend = AmendRequest {
+        actor,
+        channel,
+        booking: t.booking,
+        description: None,
+        comment: None,
+        version: None,
+    };
+    walk!(w, seen, p, "amend", w.p.amend(&amend));
     walk!(w, seen, p, "booking_policy", w.p.booking_policy(by));
     walk!(
         w,
@@ -750,7 +766,7 @@ async fn every_method_refuses_those_the_records_shut_out_with_one_audit_event() 
             t.who
         );
     }
-    assert_eq!(walked, 5 * 52, "every method, for each of the five");
+    assert_eq!(walked, 5 * 54, "every method, for each of the five");
     assert_eq!(
         gp_audit::AuditStore::verify_all(w.store.as_ref())
             .await
