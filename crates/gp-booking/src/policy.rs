@@ -116,8 +116,17 @@ impl OrganisationSlots {
     /// Whether an organisation of type `kind` with code `ods` may book
     /// these slots.
     pub fn admits(&self, ods: OdsCode, kind: OrganisationType) -> bool {
-        (self.organisation_types.is_empty() || self.organisation_types.contains(&kind))
-            && (self.ods_codes.is_empty() || self.ods_codes.contains(&ods))
+        self.open_to(Some(ods), Some(kind))
+    }
+
+    /// Whether these slots are open to an organisation named only as far as
+    /// `ods` and `kind` go (GP Connect's search filter): a restriction of a
+    /// kind needs a matching value of that kind.
+    pub fn open_to(&self, ods: Option<OdsCode>, kind: Option<OrganisationType>) -> bool {
+        fn meets<T: Ord>(allowed: &BTreeSet<T>, given: Option<T>) -> bool {
+            allowed.is_empty() || given.is_some_and(|g| allowed.contains(&g))
+        }
+        meets(&self.organisation_types, kind) && meets(&self.ods_codes, ods)
     }
 }
 

@@ -218,16 +218,9 @@ pub(crate) fn matches_filter(
     slot: &Slot,
     filter: &crate::OrganisationFilter,
 ) -> bool {
-    let Some(open) = policy.organisation_slots(slot) else {
-        return false;
-    };
-    let type_ok = open.organisation_types.is_empty()
-        || filter
-            .kind
-            .is_some_and(|k| open.organisation_types.contains(&k));
-    let code_ok =
-        open.ods_codes.is_empty() || filter.ods.is_some_and(|c| open.ods_codes.contains(&c));
-    type_ok && code_ok
+    policy
+        .organisation_slots(slot)
+        .is_some_and(|open| open.open_to(filter.ods, filter.kind))
 }
 
 /// Why `slot` may not be booked by staff at `now`, if it may not.
@@ -306,6 +299,24 @@ pub(crate) fn within_holding_limit(
     }
 }
 
+/// Whether `more` new bookings keep an organisation within the practice's
+/// cap, counting the live bookings it holds (`facts.organisation_holdings`;
+/// unread, it is refused while there is a cap).
+fn within_organisation_cap(
+    policy: &BookingPolicy,
+    facts: &BookFacts,
+    more: usize,
+) -> Result<(), BookingRefusal> {
+    let Some(cap) = policy.settings().organisation_cap else {
+        return Ok(());
+    };
+    let held = facts.organisation_holdings.as_ref().map(|h| h.len());
+    if held.is_none_or(|n| n.saturating_add(more) > cap as usize) {
+        return Err(BookingRefusal::OrganisationCapReached { cap });
+    }
+    Ok(())
+}
+
 /// The checks a new booking must pass, shared by book and reschedule.
 /// `holdings` excludes any booking being replaced. Allowed, it answers with
 /// the staff override reason if the booking needed it to pass the holding limit.
@@ -344,12 +355,7 @@ pub(crate) fn check_new_booking<'r>(
         // The patient's holding limit is the online rule; another
         // organisation books for the patient's care, like staff, and is
         // bound by its own cap instead.
-        if let Some(cap) = policy.settings().organisation_cap {
-            let held = facts.organisation_holdings.as_ref().map(|h| h.len());
-            if held.is_none_or(|n| n >= cap as usize) {
-                return Err(BookingRefusal::OrganisationCapReached { cap });
-            }
-        }
+        within_organisation_cap(policy, facts, 1)?;
         return Ok(None);
     }
     let starts: Vec<DateTime<Utc>> = holdings.iter().map(|h| h.start).collect();
@@ -408,12 +414,7 @@ pub(crate) fn check_adjacent<'r>(
     let mut used = None;
     match *actor {
         Actor::Organisation { .. } => {
-            if let Some(cap) = policy.settings().organisation_cap {
-                let held = facts.organisation_holdings.as_ref().map(|h| h.len());
-                if held.is_none_or(|n| n + slots.len() > cap as usize) {
-                    return Err(BookingRefusal::OrganisationCapReached { cap });
-                }
-            }
+            within_organisation_cap(policy, facts, slots.len())?;
         }
         _ => {
             // Each slot counts toward the holding limit: an appointment of
