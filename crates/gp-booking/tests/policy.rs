@@ -1002,3 +1002,38 @@ fn booking_text_shows_its_length_not_its_words_in_debug() {
     );
     assert!(shown.contains("CancellationReason"), "{shown}");
 }
+
+#[test]
+fn amendments_are_for_staff_and_organisations_and_never_for_patients() {
+    let (case, b) = booked_case();
+    let facts = CancelFacts {
+        booking: Some(b.clone()),
+        slot: Some(case.slot.clone()),
+        joined: Vec::new(),
+    };
+    let amend = |actor: Actor, channel: Channel| AmendRequest {
+        actor,
+        channel,
+        booking: b.id,
+        description: Some(BookingDescription::parse("New words").unwrap()),
+        comment: None,
+        version: None,
+    };
+    let decide = |r: &AmendRequest| decide_amend(&case.policy(), &facts, r, case.now, &case.ids);
+    // A patient (or proxy) online: refused as such, audited.
+    refused(decide(&amend(case.me(), Channel::Online)), "AmendNotOnline");
+    // Staff: the texts change, nothing else, and the version moves on.
+    let c = allowed(decide(&amend(case.staff(), Channel::Reception)));
+    let BookingChange::Amend(after) = c.change else {
+        panic!("an amendment")
+    };
+    assert_eq!(after.version(), b.version() + 1);
+    assert_eq!(
+        (after.slot, after.patient, after.booked_by),
+        (b.slot, b.patient, b.booked_by)
+    );
+    // Against another version: refused.
+    let mut stale = amend(case.staff(), Channel::Reception);
+    stale.version = Some(7);
+    refused(decide(&stale), "BookingChanged");
+}
