@@ -105,13 +105,15 @@ pub async fn prepare(
     let app = if args.practice_day_clock {
         let morning = chrono::DateTime::parse_from_rfc3339("2026-06-01T07:00:00+01:00")?.to_utc();
         router_at(
-            Arc::new(Practice::new(store, Arc::new(FixedClock::new(morning)))),
+            Arc::new(
+                Practice::new(store, Arc::new(FixedClock::new(morning))).recording_every_read(),
+            ),
             Arc::new(tokens),
             site,
         )
     } else {
         router_at(
-            Arc::new(Practice::new(store, Arc::new(SystemClock))),
+            Arc::new(Practice::new(store, Arc::new(SystemClock)).recording_every_read()),
             Arc::new(tokens),
             site,
         )

@@ -198,6 +198,13 @@ pub const MAPPING: &[(&str, GpcError)] = &[
     // The problem log.
     ("ProblemNotFound", NO_RECORD_FOUND),
     ("ProblemClosed", INVALID_RESOURCE),
+    // Requests an adapter refused before a decision (`gp_online::RequestFault`).
+    ("MalformedRequest", BAD_REQUEST),
+    ("InvalidRequest", INVALID_RESOURCE),
+    ("RecordNotFound", NO_RECORD_FOUND),
+    ("RequestNotForActor", ACCESS_DENIED),
+    ("VersionMismatch", CONFLICT),
+    ("RequestInProgress", DUPLICATE_REJECTED),
 ];
 
 /// The GP Connect answer for a reason code. A code not in [`MAPPING`] (a

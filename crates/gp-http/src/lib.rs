@@ -1,6 +1,10 @@
 //! GP Connect over HTTP: one axum router a supplier mounts behind their own
 //! TLS and authentication. Every request goes through `Practice` (the one
-//! door), so it is authorized from the stored records and audited; every
+//! door), so it is authorized from the stored records and audited; a
+//! request the router refuses before asking (a malformed body, a stale
+//! `If-Match`, ...) is recorded with `Practice::record_fault`, and allowed
+//! reads are recorded when the practice records every read (build it with
+//! `Practice::recording_every_read`, as GP Connect expects). Every
 //! refusal and error is a `GPConnect-OperationOutcome-1` with the status
 //! and Spine code `gp_fhir` maps it to, never a bare 500 or a panic.
 //!
@@ -35,7 +39,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use gp_access::By;
+use gp_access::{Action, By};
 use gp_booking::{
     AmendRequest, BookRequest, Booking, BookingStore, CancelRequest, OrganisationFilter,
     SearchQuery,
@@ -43,7 +47,7 @@ use gp_booking::{
 use gp_core::{Actor, BookingId, Clock, OdsCode, OrganisationType, PatientId};
 use gp_fhir::appointments::{self, AppointmentChange};
 use gp_fhir::{error_for, operation_outcome, prescriptions, GpcError};
-use gp_online::{Answer, OnlineError, Practice, PracticeStore, Refused};
+use gp_online::{Answer, OnlineError, Practice, PracticeStore, Refused, RequestFault};
 use gp_prescribing::{OrderRequest, RequestChannel};
 use serde_json::Value;
 
@@ -293,11 +297,67 @@ fn status(e: &GpcError) -> StatusCode {
 }
 
 fn outcome(e: &GpcError, why: &str) -> Response {
-    fhir(status(e), &operation_outcome(e, why))
+    let mut r = fhir(status(e), &operation_outcome(e, why));
+    r.extensions_mut().insert(Spine(e.code));
+    r
 }
 
+/// The Spine error code of a response this adapter made.
+#[derive(Clone, Copy)]
+struct Spine(&'static str);
+
+/// Marks a response to a refusal `Practice` decided, and so recorded.
+#[derive(Clone, Copy)]
+struct Recorded;
+
 fn refusal(r: &Refused) -> Response {
-    outcome(&error_for(r.code()), &r.to_string())
+    let mut response = outcome(&error_for(r.code()), &r.to_string());
+    response.extensions_mut().insert(Recorded);
+    response
+}
+
+/// What the adapter's own refusal with this Spine code was, for the
+/// record; a server error is not a refusal.
+fn fault_of(code: &str) -> Option<RequestFault> {
+    Some(match code {
+        "BAD_REQUEST" => RequestFault::Malformed,
+        "INVALID_RESOURCE" | "INVALID_PARAMETER" | "REFERENCE_NOT_FOUND" => RequestFault::Invalid,
+        "NO_RECORD_FOUND" | "PATIENT_NOT_FOUND" => RequestFault::NotFound,
+        "ACCESS_DENIED" => RequestFault::NotForActor,
+        "CONFLICT" => RequestFault::VersionMismatch,
+        "DUPLICATE_REJECTED" => RequestFault::InProgress,
+        _ => return None,
+    })
+}
+
+/// Every request from someone signed in leaves its trace: a refusal
+/// `Practice` decided is recorded there; one this adapter made before
+/// asking it (a malformed body, a bad parameter, a stale `If-Match`, an
+/// appointment that is not the asker's) is recorded here with
+/// [`Practice::record_fault`]. If that record cannot be kept, the answer
+/// is 500 (nothing was changed either way).
+async fn audited<S, C>(app: &App<S, C>, by: &By, action: Action, handled: Handled) -> Handled
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let Err(response) = handled else {
+        return handled;
+    };
+    if response.extensions().get::<Recorded>().is_some() {
+        return Err(response);
+    }
+    let Some(fault) = response
+        .extensions()
+        .get::<Spine>()
+        .and_then(|s| fault_of(s.0))
+    else {
+        return Err(response);
+    };
+    match app.practice.record_fault(by, action, fault).await {
+        Ok(()) => Err(response),
+        Err(e) => Err(failure(&e)),
+    }
 }
 
 fn failure(e: &OnlineError) -> Response {
@@ -348,17 +408,15 @@ fn caller<S, C>(app: &App<S, C>, headers: &HeaderMap) -> Result<By, Response> {
         .ok_or_else(|| outcome(&gp_fhir::ACCESS_DENIED, "Sign in to use this service."))
 }
 
-/// Who is asking, and the patient they act for: for the patient-facing
-/// requests that name no patient (renewals).
-fn who<S, C>(app: &App<S, C>, headers: &HeaderMap) -> Result<(By, PatientId), Response> {
-    let by = caller(app, headers)?;
-    let patient = by.actor.speaks_for().ok_or_else(|| {
+/// The patient the asker acts for: for the patient-facing requests that
+/// name no patient (renewals).
+fn speaker(by: &By) -> Result<PatientId, Response> {
+    by.actor.speaks_for().ok_or_else(|| {
         outcome(
             &gp_fhir::ACCESS_DENIED,
             "Renewals are asked for by the patient or their proxy.",
         )
-    })?;
-    Ok((by, patient))
+    })
 }
 
 /// GP Connect's `searchFilter` parameters: the consumer's ODS code and
@@ -486,12 +544,22 @@ where
     C: Clock + Send + Sync + 'static,
 {
     let by = caller(&app, &headers)?;
-    let wanted = SlotSearch::read(&query)?;
+    let handled = search_as(&app, &by, &query).await;
+    audited(&app, &by, Action::BookAppointment, handled).await
+}
+
+async fn search_as<S, C>(app: &App<S, C>, by: &By, query: &[(String, String)]) -> Handled
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let by = *by;
+    let wanted = SlotSearch::read(query)?;
     let mut span = SearchQuery::between(wanted.from, wanted.to);
     let slots = match by.actor.speaks_for() {
         Some(patient) => done(app.practice.search(&by, patient, span).await)?,
         None => {
-            span.organisation_filter = search_filter(&query)?;
+            span.organisation_filter = search_filter(query)?;
             done(app.practice.search_slots(&by, span).await)?
         }
     };
@@ -592,6 +660,15 @@ where
     C: Clock + Send + Sync + 'static,
 {
     let by = caller(&app, &headers)?;
+    let handled = book_as(&app, &by, body).await;
+    audited(&app, &by, Action::BookAppointment, handled).await
+}
+
+async fn book_as<S, C>(app: &App<S, C>, by: &By, body: Result<Bytes, BytesRejection>) -> Handled
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
     let body = body_or_reject(body)?;
     let request = appointments::read_appointment(&body).map_err(unread)?;
     // Another organisation books as itself: GP Connect's booking
@@ -727,11 +804,15 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let id = path_id(id)?;
     let by = caller(&app, &headers)?;
-    let b = booking_for(&app, &by, &id).await?;
-    let a = appointment_of(app.practice.store().as_ref(), &b).await?;
-    Ok(with_etag(fhir(StatusCode::OK, &a), b.version()))
+    let handled = async {
+        let id = path_id(id)?;
+        let b = booking_for(&app, &by, &id).await?;
+        let a = appointment_of(app.practice.store().as_ref(), &b).await?;
+        Ok(with_etag(fhir(StatusCode::OK, &a), b.version()))
+    }
+    .await;
+    audited(&app, &by, Action::ViewAppointments, handled).await
 }
 
 /// `PUT /Appointment/{id}`: a cancellation (status `cancelled`, with its
@@ -748,11 +829,31 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let id = path_id(id)?;
     let by = caller(&app, &headers)?;
+    // What the change is, for the record of a refusal before it is read.
+    let action = match &body {
+        Ok(bytes) if is_cancellation(bytes) => Action::CancelAppointment,
+        _ => Action::AmendAppointment,
+    };
+    let handled = change_as(&app, &by, &headers, id, body).await;
+    audited(&app, &by, action, handled).await
+}
+
+async fn change_as<S, C>(
+    app: &App<S, C>,
+    by: &By,
+    headers: &HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Handled
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let id = path_id(id)?;
     let body = body_or_reject(body)?;
-    let b = booking_for(&app, &by, &id).await?;
-    let version = if_match(&headers, &b)?;
+    let b = booking_for(app, by, &id).await?;
+    let version = if_match(headers, &b)?;
     let current = appointment_of(app.practice.store().as_ref(), &b).await?;
     let changed = match appointments::read_change(&body, &id, &current).map_err(unread)? {
         AppointmentChange::Cancel { reason } => {
@@ -784,18 +885,19 @@ where
     Ok(with_etag(fhir(StatusCode::OK, &a), changed.version()))
 }
 
-/// Who is asking, and the patient the path names (`/Patient/{id}/...`).
-fn for_path_patient<S, C>(
-    app: &App<S, C>,
-    headers: &HeaderMap,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<(By, PatientId), Response> {
-    let id = path_id(id)?;
-    let by = caller(app, headers)?;
-    let patient = id
+/// Whether a `PUT` body asks to cancel (status `cancelled`), as far as it
+/// can be read.
+fn is_cancellation(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("status").and_then(Value::as_str) == Some("cancelled"))
+}
+
+/// The patient the path names (`/Patient/{id}/...`).
+fn path_patient(id: Result<Path<String>, PathRejection>) -> Result<PatientId, Response> {
+    path_id(id)?
         .parse()
-        .map_err(|_| outcome(&gp_fhir::PATIENT_NOT_FOUND, "No such patient."))?;
-    Ok((by, patient))
+        .map_err(|_| outcome(&gp_fhir::PATIENT_NOT_FOUND, "No such patient."))
 }
 
 async fn patient_appointments<S, C>(
@@ -807,14 +909,19 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, patient) = for_path_patient(&app, &headers, id)?;
-    let all = done(app.practice.appointments(&by, patient).await)?;
-    let mut resources = Vec::new();
-    // A further slot's booking is part of its appointment, not one of its own.
-    for b in all.iter().filter(|b| b.joined_to.is_none()) {
-        resources.push(appointment_among(app.practice.store().as_ref(), b, &all).await?);
+    let by = caller(&app, &headers)?;
+    let handled = async {
+        let patient = path_patient(id)?;
+        let all = done(app.practice.appointments(&by, patient).await)?;
+        let mut resources = Vec::new();
+        // A further slot's booking is part of its appointment, not one of its own.
+        for b in all.iter().filter(|b| b.joined_to.is_none()) {
+            resources.push(appointment_among(app.practice.store().as_ref(), b, &all).await?);
+        }
+        Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
     }
-    Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
+    .await;
+    audited(&app, &by, Action::ViewAppointments, handled).await
 }
 
 async fn medication_requests<S, C>(
@@ -826,14 +933,19 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, patient) = for_path_patient(&app, &headers, id)?;
-    let record = done(app.practice.repeats(&by, patient).await)?;
-    let resources = record
-        .items
-        .iter()
-        .map(prescriptions::medication_request)
-        .collect();
-    Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
+    let by = caller(&app, &headers)?;
+    let handled = async {
+        let patient = path_patient(id)?;
+        let record = done(app.practice.repeats(&by, patient).await)?;
+        let resources = record
+            .items
+            .iter()
+            .map(prescriptions::medication_request)
+            .collect();
+        Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
+    }
+    .await;
+    audited(&app, &by, Action::ViewRepeats, handled).await
 }
 
 async fn renew<S, C>(
@@ -845,7 +957,23 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, _) = who(&app, &headers)?;
+    let by = caller(&app, &headers)?;
+    let handled = renew_as(&app, &by, &headers, body).await;
+    audited(&app, &by, Action::OrderRepeats, handled).await
+}
+
+async fn renew_as<S, C>(
+    app: &App<S, C>,
+    by: &By,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Handled
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let by = *by;
+    speaker(&by)?;
     let body = body_or_reject(body)?;
     let key = headers
         .get("x-request-id")
@@ -974,12 +1102,17 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let (by, patient) = who(&app, &headers)?;
-    let record = done(app.practice.repeats(&by, patient).await)?;
-    let resources = record
-        .requests
-        .iter()
-        .flat_map(prescriptions::tasks)
-        .collect();
-    Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
+    let by = caller(&app, &headers)?;
+    let handled = async {
+        let patient = speaker(&by)?;
+        let record = done(app.practice.repeats(&by, patient).await)?;
+        let resources = record
+            .requests
+            .iter()
+            .flat_map(prescriptions::tasks)
+            .collect();
+        Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
+    }
+    .await;
+    audited(&app, &by, Action::ViewRepeats, handled).await
 }

@@ -148,9 +148,14 @@ type Answered<T> = Result<Answer<T, Refused>, OnlineError>;
 /// staff id is refused as `UnknownStaff`, and audited. Staff serve any
 /// patient on the practice's list ([`PatientList`]); patients and proxies
 /// need an online account. Reads that change nothing (a search, a list)
-/// record only a denial.
+/// record only a denial, unless the practice records every read
+/// ([`Practice::recording_every_read`]); another organisation's every look
+/// at a patient's appointments is recorded either way.
 pub struct Practice<S, C> {
     store: Arc<S>,
+    ids: Arc<dyn IdSource>,
+    clock: Arc<C>,
+    every_read: bool,
     access: Access<Arc<S>, Arc<C>>,
     appointments: Appointments<Arc<S>, Arc<C>>,
     repeats: Prescriptions<Arc<S>, Arc<C>>,
@@ -160,11 +165,66 @@ pub struct Practice<S, C> {
 }
 
 /// Whether an allowed authorization's event is committed with the action
-/// (a change), or left out (a read, which records only denials).
+/// (a change), left out (a look-up before the service's own answer), or
+/// recorded once the read is done when the practice records reads.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Record {
     Allowed,
     DenialsOnly,
+    Read,
+}
+
+/// A request refused before it reached a decision: what an adapter (such
+/// as `gp-http`) found wrong with it, recorded with
+/// [`Practice::record_fault`] so that every request leaves its trace. Each
+/// has a stable reason code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestFault {
+    /// The request could not be read: malformed syntax, a body not
+    /// taken, a required parameter or header missing (`MalformedRequest`).
+    Malformed,
+    /// The request was read but breaks the rules of the interface: a
+    /// resource or parameter that is not valid (`InvalidRequest`).
+    Invalid,
+    /// It names something the asker cannot see or that does not exist
+    /// (`RecordNotFound`).
+    NotFound,
+    /// The asker may not use this request at all, such as a member of
+    /// staff asking for a patient's own renewals (`RequestNotForActor`).
+    NotForActor,
+    /// The version it names (`If-Match`) is not the current one
+    /// (`VersionMismatch`).
+    VersionMismatch,
+    /// The same request (by its request id) is still being made
+    /// (`RequestInProgress`).
+    InProgress,
+}
+
+impl Reason for RequestFault {
+    fn code(&self) -> &'static str {
+        match self {
+            RequestFault::Malformed => "MalformedRequest",
+            RequestFault::Invalid => "InvalidRequest",
+            RequestFault::NotFound => "RecordNotFound",
+            RequestFault::NotForActor => "RequestNotForActor",
+            RequestFault::VersionMismatch => "VersionMismatch",
+            RequestFault::InProgress => "RequestInProgress",
+        }
+    }
+}
+
+impl fmt::Display for RequestFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RequestFault::Malformed => "The request could not be read.",
+            RequestFault::Invalid => "The request is not valid.",
+            RequestFault::NotFound => "No such record.",
+            RequestFault::NotForActor => "This request is not for you.",
+            RequestFault::VersionMismatch => "The record has changed since it was read.",
+            RequestFault::InProgress => "The same request is still being made.",
+        })
+    }
 }
 
 impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
@@ -190,10 +250,64 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             appointments: Appointments::with_ids(store.clone(), clock.clone(), shared()),
             repeats: Prescriptions::with_ids(store.clone(), clock.clone(), shared()),
             messages: Messages::with_ids(store.clone(), clock.clone(), shared()),
-            problems: crate::unchecked::Problems::with_ids(store.clone(), clock, shared()),
+            problems: crate::unchecked::Problems::with_ids(store.clone(), clock.clone(), shared()),
             store,
+            ids,
+            clock,
+            every_read: false,
             max_attempts: 16,
         }
+    }
+
+    /// The same practice, recording every allowed read as well as every
+    /// denial: each search, list and look at a patient's record leaves an
+    /// allowed `access.authorize` event naming who looked, at what and for
+    /// whom, appended once the read is done (a read whose record cannot be
+    /// stored is not answered). GP Connect expects a provider to audit
+    /// every request; `gp-http` documents this switch. Without it, reads
+    /// record only denials (and another organisation's looks at a
+    /// patient's appointments).
+    pub fn recording_every_read(mut self) -> Self {
+        self.every_read = true;
+        self
+    }
+
+    /// Whether every allowed read is recorded ([`Practice::recording_every_read`]).
+    pub fn records_every_read(&self) -> bool {
+        self.every_read
+    }
+
+    /// Records that `by`'s request to take `action` was refused before it
+    /// reached a decision, for `fault` (a malformed body, a stale
+    /// `If-Match`, ...): one refused `request.rejected` event, naming the
+    /// action and the patient the asker acts for, if any. Nothing else
+    /// changes. The actor is recorded as the request named it (an unknown
+    /// member of staff as such); the adapter calls this only once it knows
+    /// who is asking.
+    pub async fn record_fault(
+        &self,
+        by: &By,
+        action: Action,
+        fault: RequestFault,
+    ) -> Result<(), OnlineError> {
+        let event = gp_core::AuditEvent::decided(
+            self.ids.as_ref(),
+            self.clock.now(),
+            by.actor,
+            by.channel,
+            by.actor.speaks_for(),
+            "request.rejected",
+            gp_core::Outcome::Refused(fault.reason_code()),
+        )
+        .with_detail("action", action.name());
+        AccessStore::record_refusal(self.store.as_ref(), &[event]).await?;
+        Ok(())
+    }
+
+    /// Whether `by`'s allowed reads are recorded: every read when the
+    /// practice records them, and another organisation's always.
+    fn records_reads_of(&self, by: &By) -> bool {
+        self.every_read || matches!(by.actor, Actor::Organisation { .. })
     }
 
     /// The store (for the supplier's own reads, such as the audit trail).
@@ -262,11 +376,25 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
                 Gate::Denied(r) => return Ok(Answer::Refused(Refused::Access(r))),
                 Gate::Allowed(allowed) => {
                     let mut allowed = *allowed;
-                    if record == Record::DenialsOnly {
-                        allowed.prior.events.clear();
-                    }
+                    let read = match record {
+                        Record::Allowed => Vec::new(),
+                        Record::DenialsOnly => std::mem::take(&mut allowed.prior.events),
+                        Record::Read => {
+                            let events = std::mem::take(&mut allowed.prior.events);
+                            if self.records_reads_of(by) {
+                                events
+                            } else {
+                                Vec::new()
+                            }
+                        }
+                    };
                     match act(allowed).await {
                         Err(OnlineError::AccessChanged) => continue,
+                        Ok(Answer::Done(t)) if record == Record::Read && !read.is_empty() => {
+                            // No read is answered without its record.
+                            AccessStore::record_refusal(self.store.as_ref(), &read).await?;
+                            return Ok(Answer::Done(t));
+                        }
                         other => return other,
                     }
                 }
@@ -298,13 +426,31 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// nobody learns what exists; answers whether the request may go on to
     /// the service's own `NotFound` answer, with the actor as the records
     /// say (a member of staff in their stored role).
-    async fn lookup(&self, by: &By, action: Action) -> Result<Result<Actor, Refused>, OnlineError> {
+    async fn lookup(
+        &self,
+        by: &By,
+        action: Action,
+        record: Record,
+    ) -> Result<Result<Actor, Refused>, OnlineError> {
         let (patient, action) = match (by.actor, by.actor.speaks_for()) {
             (Actor::System, _) => return Ok(Ok(by.actor)),
             // Another organisation may serve any patient of the practice:
             // an unknown booking is the service's own `BookingNotFound`.
             (Actor::Organisation { .. }, _) if gp_access::organisation_may(action) => {
-                return Ok(Ok(by.actor))
+                if record == Record::Read && self.every_read {
+                    let event = gp_core::AuditEvent::decided(
+                        self.ids.as_ref(),
+                        self.clock.now(),
+                        by.actor,
+                        by.channel,
+                        None,
+                        "access.authorize",
+                        gp_core::Outcome::Allowed,
+                    )
+                    .with_detail("action", action.name());
+                    AccessStore::record_refusal(self.store.as_ref(), &[event]).await?;
+                }
+                return Ok(Ok(by.actor));
             }
             // Anything else it asks is refused by the access rules, and
             // the denial recorded.
@@ -319,7 +465,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         };
         Ok(
             match self
-                .act(by, patient, action, Record::DenialsOnly, |a| async move {
+                .act(by, patient, action, record, |a| async move {
                     Ok(Answer::Done(a.by.actor))
                 })
                 .await?
@@ -350,7 +496,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         Ok(
             match BookingStore::booking(self.store.as_ref(), id).await? {
                 Some(booking) => Named::Stored(Box::new(booking)),
-                None => match self.lookup(by, action).await? {
+                None => match self.lookup(by, action, Record::DenialsOnly).await? {
                     Ok(actor) => Named::Unknown(actor),
                     Err(r) => Named::Refused(r),
                 },
@@ -442,7 +588,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             by,
             patient,
             Action::BookAppointment,
-            Record::DenialsOnly,
+            Record::Read,
             |a| async move {
                 let request = SearchRequest {
                     actor: a.by.actor,
@@ -459,9 +605,14 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// Free slots another organisation (GP Connect's search for free slots,
     /// which names no patient) or a member of staff may book, in order of
     /// start. Patients and proxies search for the patient they act for with
-    /// [`Practice::search`]. Only a refusal is recorded.
+    /// [`Practice::search`]. Only a refusal is recorded, unless the
+    /// practice records every read (then an organisation's search is
+    /// recorded too).
     pub async fn search_slots(&self, by: &By, query: SearchQuery) -> Answered<Vec<Slot>> {
-        let actor = match self.lookup(by, Action::BookAppointment).await? {
+        let actor = match self
+            .lookup(by, Action::BookAppointment, Record::Read)
+            .await?
+        {
             Ok(actor) => actor,
             Err(r) => return Ok(Answer::Refused(r)),
         };
@@ -635,25 +786,17 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     }
 
     /// A patient's appointments, live and cancelled, in the order booked.
-    /// Only a denial is recorded, but for another organisation: its every
-    /// look at a patient's appointments is recorded (GP Connect audits
-    /// every access from outside the practice).
+    /// Only a denial is recorded, unless the practice records every read;
+    /// but another organisation's every look at a patient's appointments
+    /// is recorded (GP Connect audits every access from outside the
+    /// practice).
     pub async fn appointments(&self, by: &By, patient: PatientId) -> Answered<Vec<Booking>> {
-        let record = match by.actor {
-            Actor::Organisation { .. } => Record::Allowed,
-            _ => Record::DenialsOnly,
-        };
         self.act(
             by,
             patient,
             Action::ViewAppointments,
-            record,
-            |a| async move {
-                if !a.prior.events.is_empty() {
-                    BookingStore::record_refusal(self.store.as_ref(), &a.prior.events).await?;
-                }
-                Ok(Answer::Done(self.appointments.bookings_for(patient).await?))
-            },
+            Record::Read,
+            |_| async move { Ok(Answer::Done(self.appointments.bookings_for(patient).await?)) },
         )
         .await
     }
@@ -694,7 +837,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             by,
             nobody,
             Action::ViewWorkLists,
-            Record::DenialsOnly,
+            Record::Read,
             |_| async move { Ok(Answer::Done(read().await?)) },
         )
         .await
@@ -1044,7 +1187,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             by,
             patient,
             Action::ViewRepeats,
-            Record::DenialsOnly,
+            Record::Read,
             |_| async move { Ok(Answer::Done(self.repeats.record(patient).await?)) },
         )
         .await
@@ -1146,7 +1289,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             channel: action.channel,
         };
         let Some(message) = self.messages.message(action.message).await? else {
-            let actor = match self.lookup(&by, permission).await? {
+            let actor = match self.lookup(&by, permission, Record::DenialsOnly).await? {
                 Ok(actor) => actor,
                 Err(r) => return Ok(Answer::Refused(r)),
             };
@@ -1176,7 +1319,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             by,
             patient,
             Action::ViewMessages,
-            Record::DenialsOnly,
+            Record::Read,
             |_| async move { Ok(Answer::Done(self.messages.messages_for(patient).await?)) },
         )
         .await
@@ -1189,7 +1332,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             by,
             nobody,
             Action::HandleMessages,
-            Record::DenialsOnly,
+            Record::Read,
             |_| async { Ok(Answer::Done(self.messages.inbox().await?)) },
         )
         .await

@@ -19,7 +19,7 @@ use gp_core::{
     local_date, Actor, BookingId, Channel, Clock, FixedClock, OdsCode, OrganisationType, PatientId,
     ProxyId, SequentialIds, StaffId, StaffRole,
 };
-use gp_online::{Answer, Practice, Refused};
+use gp_online::{Answer, Practice, Refused, RequestFault};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture};
 
@@ -1014,6 +1014,187 @@ async fn an_organisations_every_look_at_a_patients_appointments_is_recorded() {
         .expect("no error");
     assert!(own.refusal().is_none());
     assert_eq!(events().await.len(), before + 1);
+}
+
+#[tokio::test]
+async fn a_practice_recording_every_read_records_each_allowed_read_once_and_only_once_answered() {
+    let w = world().await;
+    let store = w.door.store().clone();
+    let events = || async {
+        BookingStore::audit_events(store.as_ref())
+            .await
+            .expect("events")
+    };
+    // The same records, through a door that records every read.
+    let door = Practice::new(store.clone(), w.clock.clone()).recording_every_read();
+    assert!(door.records_every_read());
+    assert!(!w.door.records_every_read());
+    let before = events().await.len();
+    let week = SearchQuery::between(w.now(), w.now() + Duration::days(7));
+    // A patient's look at their appointments, their search, their repeats
+    // and messages; the desk's inbox; an organisation's search for slots.
+    let alice = patient(w.alice);
+    assert!(door
+        .appointments(&alice, w.alice)
+        .await
+        .expect("no error")
+        .refusal()
+        .is_none());
+    assert!(door
+        .search(&alice, w.alice, week.clone())
+        .await
+        .expect("no error")
+        .refusal()
+        .is_none());
+    assert!(door
+        .inbox(&w.desk)
+        .await
+        .expect("no error")
+        .refusal()
+        .is_none());
+    assert!(door
+        .search_slots(&by(nhs111()), week.clone())
+        .await
+        .expect("no error")
+        .refusal()
+        .is_none());
+    let after = events().await;
+    let new: Vec<_> = after[before..].to_vec();
+    assert_eq!(new.len(), 4, "one event per read: {new:?}");
+    assert!(new.iter().all(|e| e.outcome.is_allowed()));
+    assert!(new.iter().all(|e| e.action.as_str() == "access.authorize"));
+    assert_eq!(new[0].actor, alice.actor);
+    assert_eq!(new[0].patient, Some(w.alice));
+    assert_eq!(
+        new[0].details.get("action").map(String::as_str),
+        Some("view_appointments")
+    );
+    assert_eq!(
+        new[1].details.get("action").map(String::as_str),
+        Some("book_appointment")
+    );
+    assert_eq!(new[2].actor, w.desk.actor);
+    assert_eq!(new[3].actor, nhs111());
+    // The door that does not record reads leaves nothing for the same reads.
+    let before = events().await.len();
+    assert!(w
+        .door
+        .appointments(&alice, w.alice)
+        .await
+        .expect("no error")
+        .refusal()
+        .is_none());
+    assert!(w
+        .door
+        .search_slots(&by(nhs111()), week)
+        .await
+        .expect("no error")
+        .refusal()
+        .is_none());
+    assert_eq!(events().await.len(), before);
+    // A suspended patient's read is refused and recorded once, as a
+    // denial: no allowed read beside it.
+    let before = events().await.len();
+    let sid = door
+        .appointments(&patient(w.sid), w.sid)
+        .await
+        .expect("no error");
+    assert!(sid.refusal().is_some());
+    let after = events().await;
+    assert_eq!(after.len(), before + 1);
+    assert!(!after[before].outcome.is_allowed());
+    // Unknown staff: refused, one denial.
+    let ghost = By {
+        actor: Actor::Staff {
+            staff: StaffId::from_uuid(gp_core::uuid::Uuid::from_u128(7)),
+            role: StaffRole::PracticeManager,
+        },
+        channel: Channel::Reception,
+    };
+    let before = events().await.len();
+    assert_eq!(
+        access_refusal(&door.inbox(&ghost).await.expect("no error")),
+        AccessRefusal::UnknownStaff
+    );
+    let after = events().await;
+    assert_eq!(after.len(), before + 1);
+    assert!(!after[before].outcome.is_allowed());
+}
+
+#[tokio::test]
+async fn a_request_refused_before_its_decision_is_recorded_as_such_and_changes_nothing() {
+    let w = world().await;
+    let store = w.door.store().clone();
+    let events = || async {
+        BookingStore::audit_events(store.as_ref())
+            .await
+            .expect("events")
+    };
+    let alice = patient(w.alice);
+    let slot = w.slot(SlotType::RoutineGp, 0);
+    let before = events().await.len();
+    w.door
+        .record_fault(
+            &alice,
+            gp_access::Action::CancelAppointment,
+            RequestFault::VersionMismatch,
+        )
+        .await
+        .expect("recorded");
+    // Unknown staff are recorded as the request named them.
+    let ghost = By {
+        actor: Actor::Staff {
+            staff: StaffId::from_uuid(gp_core::uuid::Uuid::from_u128(7)),
+            role: StaffRole::Gp,
+        },
+        channel: Channel::Reception,
+    };
+    w.door
+        .record_fault(
+            &ghost,
+            gp_access::Action::BookAppointment,
+            RequestFault::Malformed,
+        )
+        .await
+        .expect("recorded");
+    let after = events().await;
+    assert_eq!(after.len(), before + 2);
+    let (first, second) = (&after[before], &after[before + 1]);
+    assert_eq!(first.action.as_str(), "request.rejected");
+    assert_eq!(first.actor, alice.actor);
+    assert_eq!(first.patient, Some(w.alice));
+    assert_eq!(
+        first.outcome,
+        gp_core::Outcome::Refused(gp_core::ReasonCode::parse("VersionMismatch").expect("a code"))
+    );
+    assert_eq!(
+        first.details.get("action").map(String::as_str),
+        Some("cancel_appointment")
+    );
+    assert_eq!(second.actor, ghost.actor);
+    assert_eq!(second.patient, None);
+    assert_eq!(
+        second.outcome,
+        gp_core::Outcome::Refused(gp_core::ReasonCode::parse("MalformedRequest").expect("a code"))
+    );
+    // Nothing else changed: Alice has no appointment, and the slot is free.
+    let mine = w
+        .door
+        .appointments(&alice, w.alice)
+        .await
+        .expect("no error");
+    assert_eq!(mine.done().expect("her appointments").len(), 0);
+    let week = SearchQuery::between(w.now(), w.now() + Duration::days(7));
+    let free = w
+        .door
+        .search(&alice, w.alice, week)
+        .await
+        .expect("no error");
+    assert!(free
+        .done()
+        .expect("a search")
+        .iter()
+        .any(|s| s.id == slot.id));
 }
 
 #[tokio::test]

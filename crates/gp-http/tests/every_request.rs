@@ -1,0 +1,299 @@
+//! Every request from someone signed in leaves one record: an allowed read
+//! (when the practice records every read), a refusal `Practice` decided,
+//! or a refusal the router made before asking (`request.rejected`), never
+//! two for one refusal; a request whose token is refused names nobody.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use gp_access::{
+    By, Competency, ListedPatient, PatientList, Registration, RegistrationKind, Service,
+    StaffProfile, VerificationMethod,
+};
+use gp_booking::BookingStore;
+use gp_core::{
+    AuditEvent, Channel, FixedClock, OdsCode, PatientId, SequentialIds, StaffId, StaffRole,
+};
+use gp_http::{router, DevelopmentTokens};
+use gp_online::Practice;
+use gp_sqlite::SqliteStore;
+use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture};
+use serde_json::{json, Value};
+
+mod common;
+use common::{call, serve, spine_code};
+
+struct World {
+    store: Arc<SqliteStore>,
+    addr: std::net::SocketAddr,
+    alice: PatientId,
+    bob: PatientId,
+}
+
+async fn world() -> World {
+    let ids = SequentialIds::new(9);
+    let store = Arc::new(SqliteStore::open_in_memory().expect("a store"));
+    let practice = Arc::new(
+        Practice::new(store.clone(), Arc::new(FixedClock::new(monday_morning())))
+            .recording_every_read(),
+    );
+    let today = monday_morning().date_naive();
+    let fixture = practice_fixture(&ids, today);
+    for m in fixture.staff() {
+        store.put_staff(&m).await.expect("staff");
+    }
+    store
+        .add_schedule(&fixture.schedule)
+        .await
+        .expect("schedule");
+    let manager = StaffProfile::new(StaffId::new(&ids), "Manager", StaffRole::PracticeManager);
+    practice.first_manager(&manager).await.expect("manager");
+    let desk = StaffProfile::new(StaffId::new(&ids), "Desk", StaffRole::Receptionist)
+        .with_competencies([Competency::VerifyIdentity]);
+    practice
+        .put_staff(&By::staff(&manager, Channel::Reception), &desk)
+        .await
+        .expect("desk");
+    let desk = By::staff(&desk, Channel::Reception);
+    let mut patients = Vec::new();
+    for n in 0..2 {
+        let p = PatientId::new(&ids);
+        let born = NaiveDate::from_ymd_opt(1980, 1, 1).expect("a date");
+        store
+            .put_listed_patient(
+                &ListedPatient::new(p, nhs_number(n), born, RegistrationKind::Regular, born)
+                    .expect("entry"),
+            )
+            .await
+            .expect("listed");
+        let reg = Registration {
+            nhs_number: nhs_number(n),
+            date_of_birth: born,
+            registration: RegistrationKind::Regular,
+            practice: OdsCode::parse("A81001").expect("code"),
+        };
+        practice.register(&desk, p, &reg).await.expect("register");
+        practice
+            .verify_identity(&desk, p, VerificationMethod::DocumentsSeen)
+            .await
+            .expect("verify");
+        practice
+            .set_services(&desk, p, &Service::ALL.into_iter().collect())
+            .await
+            .expect("services");
+        patients.push(p);
+    }
+    let (alice, bob) = (patients[0], patients[1]);
+    let tokens = DevelopmentTokens::new()
+        .with("alice", By::patient_online(alice))
+        .with("bob", By::patient_online(bob));
+    let addr = serve(router(practice, Arc::new(tokens))).await;
+    World {
+        store,
+        addr,
+        alice,
+        bob,
+    }
+}
+
+impl World {
+    async fn events(&self) -> Vec<AuditEvent> {
+        BookingStore::audit_events(self.store.as_ref())
+            .await
+            .expect("events")
+    }
+
+    /// The events `request` adds, with its reply.
+    async fn adds(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        extra: &[(&str, &str)],
+        body: &[u8],
+    ) -> (common::Reply, Vec<AuditEvent>) {
+        let before = self.events().await.len();
+        let reply = call(self.addr, method, path, token, extra, body).await;
+        let after = self.events().await;
+        (reply, after[before..].to_vec())
+    }
+}
+
+const SEARCH: &str = "/Slot?start=ge2026-06-02&end=le2026-06-05&status=free&_include=Slot:schedule";
+
+fn rejected(e: &AuditEvent, code: &str, action: &str) {
+    assert_eq!(e.action.as_str(), "request.rejected", "{e:?}");
+    assert_eq!(
+        e.outcome,
+        gp_core::Outcome::Refused(gp_core::ReasonCode::parse(code).expect("a code")),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.details.get("action").map(String::as_str),
+        Some(action),
+        "{e:?}"
+    );
+}
+
+fn read_by(e: &AuditEvent, patient: PatientId, action: &str) {
+    assert_eq!(e.action.as_str(), "access.authorize", "{e:?}");
+    assert!(e.outcome.is_allowed(), "{e:?}");
+    assert_eq!(e.actor, gp_core::Actor::Patient { patient }, "{e:?}");
+    assert_eq!(
+        e.details.get("action").map(String::as_str),
+        Some(action),
+        "{e:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_from_someone_signed_in_leaves_exactly_one_record() {
+    let w = world().await;
+    let (alice, bob) = (w.alice, w.bob);
+
+    // Allowed reads: a search, one each.
+    let (r, new) = w.adds("GET", SEARCH, Some("alice"), &[], b"").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(new.len(), 1, "{new:?}");
+    read_by(&new[0], alice, "book_appointment");
+    let slot_id = r.body["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["resource"])
+        .find(|x| x["resourceType"] == "Slot")
+        .and_then(|x| x["id"].as_str())
+        .expect("a slot")
+        .to_owned();
+
+    // Refusals the router makes before asking: one `request.rejected` each.
+    let (r, new) = w
+        .adds(
+            "GET",
+            "/Slot?end=le2026-06-05&status=free&_include=Slot:schedule",
+            Some("alice"),
+            &[],
+            b"",
+        )
+        .await;
+    assert_eq!((r.status, spine_code(&r)), (400, "BAD_REQUEST"));
+    assert_eq!(new.len(), 1, "{new:?}");
+    rejected(&new[0], "MalformedRequest", "book_appointment");
+    assert_eq!(new[0].patient, Some(alice));
+    let (r, new) = w
+        .adds("POST", "/Appointment", Some("alice"), &[], b"{not json")
+        .await;
+    assert_eq!((r.status, spine_code(&r)), (400, "BAD_REQUEST"));
+    assert_eq!(new.len(), 1, "{new:?}");
+    rejected(&new[0], "MalformedRequest", "book_appointment");
+    let (r, new) = w
+        .adds(
+            "GET",
+            "/Slot?start=ge2026-06-02&end=le2026-06-05&status=busy&_include=Slot:schedule",
+            Some("alice"),
+            &[],
+            b"",
+        )
+        .await;
+    assert_eq!((r.status, spine_code(&r)), (422, "INVALID_PARAMETER"));
+    assert_eq!(new.len(), 1, "{new:?}");
+    rejected(&new[0], "InvalidRequest", "book_appointment");
+
+    // A booking: the practice's own record of it, no more.
+    let appointment = json!({
+        "resourceType": "Appointment",
+        "status": "booked",
+        "slot": [{"reference": format!("Slot/{slot_id}")}],
+        "participant": [{"actor": {"reference": format!("Patient/{alice}")}, "status": "accepted"}],
+        "description": "Ear ache",
+    })
+    .to_string();
+    let (r, new) = w
+        .adds(
+            "POST",
+            "/Appointment",
+            Some("alice"),
+            &[],
+            appointment.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(new.iter().all(|e| e.outcome.is_allowed()), "{new:?}");
+    assert!(new.iter().any(|e| e.action.as_str() == "appointment.book"));
+    assert!(new.iter().all(|e| e.action.as_str() != "request.rejected"));
+    let id = r.body["id"].as_str().expect("an id").to_owned();
+    let path = format!("/Appointment/{id}");
+
+    // A refusal the practice decided is recorded there once, not again here.
+    let theirs = json!({
+        "resourceType": "Appointment",
+        "status": "booked",
+        "slot": [{"reference": format!("Slot/{slot_id}")}],
+        "participant": [{"actor": {"reference": format!("Patient/{bob}")}, "status": "accepted"}],
+    })
+    .to_string();
+    let (r, new) = w
+        .adds("POST", "/Appointment", Some("bob"), &[], theirs.as_bytes())
+        .await;
+    assert_eq!((r.status, spine_code(&r)), (409, "DUPLICATE_REJECTED"));
+    assert!(new.iter().any(|e| !e.outcome.is_allowed()), "{new:?}");
+    assert!(
+        new.iter().all(|e| e.action.as_str() != "request.rejected"),
+        "{new:?}"
+    );
+
+    // Reading it: her look is recorded; Bob's look at it finds nothing of
+    // his, and both his look at his own and the refusal are recorded.
+    let (r, new) = w.adds("GET", &path, Some("alice"), &[], b"").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(new.len(), 1, "{new:?}");
+    read_by(&new[0], alice, "view_appointments");
+    let (r, new) = w.adds("GET", &path, Some("bob"), &[], b"").await;
+    assert_eq!((r.status, spine_code(&r)), (404, "NO_RECORD_FOUND"));
+    assert_eq!(new.len(), 2, "{new:?}");
+    read_by(&new[0], bob, "view_appointments");
+    rejected(&new[1], "RecordNotFound", "view_appointments");
+    assert_eq!(new[1].actor, gp_core::Actor::Patient { patient: bob });
+
+    // Cancelling against a stale version: 409, recorded as a cancellation
+    // refused for its version; without If-Match, as malformed.
+    let mut cancel: Value = w.adds("GET", &path, Some("alice"), &[], b"").await.0.body;
+    cancel["status"] = json!("cancelled");
+    cancel["extension"] =
+        json!([{"url": gp_fhir::appointments::CANCELLATION_REASON, "valueString": "Better"}]);
+    let cancel = cancel.to_string();
+    let (r, new) = w
+        .adds(
+            "PUT",
+            &path,
+            Some("alice"),
+            &[("If-Match", "W/\"7\"")],
+            cancel.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(new.len(), 2, "{new:?}");
+    rejected(&new[1], "VersionMismatch", "cancel_appointment");
+    let (r, new) = w
+        .adds("PUT", &path, Some("alice"), &[], cancel.as_bytes())
+        .await;
+    assert_eq!((r.status, spine_code(&r)), (400, "BAD_REQUEST"));
+    rejected(
+        new.last().expect("an event"),
+        "MalformedRequest",
+        "cancel_appointment",
+    );
+
+    // Renewals are the patient's own: nobody else's request for them.
+    let (r, new) = w.adds("GET", "/Task", Some("alice"), &[], b"").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(new.len(), 1, "{new:?}");
+    read_by(&new[0], alice, "view_repeats");
+
+    // A token refused, or none: nobody to record, nothing recorded.
+    for token in [Some("mallory"), None] {
+        let (r, new) = w.adds("GET", SEARCH, token, &[], b"").await;
+        assert_eq!((r.status, spine_code(&r)), (403, "ACCESS_DENIED"));
+        assert!(new.is_empty(), "{new:?}");
+    }
+}
