@@ -92,6 +92,7 @@ pub async fn prepare(
                 actor: gp_core::Actor::Organisation {
                     ods: gp_core::OdsCode::parse("X09")?,
                     kind: gp_core::OrganisationType::URGENT_CARE,
+                    requester: None,
                 },
                 channel: gp_core::Channel::Organisation,
             },

@@ -758,6 +758,7 @@ impl Replay {
                     Actor::Organisation {
                         ods: *ods,
                         kind: *kind,
+                        requester: None,
                     },
                 );
                 ("done".into(), Some(ods.to_string()))

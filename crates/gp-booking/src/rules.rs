@@ -246,7 +246,7 @@ pub(crate) fn slot_refusal(
 ) -> Option<BookingRefusal> {
     match *actor {
         Actor::Patient { .. } | Actor::Proxy { .. } => online_slot_refusal(policy, slot, now),
-        Actor::Organisation { ods, kind } => {
+        Actor::Organisation { ods, kind, .. } => {
             organisation_slot_refusal(policy, ods, kind, slot, now)
         }
         _ => staff_slot_refusal(policy, slot, now),

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{PatientId, ProxyId, StaffId};
-use crate::nhs::{OdsCode, OrganisationType};
+use crate::nhs::{OdsCode, OrganisationType, RequesterId};
 
 /// The role of a member of practice staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -106,6 +106,13 @@ pub enum Actor {
         ods: OdsCode,
         /// Its type (`urgent-care`, `gp-practice`, ...).
         kind: OrganisationType,
+        /// The person at the organisation who made the request, as its
+        /// system names them (GP Connect's `requesting_practitioner`), when
+        /// known: kept in the audit trail, never part of what the
+        /// organisation may do. Left out of an event's encoding when
+        /// unknown, so events written before it encode as they did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requester: Option<RequesterId>,
     },
 }
 
@@ -147,7 +154,16 @@ impl fmt::Display for Actor {
             }
             Actor::Staff { staff, role } => write!(f, "{role} {staff}"),
             Actor::System => f.write_str("the system"),
-            Actor::Organisation { ods, kind } => write!(f, "organisation {ods} ({kind})"),
+            Actor::Organisation {
+                ods,
+                kind,
+                requester: None,
+            } => write!(f, "organisation {ods} ({kind})"),
+            Actor::Organisation {
+                ods,
+                kind,
+                requester: Some(r),
+            } => write!(f, "organisation {ods} ({kind}), user {r}"),
         }
     }
 }

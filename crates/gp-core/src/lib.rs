@@ -48,7 +48,7 @@ pub use ids::{
     AccountId, ApplicationId, BookingId, ConcernId, EventId, IdSource, MedicationId, MessageId,
     PatientId, ProblemId, ProxyId, RandomIds, RequestId, SequentialIds, SessionId, SlotId, StaffId,
 };
-pub use nhs::{NhsNumber, OdsCode, OrganisationType, ORGANISATION_TYPE_SYSTEM};
+pub use nhs::{NhsNumber, OdsCode, OrganisationType, RequesterId, ORGANISATION_TYPE_SYSTEM};
 pub use random::{OsRandom, RandomSource, RandomUnavailable, SeededRandom};
 pub use text::{bounded_text, is_invisible, Redacted, RedactedShape};
 pub use time::{

@@ -210,6 +210,44 @@ impl OrganisationType {
     }
 }
 
+/// The person at another organisation who made a GP Connect request, as
+/// the organisation's system names them in its token
+/// (`requesting_practitioner`): their SDS user id, or their id in that
+/// system when they have none. 1 to 64 ASCII letters, digits or `-._:@`,
+/// so it can be shown and searched but never carries text of its own.
+///
+/// ```
+/// use gp_core::RequesterId;
+/// assert_eq!(RequesterId::parse("111222333444").unwrap().as_str(), "111222333444");
+/// assert!(RequesterId::parse("Dr Who").is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RequesterId(Inline<64>);
+
+impl RequesterId {
+    /// Parses a requester id.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let ok = !input.is_empty()
+            && input.len() <= 64
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:@".contains(&b));
+        match Inline::new(input) {
+            Some(i) if ok => Ok(Self(i)),
+            _ => Err(ParseError::Invalid {
+                field: "requester id",
+                rule: "1 to 64 letters, digits or - . _ : @",
+            }),
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
 /// The traits every inline code shares: `Debug` as its text, ordered by its
 /// text, shown as its text, parsed from text (also by serde, through
 /// `String`).
@@ -265,6 +303,7 @@ macro_rules! inline_code {
 
 inline_code!(OdsCode);
 inline_code!(OrganisationType);
+inline_code!(RequesterId);
 
 #[cfg(test)]
 mod tests {

@@ -186,7 +186,7 @@ pub fn appointment_of_slots(booking: &Booking, slots: &[Slot], version: u64) -> 
     }
     let mut extensions =
         vec![json!({"url": DELIVERY_CHANNEL, "valueCode": delivery(slot.delivery)})];
-    if let Actor::Organisation { ods, kind } = booking.booked_by {
+    if let Actor::Organisation { ods, kind, .. } = booking.booked_by {
         let mut org = json!({
             "resourceType": "Organization",
             "id": "1",

@@ -106,6 +106,7 @@ fn slots_schedules_and_appointments_have_the_gp_connect_shape() {
     by_111.booked_by = Actor::Organisation {
         ods: gp_core::OdsCode::parse("X09").expect("a code"),
         kind: gp_core::OrganisationType::URGENT_CARE,
+        requester: None,
     };
     by_111.organisation_contact = Some(gp_booking::OrganisationContact {
         name: gp_booking::OrganisationName::parse("NHS 111").expect("a name"),

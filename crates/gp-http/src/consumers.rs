@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::{header, HeaderMap};
 use base64::Engine;
 use gp_access::By;
-use gp_core::{Actor, Channel, Clock, OdsCode, OrganisationType};
+use gp_core::{Actor, Channel, Clock, OdsCode, OrganisationType, RequesterId};
 use serde::Deserialize;
 
 use crate::Authenticate;
@@ -29,8 +29,11 @@ pub const MAX_TOKEN_SECONDS: i64 = 300;
 /// in one [`AnyOf`].
 /// It checks what can be checked of the claims: `reason_for_request` is
 /// `directcare`, `iat` and `exp` bound a life of at most five minutes that
-/// holds now (by the clock given), and the organisation is one of
-/// `organisations`. Anything else is refused (answered 403).
+/// holds now (by the clock given), the organisation is one of
+/// `organisations`, and `requesting_practitioner` names the person making
+/// the request (their SDS user id, or when that is `UNK` their id in the
+/// consumer's system; kept as the actor's `requester` in the audit trail).
+/// Anything else is refused (answered 403).
 pub struct GpConnectConsumers {
     organisations: BTreeMap<OdsCode, OrganisationType>,
     clock: Arc<dyn Clock + Send + Sync>,
@@ -53,6 +56,41 @@ struct ConsumerClaims {
     iat: i64,
     exp: i64,
     requesting_organization: RequestingOrganization,
+    requesting_practitioner: RequestingPractitioner,
+}
+
+#[derive(Deserialize)]
+struct RequestingPractitioner {
+    #[serde(rename = "resourceType")]
+    resource_type: String,
+    identifier: Vec<Identifier>,
+}
+
+/// GP Connect's system for a person's SDS user id.
+const SDS_USER_ID: &str = "https://fhir.nhs.uk/Id/sds-user-id";
+/// GP Connect's system for a person's SDS role profile id.
+const SDS_ROLE_PROFILE_ID: &str = "https://fhir.nhs.uk/Id/sds-role-profile-id";
+
+impl RequestingPractitioner {
+    /// Who the person is for the record: their SDS user id, or, when they
+    /// have none (`UNK`), their id in the consumer's own system.
+    fn requester(&self) -> Option<RequesterId> {
+        if self.resource_type != "Practitioner" {
+            return None;
+        }
+        let known = |i: &&Identifier| !i.value.eq_ignore_ascii_case("UNK");
+        let sds = self
+            .identifier
+            .iter()
+            .filter(|i| i.system == SDS_USER_ID)
+            .find(known);
+        let local = self
+            .identifier
+            .iter()
+            .filter(|i| i.system != SDS_USER_ID && i.system != SDS_ROLE_PROFILE_ID)
+            .find(known);
+        RequesterId::parse(&sds.or(local)?.value).ok()
+    }
 }
 
 #[derive(Deserialize)]
@@ -127,7 +165,14 @@ impl GpConnectConsumers {
             return None;
         }
         let kind = *self.organisations.get(&ods)?;
-        Some(Actor::Organisation { ods, kind })
+        // The person making the request, for the audit trail: a token that
+        // names nobody usable is refused.
+        let requester = Some(claims.requesting_practitioner.requester()?);
+        Some(Actor::Organisation {
+            ods,
+            kind,
+            requester,
+        })
     }
 }
 

@@ -674,7 +674,7 @@ where
     // Another organisation books as itself: GP Connect's booking
     // organisation must be there and be the organisation signed in.
     let organisation_contact = match by.actor {
-        Actor::Organisation { ods, kind } => {
+        Actor::Organisation { ods, kind, .. } => {
             let named = request.booking_organisation.as_ref().ok_or_else(|| {
                 outcome(
                     &gp_fhir::INVALID_RESOURCE,

@@ -17,8 +17,8 @@ use gp_access::{
 };
 use gp_booking::{BookingPolicy, BookingSettings, BookingStore, OrganisationSlots, Slot, SlotType};
 use gp_core::{
-    Channel, Clock, FixedClock, OdsCode, OrganisationType, PatientId, SequentialIds, StaffId,
-    StaffRole,
+    Actor, Channel, Clock, FixedClock, OdsCode, OrganisationType, PatientId, SequentialIds,
+    StaffId, StaffRole,
 };
 use gp_http::{router_at, AnyOf, DevelopmentTokens, GpConnectConsumers};
 use gp_online::Practice;
@@ -72,7 +72,15 @@ fn claims_at(ods: &str, iat: i64, reason: &str) -> Value {
             "name": "Consumer"
         },
         "requesting_device": {"resourceType": "Device"},
-        "requesting_practitioner": {"resourceType": "Practitioner", "id": "1"}
+        "requesting_practitioner": {
+            "resourceType": "Practitioner",
+            "id": "1",
+            "identifier": [
+                {"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "111222333444"},
+                {"system": "https://fhir.nhs.uk/Id/sds-role-profile-id", "value": "444555666777"},
+                {"system": "https://consumer.example/Id/user-guid", "value": "98ed4f78-814d-4266-8d5b-cde742f3093c"}
+            ]
+        }
     })
 }
 
@@ -627,6 +635,32 @@ async fn appointment_book_tokens_that_are_not_gp_connects_are_refused() {
             c["aud"] = json!("https://elsewhere.example/fhir");
             unsigned(&c)
         }),
+        ("naming no person", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requesting_practitioner"] = json!({"resourceType": "Practitioner", "id": "1"});
+            unsigned(&c)
+        }),
+        ("naming a person only as unknown", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requesting_practitioner"]["identifier"] = json!([
+                {"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "UNK"},
+                {"system": "https://fhir.nhs.uk/Id/sds-role-profile-id", "value": "UNK"}
+            ]);
+            unsigned(&c)
+        }),
+        ("naming a person in words", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requesting_practitioner"]["identifier"] = json!([
+                {"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "Dr\nEvil"}
+            ]);
+            unsigned(&c)
+        }),
+        ("without a requesting practitioner", {
+            let mut c = claims_at("X09", now, "directcare");
+            c.as_object_mut()
+                .map(|o| o.remove("requesting_practitioner"));
+            unsigned(&c)
+        }),
         ("naming two organisations", {
             let mut c = claims_at("X09", now, "directcare");
             c["requesting_organization"]["identifier"] = json!([
@@ -656,6 +690,78 @@ async fn appointment_book_tokens_that_are_not_gp_connects_are_refused() {
     assert!(resources(&r, "Slot")
         .iter()
         .any(|s| s["id"] == slot.id.to_string()));
+}
+
+#[tokio::test]
+async fn the_person_at_the_consumer_is_in_the_audit_trail() {
+    let w = world().await;
+    let now = w.clock.now().timestamp();
+    let events = || async {
+        BookingStore::audit_events(w.store.as_ref())
+            .await
+            .expect("events")
+    };
+    let requester = |e: &gp_core::AuditEvent| match e.actor {
+        Actor::Organisation { requester, .. } => requester.map(|r| r.as_str().to_owned()),
+        _ => None,
+    };
+    // By their SDS user id.
+    let before = events().await.len();
+    let booked = w
+        .book(w.carol, &w.slot(SlotType::Urgent, 0), "X09", "urgent-care")
+        .await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    let new = events().await[before..].to_vec();
+    assert!(!new.is_empty());
+    for e in &new {
+        assert_eq!(requester(e).as_deref(), Some("111222333444"), "{e:?}");
+    }
+    // With no SDS user id (UNK), by their id in the consumer's system.
+    let mut c = claims_at("X09", now, "directcare");
+    c["requesting_practitioner"]["identifier"][0]["value"] = json!("UNK");
+    let body = w
+        .appointment(
+            w.carol,
+            &[&w.slot(SlotType::Urgent, 1)],
+            "X09",
+            "urgent-care",
+        )
+        .to_string();
+    let before = events().await.len();
+    let r = call(
+        w.addr,
+        "POST",
+        "/Appointment",
+        Some(&unsigned(&c)),
+        &[],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let new = events().await[before..].to_vec();
+    assert!(!new.is_empty());
+    for e in &new {
+        assert_eq!(
+            requester(e).as_deref(),
+            Some("98ed4f78-814d-4266-8d5b-cde742f3093c"),
+            "{e:?}"
+        );
+    }
+    // Who it was never changes what the organisation may do: its cap and
+    // its bookings are the organisation's, whoever made them.
+    let first = booked.body["id"].as_str().expect("an id");
+    let mut other = claims_at("X09", now, "directcare");
+    other["requesting_practitioner"]["identifier"][0]["value"] = json!("999888777666");
+    let read = call(
+        w.addr,
+        "GET",
+        &format!("/Appointment/{first}"),
+        Some(&unsigned(&other)),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(read.status, 200, "{}", read.body);
 }
 
 #[tokio::test]

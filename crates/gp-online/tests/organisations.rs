@@ -34,6 +34,7 @@ fn nhs111() -> Actor {
     Actor::Organisation {
         ods: ods("X09"),
         kind: OrganisationType::URGENT_CARE,
+        requester: None,
     }
 }
 
@@ -42,6 +43,7 @@ fn neighbour() -> Actor {
     Actor::Organisation {
         ods: ods("B82005"),
         kind: OrganisationType::GP_PRACTICE,
+        requester: None,
     }
 }
 
@@ -61,7 +63,7 @@ fn by(actor: Actor) -> By {
 
 fn filter_of(actor: Actor) -> OrganisationFilter {
     match actor {
-        Actor::Organisation { ods, kind } => OrganisationFilter {
+        Actor::Organisation { ods, kind, .. } => OrganisationFilter {
             ods: Some(ods),
             kind: Some(kind),
         },
@@ -318,6 +320,7 @@ async fn an_organisation_sees_only_the_slots_opened_to_it_as_gp_connect_filters_
     let impostor = Actor::Organisation {
         ods: ods("C99999"),
         kind: OrganisationType::GP_PRACTICE,
+        requester: None,
     };
     let stolen = OrganisationFilter {
         ods: Some(ods("B82005")),
@@ -328,6 +331,7 @@ async fn an_organisation_sees_only_the_slots_opened_to_it_as_gp_connect_filters_
     let pharmacy = Actor::Organisation {
         ods: ods("FA123"),
         kind: OrganisationType::parse("pharmacy").expect("a type"),
+        requester: None,
     };
     assert!(w
         .search(pharmacy, w.carol, filter_of(pharmacy))
@@ -512,6 +516,7 @@ async fn an_organisation_is_held_to_the_slots_the_embargo_the_horizon_and_its_ca
     let other_111 = Actor::Organisation {
         ods: ods("X10"),
         kind: OrganisationType::URGENT_CARE,
+        requester: None,
     };
     assert!(w
         .book(other_111, w.sid, &w.slot(SlotType::Urgent, 2))

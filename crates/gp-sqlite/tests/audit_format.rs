@@ -85,6 +85,7 @@ fn kind(k: SubjectKind) -> &'static str {
         SubjectKind::Application => "Application",
         SubjectKind::Concern => "Concern",
         SubjectKind::Other => "Other",
+        SubjectKind::Problem => "Problem",
         other => panic!("a subject kind the format does not document: {other:?}"),
     }
 }
@@ -116,6 +117,21 @@ fn encode(e: &AuditEvent) -> String {
             o.push_str("}}");
         }
         Actor::System => o.push_str("\"System\""),
+        Actor::Organisation {
+            ods,
+            kind,
+            requester,
+        } => {
+            o.push_str("{\"Organisation\":{\"ods\":");
+            string(&mut o, ods.as_str());
+            o.push_str(",\"kind\":");
+            string(&mut o, kind.as_str());
+            if let Some(r) = requester {
+                o.push_str(",\"requester\":");
+                string(&mut o, r.as_str());
+            }
+            o.push_str("}}");
+        }
         other => panic!("an actor the format does not document: {other:?}"),
     }
     o.push_str(",\"channel\":");
@@ -126,6 +142,7 @@ fn encode(e: &AuditEvent) -> String {
             Channel::Telephone => "Telephone",
             Channel::Reception => "Reception",
             Channel::Internal => "Internal",
+            Channel::Organisation => "Organisation",
             other => panic!("a channel the format does not document: {other:?}"),
         },
     );
@@ -324,6 +341,28 @@ async fn every_documented_shape_re_encodes_and_rehashes() {
             .with_subject(SubjectKind::Other, staff),
         );
     }
+    // Another organisation, with and without the person who asked.
+    for requester in [
+        None,
+        Some(gp_core::RequesterId::parse("111222333444").unwrap()),
+    ] {
+        events.push(
+            AuditEvent::new(
+                &ids,
+                at(9),
+                Actor::Organisation {
+                    ods: gp_core::OdsCode::parse("X09").unwrap(),
+                    kind: gp_core::OrganisationType::URGENT_CARE,
+                    requester,
+                },
+                Channel::Organisation,
+                Some(patient),
+                action("appointment.book"),
+                Outcome::Allowed,
+            )
+            .with_subject(SubjectKind::Problem, staff),
+        );
+    }
     let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
         .unwrap()
         .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
@@ -341,6 +380,12 @@ async fn every_documented_shape_re_encodes_and_rehashes() {
     let export = append_and_export(&events).await;
     check_export(&export, &events);
     assert!(export.contains(r#""at":"2016-12-31T23:59:60.500Z""#));
+    // An organisation's actor as section 1 shows it; the person who asked
+    // only when known, so events written before it encode as they did.
+    assert!(export.contains(r#""actor":{"Organisation":{"ods":"X09","kind":"urgent-care"}}"#));
+    assert!(export.contains(
+        r#""actor":{"Organisation":{"ods":"X09","kind":"urgent-care","requester":"111222333444"}}"#
+    ));
     // The four documented shapes of a time appear as written in section 1.
     assert!(export.contains(r#""at":"2026-03-09T08:05:07Z""#));
     assert!(export.contains(r#""at":"2026-03-09T08:05:07.500Z""#));

@@ -727,6 +727,7 @@ pub async fn organisation_holdings_count_its_live_future_bookings<S: BookingStor
     let by_org = |code: &str| Actor::Organisation {
         ods: org(code),
         kind: gp_core::OrganisationType::URGENT_CARE,
+        requester: None,
     };
     let mut ours = std::collections::BTreeSet::new();
     for (i, who) in [
