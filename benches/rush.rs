@@ -230,11 +230,7 @@ fn rush(patients: usize, slots: usize) {
 /// 25 GPs, weekdays 08:00-18:00 in 10-minute slots, four weeks: 30,000 slots.
 fn big_schedule(ids: &SequentialIds) -> (Vec<StaffMember>, Schedule) {
     let gps: Vec<StaffMember> = (0..25)
-        .map(|n| StaffMember {
-            id: StaffId::new(ids),
-            name: format!("Dr {n}"),
-            role: StaffRole::Gp,
-        })
+        .map(|n| StaffMember::new(StaffId::new(ids), format!("Dr {n}"), StaffRole::Gp))
         .collect();
     let mut templates = Vec::new();
     for gp in &gps {

@@ -823,10 +823,17 @@ pub(crate) async fn run(args: Args) -> Result<Tally, Error> {
     for p in nurses.iter().chain([&hca]) {
         practice.put_staff(&as_manager, p).await?;
     }
-    let member = |p: &StaffProfile| StaffMember {
-        id: p.staff,
-        name: p.name.clone(),
-        role: p.role,
+    let member = |p: &StaffProfile| {
+        let mut m = StaffMember::new(p.staff, p.name.clone(), p.role);
+        if p.role == StaffRole::Gp {
+            // The GPs' SDS job role, as the practice records it.
+            m.job_role = Some(gp_booking::JobRole {
+                code: gp_booking::JobRoleCode::parse("R0260").expect("a job role code"),
+                name: gp_booking::JobRoleName::parse("General Medical Practitioner")
+                    .expect("a job role name"),
+            });
+        }
+        m
     };
     let clinicians: Vec<StaffMember> = gps
         .iter()

@@ -234,11 +234,7 @@ impl Replay {
                 {
                     if !matches!(role, StaffRole::Receptionist | StaffRole::PracticeManager) {
                         self.store
-                            .put_staff(&StaffMember {
-                                id: profile.staff,
-                                name: name.clone(),
-                                role: *role,
-                            })
+                            .put_staff(&StaffMember::new(profile.staff, name.clone(), *role))
                             .await?;
                     }
                     let id = profile.staff.to_string();

@@ -93,6 +93,38 @@ bounded!(
     "one line, with no control characters"
 );
 bounded!(
+    /// A member of staff's SDS user id (the national directory's id on
+    /// their smartcard): 1 to 20 ASCII letters or digits.
+    SdsUserId, "the SDS user id", 20, true,
+    |t: &str| t.chars().all(|c| c.is_ascii_alphanumeric()),
+    "ASCII letters and digits"
+);
+bounded!(
+    /// An SDS job role code (GP Connect's `CareConnect-SDSJobRoleName-1`
+    /// code system), such as `R0260`: `R` and four digits.
+    JobRoleCode, "the SDS job role code", 5, true,
+    |t: &str| t.len() == 5 && t.starts_with('R') && t[1..].chars().all(|c| c.is_ascii_digit()),
+    "R and four digits"
+);
+bounded!(
+    /// The name of an SDS job role as the code system gives it (for
+    /// `R0260`, "General Medical Practitioner"): 1 to 100 characters on one line.
+    JobRoleName, "the SDS job role name", 100, true,
+    |t: &str| !t.chars().any(char::is_control),
+    "one line, with no control characters"
+);
+
+/// A clinician's national job role, as the practice records it from their
+/// SDS entry: what GP Connect shows as the `PractitionerRole` extension.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct JobRole {
+    /// The SDS job role code (`R0260`).
+    pub code: JobRoleCode,
+    /// Its name in the code system ("General Medical Practitioner").
+    pub name: JobRoleName,
+}
+
+bounded!(
     /// The telephone number of an organisation that booked: 1 to 40
     /// digits, spaces and `+ ( ) -`, with at least one digit.
     OrganisationTelephone, "the organisation's telephone number", 40, true,
@@ -192,6 +224,32 @@ pub struct Holding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sds_details_are_codes_not_text() {
+        assert!(SdsUserId::parse("555123456789").is_ok());
+        for bad in ["", "555 123", "55512345678901234567890", "id\n1", "ünï"] {
+            assert!(SdsUserId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            JobRoleCode::parse("R0260").map(|c| c.to_string()),
+            Ok("R0260".into())
+        );
+        for bad in [
+            "",
+            "R026",
+            "R02600",
+            "X0260",
+            "r0260",
+            "R02a0",
+            "S0030:G0100:R0620",
+        ] {
+            assert!(JobRoleCode::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(JobRoleName::parse("General Medical Practitioner").is_ok());
+        assert!(JobRoleName::parse("two\nlines").is_err());
+        assert!(JobRoleName::parse(&"n".repeat(101)).is_err());
+    }
 
     #[test]
     fn an_organisations_name_and_telephone_are_one_plain_line() {

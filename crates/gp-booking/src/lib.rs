@@ -83,7 +83,8 @@ pub use amend::decide_amend;
 pub use book::decide_book;
 pub use booking::{
     Booking, BookingComment, BookingDescription, Cancellation, CancellationReason, Holding,
-    OrganisationContact, OrganisationName, OrganisationTelephone, OverrideReason,
+    JobRole, JobRoleCode, JobRoleName, OrganisationContact, OrganisationName,
+    OrganisationTelephone, OverrideReason, SdsUserId,
 };
 pub use cancel::decide_cancel;
 pub use decision::{

@@ -21,6 +21,27 @@ pub struct StaffMember {
     pub name: String,
     /// Their role.
     pub role: StaffRole,
+    /// Their SDS user id, when the practice records it: GP Connect
+    /// identifies a `Practitioner` by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sds_user_id: Option<crate::SdsUserId>,
+    /// Their SDS job role, when the practice records it: GP Connect's
+    /// `PractitionerRole` extension on their schedules and appointments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_role: Option<crate::JobRole>,
+}
+
+impl StaffMember {
+    /// A member of staff with no SDS details recorded.
+    pub fn new(id: StaffId, name: impl Into<String>, role: StaffRole) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            role,
+            sds_user_id: None,
+            job_role: None,
+        }
+    }
 }
 
 /// How an appointment takes place.

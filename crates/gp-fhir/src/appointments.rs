@@ -30,6 +30,39 @@ pub const CANCELLATION_REASON: &str =
 pub const BOOKING_ORGANISATION: &str =
     "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-BookingOrganisation-1";
 
+/// The practitioner role extension: the clinician's SDS job role.
+pub const PRACTITIONER_ROLE: &str =
+    "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-PractitionerRole-1";
+/// The SDS job role code system the practitioner role is coded in.
+pub const SDS_JOB_ROLE_SYSTEM: &str =
+    "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-SDSJobRoleName-1";
+/// The SDS user id identifier system.
+pub const SDS_USER_ID_SYSTEM: &str = "https://fhir.nhs.uk/Id/sds-user-id";
+
+/// Adds the clinician's SDS job role to a `Schedule` or `Appointment` as
+/// GP Connect's `PractitionerRole` extension, when the practice recorded
+/// one (a resource that is not an object is left as it is).
+pub fn with_practitioner_role(mut resource: Value, role: Option<&gp_booking::JobRole>) -> Value {
+    let (Some(role), Some(object)) = (role, resource.as_object_mut()) else {
+        return resource;
+    };
+    let extension = json!({
+        "url": PRACTITIONER_ROLE,
+        "valueCodeableConcept": {"coding": [{
+            "system": SDS_JOB_ROLE_SYSTEM,
+            "code": role.code.as_str(),
+            "display": role.name.as_str(),
+        }]},
+    });
+    match object.get_mut("extension").and_then(Value::as_array_mut) {
+        Some(list) => list.push(extension),
+        None => {
+            object.insert("extension".into(), json!([extension]));
+        }
+    }
+    resource
+}
+
 /// `CareConnect-GPC-Organization-1`, the booking organisation's profile.
 pub const ORGANIZATION_PROFILE: &str =
     "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Organization-1";
@@ -117,14 +150,22 @@ pub fn schedule_of_slot(slot: &Slot, site: Option<&PracticeSite>) -> Value {
     })
 }
 
-/// A clinician as `CareConnect-GPC-Practitioner-1` (the name patients see).
+/// A clinician as `CareConnect-GPC-Practitioner-1` (the name patients
+/// see), identified by their SDS user id when the practice recorded it.
 pub fn practitioner(staff: &gp_booking::StaffMember) -> Value {
-    json!({
+    let mut p = json!({
         "resourceType": "Practitioner",
         "id": staff.id.to_string(),
         "meta": {"versionId": "1", "profile": [PRACTITIONER_PROFILE]},
         "name": [{"use": "usual", "text": staff.name}],
-    })
+    });
+    if let (Some(id), Some(object)) = (&staff.sds_user_id, p.as_object_mut()) {
+        object.insert(
+            "identifier".into(),
+            json!([{"system": SDS_USER_ID_SYSTEM, "value": id.as_str()}]),
+        );
+    }
+    p
 }
 
 /// The practice as `CareConnect-GPC-Organization-1`.

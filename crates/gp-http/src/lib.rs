@@ -42,9 +42,9 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use gp_access::{Action, By};
 use gp_booking::{
     AmendRequest, BookRequest, Booking, BookingStore, CancelRequest, OrganisationFilter,
-    SearchQuery,
+    SearchQuery, StaffMember,
 };
-use gp_core::{Actor, BookingId, Clock, OdsCode, OrganisationType, PatientId};
+use gp_core::{Actor, BookingId, Clock, OdsCode, OrganisationType, PatientId, StaffId};
 use gp_fhir::appointments::{self, AppointmentChange};
 use gp_fhir::{error_for, operation_outcome, prescriptions, GpcError};
 use gp_online::{Answer, OnlineError, Practice, PracticeStore, Refused, RequestFault};
@@ -570,25 +570,36 @@ where
         .filter(|s| s.period.end() <= wanted.to)
         .collect();
     let mut resources: Vec<Value> = slots.iter().map(|s| appointments::slot(s, false)).collect();
+    // The clinicians, each read once: their job roles go on their
+    // schedules, and they are included when asked for.
+    let mut clinicians = std::collections::BTreeMap::new();
+    for s in &slots {
+        if let std::collections::btree_map::Entry::Vacant(e) = clinicians.entry(s.clinician) {
+            e.insert(staff_member(app, s.clinician).await?);
+        }
+    }
     let site = app.site.as_ref();
     let mut seen = std::collections::BTreeSet::new();
     for s in &slots {
         if seen.insert(s.session) {
-            resources.push(appointments::schedule_of_slot(s, site));
+            let role = clinicians
+                .get(&s.clinician)
+                .and_then(|m| m.as_ref())
+                .and_then(|m| m.job_role.as_ref());
+            resources.push(appointments::with_practitioner_role(
+                appointments::schedule_of_slot(s, site),
+                role,
+            ));
         }
     }
     let recurse = |v: &str| query.iter().any(|(k, x)| k == "_include:recurse" && x == v);
     if recurse("Schedule:actor:Practitioner") {
-        let mut clinicians = std::collections::BTreeSet::new();
-        for s in &slots {
-            if clinicians.insert(s.clinician) {
-                match BookingStore::staff_member(app.practice.store().as_ref(), s.clinician).await {
-                    Ok(Some(staff)) => resources.push(appointments::practitioner(&staff)),
-                    Ok(None) => {}
-                    Err(e) => return Err(failure(&e.into())),
-                }
-            }
-        }
+        resources.extend(
+            clinicians
+                .values()
+                .flatten()
+                .map(appointments::practitioner),
+        );
     }
     if let (Some(site), false) = (site, slots.is_empty()) {
         if recurse("Schedule:actor:Location") {
@@ -597,6 +608,17 @@ where
         resources.push(appointments::organization(site));
     }
     Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
+}
+
+/// The member of staff `id`, if stored.
+async fn staff_member<S, C>(app: &App<S, C>, id: StaffId) -> Result<Option<StaffMember>, Response>
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    BookingStore::staff_member(app.practice.store().as_ref(), id)
+        .await
+        .map_err(|e| failure(&e.into()))
 }
 
 /// A booking as the `Appointment` it is: its slot, and the slots of the
@@ -630,7 +652,17 @@ async fn appointment_among<S: PracticeStore>(
         }
     }
     slots.sort_by_key(|s| (s.start(), s.id));
-    Ok(appointments::appointment_of_slots(b, &slots, b.version()))
+    let role = match slots.first() {
+        Some(first) => BookingStore::staff_member(store, first.clinician)
+            .await
+            .map_err(|e| failure(&e.into()))?
+            .and_then(|m| m.job_role),
+        None => None,
+    };
+    Ok(appointments::with_practitioner_role(
+        appointments::appointment_of_slots(b, &slots, b.version()),
+        role.as_ref(),
+    ))
 }
 
 fn with_etag(mut r: Response, v: u64) -> Response {

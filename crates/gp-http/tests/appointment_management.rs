@@ -1088,6 +1088,97 @@ async fn appointment_book_multiple_adjacent_slots_as_one_appointment() {
     assert!(ids.contains(&a.id.to_string()) && ids.contains(&b.id.to_string()));
 }
 
+/// The `PractitionerRole` extension's coding on a resource, if any.
+fn practitioner_role(resource: &Value) -> Option<(String, String)> {
+    resource["extension"].as_array()?.iter().find_map(|e| {
+        (e["url"] == gp_fhir::appointments::PRACTITIONER_ROLE).then(|| {
+            let coding = &e["valueCodeableConcept"]["coding"][0];
+            assert_eq!(coding["system"], gp_fhir::appointments::SDS_JOB_ROLE_SYSTEM);
+            (
+                coding["code"].as_str().unwrap_or("").to_owned(),
+                coding["display"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+    })
+}
+
+#[tokio::test]
+async fn clinicians_carry_the_sds_job_role_and_user_id_the_practice_recorded() {
+    let w = world().await;
+    let slot = w.slot(SlotType::Urgent, 0);
+    // The practice records the clinician's SDS user id (their job role,
+    // R0260, is already recorded for the GPs).
+    let mut member = BookingStore::staff_member(w.store.as_ref(), slot.clinician)
+        .await
+        .expect("no error")
+        .expect("the clinician");
+    member.sds_user_id = Some(gp_booking::SdsUserId::parse("555123456789").expect("an id"));
+    w.store.put_staff(&member).await.expect("stored");
+    let r = w
+        .get(
+            &(search_path(3, &filter(ORG_TYPE, "urgent-care"))
+                + "&_include:recurse=Schedule:actor:Practitioner"),
+            "X09",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Every schedule carries its clinician's job role exactly when the
+    // practice recorded one.
+    let schedules = resources(&r, "Schedule");
+    assert!(!schedules.is_empty());
+    for s in &schedules {
+        let clinician: gp_core::StaffId = s["actor"][0]["reference"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("Practitioner/"))
+            .and_then(|id| id.parse().ok())
+            .expect("a clinician");
+        let recorded = BookingStore::staff_member(w.store.as_ref(), clinician)
+            .await
+            .expect("no error")
+            .and_then(|m| m.job_role)
+            .map(|j| (j.code.as_str().to_owned(), j.name.as_str().to_owned()));
+        assert_eq!(practitioner_role(s), recorded, "{s}");
+    }
+    let ours = schedules
+        .iter()
+        .find(|s| s["id"] == slot.session.to_string())
+        .expect("the slot's schedule");
+    assert_eq!(
+        practitioner_role(ours),
+        Some((
+            "R0260".to_owned(),
+            "General Medical Practitioner".to_owned()
+        ))
+    );
+    // The practitioner is identified by their SDS user id.
+    let practitioner = resources(&r, "Practitioner")
+        .into_iter()
+        .find(|p| p["id"] == slot.clinician.to_string())
+        .expect("the clinician");
+    assert_eq!(
+        practitioner["identifier"][0]["system"],
+        "https://fhir.nhs.uk/Id/sds-user-id"
+    );
+    assert_eq!(practitioner["identifier"][0]["value"], "555123456789");
+    // The appointment booked in that slot carries the role too.
+    let booked = w.book(w.carol, &slot, "X09", "urgent-care").await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    assert_eq!(
+        practitioner_role(&booked.body).map(|r| r.0),
+        Some("R0260".to_owned())
+    );
+    // And a cancellation sent back with it, as read, is taken.
+    let mut cancel = booked.body.clone();
+    cancel["status"] = json!("cancelled");
+    cancel["extension"]
+        .as_array_mut()
+        .expect("extensions")
+        .push(json!({"url": gp_fhir::appointments::CANCELLATION_REASON, "valueString": "Sorted"}));
+    let id = booked.body["id"].as_str().expect("an id");
+    let done = w.put(id, &cancel, Some("W/\"1\""), "X09").await;
+    assert_eq!(done.status, 200, "{}", done.body);
+}
+
 #[tokio::test]
 async fn search_for_free_slots_returns_the_organization_and_the_included_practitioners_and_location(
 ) {

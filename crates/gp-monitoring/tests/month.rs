@@ -64,11 +64,7 @@ impl Month2026 {
         door.put_staff(&By::staff(&manager, Channel::Reception), &desk_profile)
             .await
             .expect("desk");
-        let gp = StaffMember {
-            id: StaffId::new(&ids),
-            name: "Dr Patel".into(),
-            role: StaffRole::Gp,
-        };
+        let gp = StaffMember::new(StaffId::new(&ids), "Dr Patel", StaffRole::Gp);
         store.put_staff(&gp).await.expect("gp");
         let templates: Vec<SessionTemplate> = [
             Weekday::Mon,

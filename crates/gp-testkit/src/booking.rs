@@ -49,7 +49,15 @@ impl World {
     fn new(slots: usize) -> Self {
         let ids = SequentialIds::new(0xC0FFEE);
         let now = monday_morning();
-        let (gp, schedule) = small_schedule(&ids, now, slots);
+        let (mut gp, schedule) = small_schedule(&ids, now, slots);
+        // The SDS details a practice may record are stored with the member.
+        gp.sds_user_id =
+            Some(gp_booking::SdsUserId::parse("555123456789").expect("an SDS user id"));
+        gp.job_role = Some(gp_booking::JobRole {
+            code: gp_booking::JobRoleCode::parse("R0260").expect("a job role code"),
+            name: gp_booking::JobRoleName::parse("General Medical Practitioner")
+                .expect("a job role name"),
+        });
         Self {
             ids,
             now,

@@ -60,11 +60,16 @@ impl PracticeFixture {
 }
 
 fn staff(ids: &dyn IdSource, name: &str, role: StaffRole) -> StaffMember {
-    StaffMember {
-        id: StaffId::new(ids),
-        name: name.to_owned(),
-        role,
+    let mut member = StaffMember::new(StaffId::new(ids), name, role);
+    if role == StaffRole::Gp {
+        // As the practice records it from SDS (GP Connect's example role).
+        member.job_role = Some(gp_booking::JobRole {
+            code: gp_booking::JobRoleCode::parse("R0260").expect("a job role code"),
+            name: gp_booking::JobRoleName::parse("General Medical Practitioner")
+                .expect("a job role name"),
+        });
     }
+    member
 }
 
 fn weekly_templates(
