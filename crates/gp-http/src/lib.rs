@@ -276,7 +276,99 @@ where
             outcome(&e, "That method is not supported here.")
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(negotiate))
         .with_state(app)
+}
+
+/// The JSON media types a body may be sent in and an answer given in.
+const JSON_TYPES: [&str; 3] = [
+    "application/fhir+json",
+    "application/json+fhir",
+    "application/json",
+];
+
+/// The media type of a header value's first entry, lower-case, without
+/// its parameters.
+fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether an `Accept` header lets the answer be JSON: some entry is a
+/// JSON type, `application/*` or `*/*`, and not refused with `q=0`.
+fn accepts_json(accept: &str) -> bool {
+    accept.split(',').any(|entry| {
+        let kind = media_type(entry);
+        let refused = entry.split(';').skip(1).any(|p| {
+            let p = p.trim().to_ascii_lowercase();
+            p.strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        !refused
+            && (JSON_TYPES.contains(&kind.as_str()) || kind == "application/*" || kind == "*/*")
+    })
+}
+
+/// Answers are FHIR JSON only (XML is not built): a request whose
+/// `_format` or `Accept` allows only something else is 406, and a body
+/// sent as anything but JSON is 415, before anything else is read. No
+/// `Accept`, no `_format` and no `Content-Type` mean JSON.
+async fn negotiate(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let not = |http: u16, why: &str| {
+        let e = GpcError {
+            http,
+            issue: "not-supported",
+            ..gp_fhir::BAD_REQUEST
+        };
+        outcome(&e, why)
+    };
+    let format = request.uri().query().into_iter().flat_map(|q| {
+        url_pairs(q)
+            .into_iter()
+            .filter(|(k, _)| k == "_format")
+            .map(|(_, v)| v)
+    });
+    for f in format.collect::<Vec<_>>() {
+        let f = media_type(&f);
+        if !(f == "json" || JSON_TYPES.contains(&f.as_str())) {
+            return not(406, "Answers are given in FHIR JSON only (_format=json).");
+        }
+    }
+    let headers = request.headers();
+    if let Some(accept) = headers.get(header::ACCEPT) {
+        let ok = accept.to_str().map(accepts_json).unwrap_or(false);
+        if !ok {
+            return not(
+                406,
+                "Answers are given in FHIR JSON only (Accept: application/fhir+json).",
+            );
+        }
+    }
+    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
+        let ok = kind
+            .to_str()
+            .map(|k| JSON_TYPES.contains(&media_type(k).as_str()))
+            .unwrap_or(false);
+        if !ok {
+            return not(415, "Send FHIR JSON (Content-Type: application/fhir+json).");
+        }
+    }
+    next.run(request).await
+}
+
+/// A query string's pairs, percent-decoded (`+` as a space); a pair that
+/// does not decode is left out.
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{query}").parse().unwrap_or_default(),
+    )
+    .map(|q| q.0)
+    .unwrap_or_default()
 }
 
 fn not_found() -> GpcError {

@@ -21,7 +21,7 @@ use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixt
 use serde_json::{json, Value};
 
 mod common;
-use common::{call, serve, spine_code};
+use common::{call, call_as, serve, spine_code};
 
 struct World {
     store: Arc<SqliteStore>,
@@ -296,4 +296,70 @@ async fn every_request_from_someone_signed_in_leaves_exactly_one_record() {
         assert_eq!((r.status, spine_code(&r)), (403, "ACCESS_DENIED"));
         assert!(new.is_empty(), "{new:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_fhir_json_and_a_request_for_anything_else_is_refused_plainly() {
+    let w = world().await;
+    let get = |accept: Option<&'static str>, path: String| {
+        let addr = w.addr;
+        async move {
+            let extra: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+            call(addr, "GET", &path, Some("alice"), &extra, b"").await
+        }
+    };
+    for accept in [
+        None,
+        Some("application/fhir+json"),
+        Some("application/json"),
+        Some("*/*"),
+        Some("application/fhir+xml, application/fhir+json;q=0.5"),
+        Some("application/json+fhir; charset=utf-8"),
+    ] {
+        let r = get(accept, SEARCH.to_owned()).await;
+        assert_eq!(r.status, 200, "{accept:?}: {}", r.body);
+        assert!(r.headers.contains("content-type: application/fhir+json"));
+    }
+    for accept in [
+        "application/fhir+xml",
+        "application/xml",
+        "text/html",
+        "application/fhir+json;q=0",
+    ] {
+        let r = get(Some(accept), SEARCH.to_owned()).await;
+        assert_eq!(r.status, 406, "{accept}: {}", r.body);
+        assert_eq!(r.body["issue"][0]["code"], "not-supported");
+    }
+    for (format, status) in [
+        ("json", 200),
+        ("application/fhir%2Bjson", 200),
+        ("xml", 406),
+        ("application/fhir%2Bxml", 406),
+        ("html", 406),
+    ] {
+        let r = get(None, format!("{SEARCH}&_format={format}")).await;
+        assert_eq!(r.status, status, "_format={format}: {}", r.body);
+    }
+    // A body sent as XML (or anything but JSON) is 415, and nothing is booked.
+    let before = w.events().await.len();
+    for kind in ["application/fhir+xml", "text/plain", "multipart/form-data"] {
+        let r = call_as(
+            w.addr,
+            "POST",
+            "/Appointment",
+            Some("alice"),
+            kind,
+            &[],
+            b"<Appointment xmlns=\"http://hl7.org/fhir\"/>",
+        )
+        .await;
+        assert_eq!(r.status, 415, "{kind}: {}", r.body);
+        assert_eq!(r.body["resourceType"], "OperationOutcome");
+    }
+    assert!(w
+        .events()
+        .await
+        .iter()
+        .skip(before)
+        .all(|e| e.action.as_str() != "appointment.book"));
 }

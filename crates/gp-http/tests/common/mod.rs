@@ -31,8 +31,31 @@ pub async fn call(
     extra: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
+    call_as(
+        addr,
+        method,
+        path,
+        token,
+        "application/fhir+json",
+        extra,
+        body,
+    )
+    .await
+}
+
+/// Like [`call`], with the body sent as `content_type`.
+#[allow(dead_code)]
+pub async fn call_as(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n", body.len());
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
