@@ -59,8 +59,14 @@ pub const DUPLICATE_REJECTED: GpcError = e(
     "duplicate",
 );
 /// 409: the resource changed since the version the request names (an
-/// `If-Match` that is not its current version).
-pub const CONFLICT: GpcError = e(409, "CONFLICT", "Conflict", "conflict");
+/// `If-Match` that is not its current version). Spine's code for it, as GP
+/// Connect's provider tests and demonstrator answer a version conflict.
+pub const FHIR_CONSTRAINT_VIOLATION: GpcError = e(
+    409,
+    "FHIR_CONSTRAINT_VIOLATION",
+    "FHIR constraint violated",
+    "conflict",
+);
 /// 403: who is asking may not do this.
 pub const ACCESS_DENIED: GpcError = e(403, "ACCESS_DENIED", "Access denied", "forbidden");
 /// 422: the resource sent, or the one it would change, breaks a rule.
@@ -133,7 +139,7 @@ pub const MAPPING: &[(&str, GpcError)] = &[
     ("OrganisationCapReached", INVALID_RESOURCE),
     ("InsideOrganisationEmbargo", INVALID_RESOURCE),
     ("AmendNotOnline", ACCESS_DENIED),
-    ("BookingChanged", CONFLICT),
+    ("BookingChanged", FHIR_CONSTRAINT_VIOLATION),
     ("SlotsNotAdjacent", INVALID_RESOURCE),
     ("AppointmentOfSeveralSlots", INVALID_RESOURCE),
     // Repeat prescriptions.
@@ -203,7 +209,7 @@ pub const MAPPING: &[(&str, GpcError)] = &[
     ("InvalidRequest", INVALID_RESOURCE),
     ("RecordNotFound", NO_RECORD_FOUND),
     ("RequestNotForActor", ACCESS_DENIED),
-    ("VersionMismatch", CONFLICT),
+    ("VersionMismatch", FHIR_CONSTRAINT_VIOLATION),
     ("RequestInProgress", DUPLICATE_REJECTED),
 ];
 

@@ -837,11 +837,23 @@ async fn appointment_amend_description_and_comment_only_against_the_current_vers
     let mut amended = booked.body.clone();
     amended["description"] = json!("Chest pain, call first");
     amended["comment"] = json!("Carer will attend");
-    // If-Match is required, and must be the current version.
-    let none = w.put(&id, &amended, None, "X09").await;
-    assert_eq!((none.status, spine_code(&none)), (400, "BAD_REQUEST"));
-    let stale = w.put(&id, &amended, Some("W/\"7\""), "X09").await;
-    assert_eq!((stale.status, spine_code(&stale)), (409, "CONFLICT"));
+    // If-Match must be the current version: another, or no version at
+    // all ("invalidEtag", as GP Connect's provider tests send), is 409
+    // FHIR_CONSTRAINT_VIOLATION and changes nothing.
+    for stale in [
+        "W/\"7\"",
+        "invalidEtag",
+        "W/\"+1\"",
+        "\"\"",
+        "W/\"18446744073709551616\"",
+    ] {
+        let r = w.put(&id, &amended, Some(stale), "X09").await;
+        assert_eq!(
+            (r.status, spine_code(&r)),
+            (409, "FHIR_CONSTRAINT_VIOLATION"),
+            "{stale}"
+        );
+    }
     let r = w.put(&id, &amended, Some("W/\"1\""), "X09").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.headers.contains("etag: w/\"2\""));
@@ -850,7 +862,19 @@ async fn appointment_amend_description_and_comment_only_against_the_current_vers
     assert_eq!(r.body["comment"], "Carer will attend");
     // Amending from the old version again is a conflict; nothing changes.
     let again = w.put(&id, &amended, Some("W/\"1\""), "X09").await;
-    assert_eq!((again.status, spine_code(&again)), (409, "CONFLICT"));
+    assert_eq!(
+        (again.status, spine_code(&again)),
+        (409, "FHIR_CONSTRAINT_VIOLATION")
+    );
+    // Without If-Match (GP Connect's consumers are asked to send it; its
+    // provider tests cancel without it), the change is made against the
+    // version just read.
+    let mut third = r.body.clone();
+    third["comment"] = json!("Carer will attend, ring first");
+    let unconditional = w.put(&id, &third, None, "X09").await;
+    assert_eq!(unconditional.status, 200, "{}", unconditional.body);
+    assert!(unconditional.headers.contains("etag: w/\"3\""));
+    let r = w.put(&id, &amended, Some("W/\"3\""), "X09").await;
     // Nothing but the description and comment may change.
     let current = r.body.clone();
     for (field, value) in [
@@ -887,7 +911,7 @@ async fn appointment_amend_description_and_comment_only_against_the_current_vers
     ] {
         let mut sly = current.clone();
         sly[field] = value;
-        let r = w.put(&id, &sly, Some("W/\"2\""), "X09").await;
+        let r = w.put(&id, &sly, Some("W/\"4\""), "X09").await;
         assert_eq!(
             (r.status, spine_code(&r)),
             (422, "INVALID_RESOURCE"),
@@ -897,7 +921,7 @@ async fn appointment_amend_description_and_comment_only_against_the_current_vers
     // Another id in the body than in the path.
     let mut elsewhere = current.clone();
     elsewhere["id"] = json!(gp_core::uuid::Uuid::from_u128(9).to_string());
-    let r = w.put(&id, &elsewhere, Some("W/\"2\""), "X09").await;
+    let r = w.put(&id, &elsewhere, Some("W/\"4\""), "X09").await;
     assert_eq!((r.status, spine_code(&r)), (422, "INVALID_RESOURCE"));
     // A patient may not amend (they cancel and book again).
     let alices = w
@@ -920,7 +944,7 @@ async fn appointment_amend_description_and_comment_only_against_the_current_vers
     w.clock.set(slot.start() + Duration::minutes(5));
     let mut late = current.clone();
     late["description"] = json!("Late");
-    let r = w.put(&id, &late, Some("W/\"2\""), "X09").await;
+    let r = w.put(&id, &late, Some("W/\"4\""), "X09").await;
     assert_eq!((r.status, spine_code(&r)), (422, "INVALID_RESOURCE"));
 }
 

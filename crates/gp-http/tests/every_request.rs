@@ -256,7 +256,7 @@ async fn every_request_from_someone_signed_in_leaves_exactly_one_record() {
     assert_eq!(new[1].actor, gp_core::Actor::Patient { patient: bob });
 
     // Cancelling against a stale version: 409, recorded as a cancellation
-    // refused for its version; without If-Match, as malformed.
+    // refused for its version; one naming no version, the same.
     let mut cancel: Value = w.adds("GET", &path, Some("alice"), &[], b"").await.0.body;
     cancel["status"] = json!("cancelled");
     cancel["extension"] =
@@ -275,12 +275,21 @@ async fn every_request_from_someone_signed_in_leaves_exactly_one_record() {
     assert_eq!(new.len(), 2, "{new:?}");
     rejected(&new[1], "VersionMismatch", "cancel_appointment");
     let (r, new) = w
-        .adds("PUT", &path, Some("alice"), &[], cancel.as_bytes())
+        .adds(
+            "PUT",
+            &path,
+            Some("alice"),
+            &[("If-Match", "invalidEtag")],
+            cancel.as_bytes(),
+        )
         .await;
-    assert_eq!((r.status, spine_code(&r)), (400, "BAD_REQUEST"));
+    assert_eq!(
+        (r.status, spine_code(&r)),
+        (409, "FHIR_CONSTRAINT_VIOLATION")
+    );
     rejected(
         new.last().expect("an event"),
-        "MalformedRequest",
+        "VersionMismatch",
         "cancel_appointment",
     );
 
