@@ -68,6 +68,38 @@ macro_rules! bounded {
     };
 }
 
+/// Whether `t` is one line of plain text for a name shown to people: no
+/// control characters, no line or paragraph separator, and none of the
+/// characters that show as nothing (soft hyphen, fillers, variation
+/// selectors, tags, interlinear annotation marks, ...), so what is shown
+/// is what was written.
+fn one_plain_line(t: &str) -> bool {
+    !t.chars().any(|c| {
+        c.is_control()
+            || gp_core::is_invisible(c)
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{17B4}'
+                    | '\u{17B5}'
+                    | '\u{180B}'..='\u{180F}'
+                    | '\u{2028}'
+                    | '\u{2029}'
+                    | '\u{2060}'..='\u{206F}'
+                    | '\u{2800}'
+                    | '\u{3164}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{FFA0}'
+                    | '\u{FFF0}'..='\u{FFFC}'
+                    | '\u{1D173}'..='\u{1D17A}'
+                    | '\u{E0000}'..='\u{E0FFF}'
+            )
+    })
+}
+
 bounded!(
     /// Why the patient wants the appointment, at most 100 characters (as GP Connect allows).
     BookingDescription, "the appointment description", 100, true
@@ -89,8 +121,8 @@ bounded!(
     /// The name of an organisation that booked (GP Connect's booking
     /// organisation), 1 to 200 characters on one line.
     OrganisationName, "the organisation's name", 200, true,
-    |t: &str| !t.chars().any(char::is_control),
-    "one line, with no control characters"
+    one_plain_line,
+    "one line of plain text, with no control, separator or invisible characters"
 );
 bounded!(
     /// A member of staff's SDS user id (the national directory's id on
@@ -110,8 +142,8 @@ bounded!(
     /// The name of an SDS job role as the code system gives it (for
     /// `R0260`, "General Medical Practitioner"): 1 to 100 characters on one line.
     JobRoleName, "the SDS job role name", 100, true,
-    |t: &str| !t.chars().any(char::is_control),
-    "one line, with no control characters"
+    one_plain_line,
+    "one line of plain text, with no control, separator or invisible characters"
 );
 
 /// A clinician's national job role, as the practice records it from their
@@ -248,6 +280,25 @@ mod tests {
         }
         assert!(JobRoleName::parse("General Medical Practitioner").is_ok());
         assert!(JobRoleName::parse("two\nlines").is_err());
+        for hidden in [
+            '\u{2028}',
+            '\u{2029}',
+            '\u{00AD}',
+            '\u{180E}',
+            '\u{034F}',
+            '\u{E0041}',
+            '\u{FFF9}',
+            '\u{FFFC}',
+            '\u{3164}',
+            '\u{2800}',
+            '\u{200B}',
+            '\u{202E}',
+        ] {
+            let name = format!("General{hidden}Practitioner");
+            assert!(JobRoleName::parse(&name).is_err(), "{hidden:?}");
+            assert!(OrganisationName::parse(&name).is_err(), "{hidden:?}");
+        }
+        assert!(OrganisationName::parse("Médecins du Monde (St. Mary's)").is_ok());
         assert!(JobRoleName::parse(&"n".repeat(101)).is_err());
     }
 

@@ -67,6 +67,10 @@ pub const FHIR_CONSTRAINT_VIOLATION: GpcError = e(
     "FHIR constraint violated",
     "conflict",
 );
+/// 405 (406, 415 with their own status): a method, answer format or body
+/// format the interface does not offer. Spine has no code of its own for
+/// these; its proxy answers them with issue `not-supported`.
+pub const NOT_SUPPORTED: GpcError = e(405, "BAD_REQUEST", "Bad request", "not-supported");
 /// 403: who is asking may not do this.
 pub const ACCESS_DENIED: GpcError = e(403, "ACCESS_DENIED", "Access denied", "forbidden");
 /// 422: the resource sent, or the one it would change, breaks a rule.
@@ -211,6 +215,7 @@ pub const MAPPING: &[(&str, GpcError)] = &[
     ("RequestNotForActor", ACCESS_DENIED),
     ("VersionMismatch", FHIR_CONSTRAINT_VIOLATION),
     ("RequestInProgress", DUPLICATE_REJECTED),
+    ("UnsupportedRequest", NOT_SUPPORTED),
 ];
 
 /// The GP Connect answer for a reason code. A code not in [`MAPPING`] (a

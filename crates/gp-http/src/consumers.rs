@@ -32,7 +32,8 @@ pub const MAX_TOKEN_SECONDS: i64 = 300;
 /// holds now (by the clock given), the organisation is one of
 /// `organisations`, and `requesting_practitioner` names the person making
 /// the request (their SDS user id, or when that is `UNK` their id in the
-/// consumer's system; kept as the actor's `requester` in the audit trail).
+/// consumer's system as `local:<id>`; one SDS user id only; kept as the
+/// actor's `requester` in the audit trail).
 /// Anything else is refused (answered 403).
 pub struct GpConnectConsumers {
     organisations: BTreeMap<OdsCode, OrganisationType>,
@@ -72,24 +73,36 @@ const SDS_USER_ID: &str = "https://fhir.nhs.uk/Id/sds-user-id";
 const SDS_ROLE_PROFILE_ID: &str = "https://fhir.nhs.uk/Id/sds-role-profile-id";
 
 impl RequestingPractitioner {
-    /// Who the person is for the record: their SDS user id, or, when they
-    /// have none (`UNK`), their id in the consumer's own system.
+    /// Who the person is for the record: their SDS user id (letters and
+    /// digits), or, when they have none (`UNK`), their id in the
+    /// consumer's own system, written `local:<id>` so the two are never
+    /// taken for each other. A token naming two different SDS user ids
+    /// names nobody.
     fn requester(&self) -> Option<RequesterId> {
         if self.resource_type != "Practitioner" {
             return None;
         }
-        let known = |i: &&Identifier| !i.value.eq_ignore_ascii_case("UNK");
-        let sds = self
+        let known = |i: &&Identifier| !i.value.trim().eq_ignore_ascii_case("UNK");
+        let mut sds = self
             .identifier
             .iter()
             .filter(|i| i.system == SDS_USER_ID)
-            .find(known);
+            .filter(known);
+        if let Some(first) = sds.next() {
+            if sds.any(|other| other.value != first.value) {
+                return None;
+            }
+            return gp_booking::SdsUserId::parse(&first.value)
+                .ok()
+                .filter(|id| id.as_str() == first.value)
+                .and_then(|id| RequesterId::parse(id.as_str()).ok());
+        }
         let local = self
             .identifier
             .iter()
             .filter(|i| i.system != SDS_USER_ID && i.system != SDS_ROLE_PROFILE_ID)
-            .find(known);
-        RequesterId::parse(&sds.or(local)?.value).ok()
+            .find(known)?;
+        RequesterId::parse(&format!("local:{}", local.value)).ok()
     }
 }
 

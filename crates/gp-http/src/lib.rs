@@ -47,7 +47,9 @@ use gp_booking::{
 use gp_core::{Actor, BookingId, Clock, OdsCode, OrganisationType, PatientId, StaffId};
 use gp_fhir::appointments::{self, AppointmentChange};
 use gp_fhir::{error_for, operation_outcome, prescriptions, GpcError};
-use gp_online::{Answer, OnlineError, Practice, PracticeStore, Refused, RequestFault};
+use gp_online::{
+    Answer, OnlineError, Practice, PracticeStore, Refused, RejectedRequest, RequestFault,
+};
 use gp_prescribing::{OrderRequest, RequestChannel};
 use serde_json::Value;
 
@@ -267,17 +269,64 @@ where
             get(medication_requests::<S, C>),
         )
         .route("/Task", post(renew::<S, C>).get(renewals::<S, C>))
-        .fallback(|| async { outcome(&not_found(), "No such resource or operation.") })
-        .method_not_allowed_fallback(|| async {
-            let e = GpcError {
-                http: 405,
-                ..gp_fhir::BAD_REQUEST
-            };
-            outcome(&e, "That method is not supported here.")
-        })
+        .fallback(no_such_path::<S, C>)
+        .method_not_allowed_fallback(no_such_method::<S, C>)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn(negotiate))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            negotiate::<S, C>,
+        ))
         .with_state(app)
+}
+
+/// A path the router does not offer: 404, recorded when someone signed in asked.
+async fn no_such_path<S, C>(State(app): State<Shared<S, C>>, headers: HeaderMap) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let response = outcome(&not_found(), "No such resource or operation.");
+    unoffered(&app, &headers, RequestFault::NotFound, response).await
+}
+
+/// A method a path does not offer: 405, recorded when someone signed in asked.
+async fn no_such_method<S, C>(State(app): State<Shared<S, C>>, headers: HeaderMap) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let e = GpcError {
+        http: 405,
+        ..gp_fhir::NOT_SUPPORTED
+    };
+    let response = outcome(&e, "That method is not supported here.");
+    unoffered(&app, &headers, RequestFault::Unsupported, response).await
+}
+
+/// A request refused before any handler read it: recorded as `fault` when
+/// its sender is signed in (nobody is named otherwise, and nothing is
+/// recorded); 500 if the record cannot be kept.
+async fn unoffered<S, C>(
+    app: &App<S, C>,
+    headers: &HeaderMap,
+    fault: RequestFault,
+    response: Response,
+) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let Some(by) = app.auth.authenticate(headers) else {
+        return response;
+    };
+    match app
+        .practice
+        .record_fault(&by, &RejectedRequest::new(fault))
+        .await
+    {
+        Ok(()) => response,
+        Err(e) => failure(&e),
+    }
 }
 
 /// The JSON media types a body may be sent in and an answer given in.
@@ -318,14 +367,31 @@ fn accepts_json(accept: &str) -> bool {
 /// `_format` or `Accept` allows only something else is 406, and a body
 /// sent as anything but JSON is 415, before anything else is read. No
 /// `Accept`, no `_format` and no `Content-Type` mean JSON.
-async fn negotiate(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn negotiate<S, C>(
+    State(app): State<Shared<S, C>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    match unacceptable(&request) {
+        Some(response) => {
+            unoffered(&app, request.headers(), RequestFault::Unsupported, response).await
+        }
+        None => next.run(request).await,
+    }
+}
+
+/// The 406 or 415 for a request that asks for, or sends, anything but JSON.
+fn unacceptable(request: &axum::extract::Request) -> Option<Response> {
     let not = |http: u16, why: &str| {
         let e = GpcError {
             http,
-            issue: "not-supported",
-            ..gp_fhir::BAD_REQUEST
+            ..gp_fhir::NOT_SUPPORTED
         };
-        outcome(&e, why)
+        Some(outcome(&e, why))
     };
     let format = request.uri().query().into_iter().flat_map(|q| {
         url_pairs(q)
@@ -358,7 +424,7 @@ async fn negotiate(request: axum::extract::Request, next: axum::middleware::Next
             return not(415, "Send FHIR JSON (Content-Type: application/fhir+json).");
         }
     }
-    next.run(request).await
+    None
 }
 
 /// A query string's pairs, percent-decoded (`+` as a space); a pair that
@@ -401,6 +467,23 @@ struct Spine(&'static str);
 /// Marks a response to a refusal `Practice` decided, and so recorded.
 #[derive(Clone, Copy)]
 struct Recorded;
+
+/// What an adapter refusal concerned, when the handler knew: its record
+/// names them.
+#[derive(Clone, Copy)]
+struct Concerning {
+    patient: PatientId,
+    booking: BookingId,
+}
+
+/// `response`, marked as concerning booking `b`.
+fn about_booking(mut response: Response, b: &Booking) -> Response {
+    response.extensions_mut().insert(Concerning {
+        patient: b.patient,
+        booking: b.id,
+    });
+    response
+}
 
 fn refusal(r: &Refused) -> Response {
     let mut response = outcome(&error_for(r.code()), &r.to_string());
@@ -446,7 +529,11 @@ where
     else {
         return Err(response);
     };
-    match app.practice.record_fault(by, action, fault).await {
+    let mut rejected = RejectedRequest::new(fault).of(action);
+    if let Some(c) = response.extensions().get::<Concerning>() {
+        rejected = rejected.about(c.patient).booking(c.booking);
+    }
+    match app.practice.record_fault(by, &rejected).await {
         Ok(()) => Err(response),
         Err(e) => Err(failure(&e)),
     }
@@ -983,9 +1070,11 @@ where
     let id = path_id(id)?;
     let body = body_or_reject(body)?;
     let b = booking_for(app, by, &id).await?;
-    let version = if_match(headers, &b)?;
+    let version = if_match(headers, &b).map_err(|r| about_booking(r, &b))?;
     let current = appointment_of(app.practice.store().as_ref(), &b).await?;
-    let changed = match appointments::read_change(&body, &id, &current).map_err(unread)? {
+    let change = appointments::read_change(&body, &id, &current)
+        .map_err(|e| about_booking(unread(e), &b))?;
+    let changed = match change {
         AppointmentChange::Cancel { reason } => {
             let request = CancelRequest {
                 actor: by.actor,

@@ -655,6 +655,14 @@ async fn appointment_book_tokens_that_are_not_gp_connects_are_refused() {
             ]);
             unsigned(&c)
         }),
+        ("naming two people", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requesting_practitioner"]["identifier"] = json!([
+                {"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "111222333444"},
+                {"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "999888777666"}
+            ]);
+            unsigned(&c)
+        }),
         ("without a requesting practitioner", {
             let mut c = claims_at("X09", now, "directcare");
             c.as_object_mut()
@@ -743,7 +751,7 @@ async fn the_person_at_the_consumer_is_in_the_audit_trail() {
     for e in &new {
         assert_eq!(
             requester(e).as_deref(),
-            Some("98ed4f78-814d-4266-8d5b-cde742f3093c"),
+            Some("local:98ed4f78-814d-4266-8d5b-cde742f3093c"),
             "{e:?}"
         );
     }
@@ -852,6 +860,26 @@ async fn appointment_amend_description_and_comment_only_against_the_current_vers
             (r.status, spine_code(&r)),
             (409, "FHIR_CONSTRAINT_VIOLATION"),
             "{stale}"
+        );
+    }
+    // Each refused change is recorded against the patient and the booking.
+    let events = BookingStore::audit_events(w.store.as_ref())
+        .await
+        .expect("events");
+    let rejected: Vec<_> = events
+        .iter()
+        .filter(|e| e.action.as_str() == "request.rejected")
+        .collect();
+    assert_eq!(rejected.len(), 5);
+    for e in rejected {
+        assert_eq!(e.patient, Some(w.carol), "{e:?}");
+        assert!(e
+            .subjects
+            .iter()
+            .any(|s| s.kind == gp_core::SubjectKind::Booking && s.id.to_string() == id));
+        assert_eq!(
+            e.details.get("action").map(String::as_str),
+            Some("amend_appointment")
         );
     }
     let r = w.put(&id, &amended, Some("W/\"1\""), "X09").await;

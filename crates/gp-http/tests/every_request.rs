@@ -299,6 +299,70 @@ async fn every_request_from_someone_signed_in_leaves_exactly_one_record() {
     assert_eq!(new.len(), 1, "{new:?}");
     read_by(&new[0], alice, "view_repeats");
 
+    // What the router does not offer, asked by someone signed in: one
+    // record each (404, 405, 406, 415); by nobody, none.
+    for (method, path, extra, content_type, status, code) in [
+        (
+            "GET",
+            "/metadata",
+            None,
+            "application/fhir+json",
+            404,
+            "RecordNotFound",
+        ),
+        (
+            "DELETE",
+            path.as_str(),
+            None,
+            "application/fhir+json",
+            405,
+            "UnsupportedRequest",
+        ),
+        (
+            "GET",
+            SEARCH,
+            Some(("Accept", "application/fhir+xml")),
+            "application/fhir+json",
+            406,
+            "UnsupportedRequest",
+        ),
+        (
+            "POST",
+            "/Appointment",
+            None,
+            "application/fhir+xml",
+            415,
+            "UnsupportedRequest",
+        ),
+    ] {
+        let extra: Vec<(&str, &str)> = extra.into_iter().collect();
+        let before = w.events().await.len();
+        let r = call_as(
+            w.addr,
+            method,
+            path,
+            Some("alice"),
+            content_type,
+            &extra,
+            b"",
+        )
+        .await;
+        assert_eq!(r.status, status, "{method} {path}: {}", r.body);
+        assert_eq!(r.body["resourceType"], "OperationOutcome");
+        let new = w.events().await[before..].to_vec();
+        assert_eq!(new.len(), 1, "{method} {path}: {new:?}");
+        assert_eq!(new[0].action.as_str(), "request.rejected");
+        assert_eq!(
+            new[0].outcome,
+            gp_core::Outcome::Refused(gp_core::ReasonCode::parse(code).expect("a code"))
+        );
+        assert_eq!(new[0].patient, Some(alice));
+        let before = w.events().await.len();
+        let r = call_as(w.addr, method, path, None, content_type, &extra, b"").await;
+        assert_eq!(r.status, status);
+        assert_eq!(w.events().await.len(), before, "{method} {path} by nobody");
+    }
+
     // A token refused, or none: nobody to record, nothing recorded.
     for token in [Some("mallory"), None] {
         let (r, new) = w.adds("GET", SEARCH, token, &[], b"").await;

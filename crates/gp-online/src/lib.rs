@@ -84,7 +84,7 @@ mod practice;
 pub mod unchecked;
 
 pub use gp_prescribing::OrderRefused;
-pub use practice::{Practice, PracticeStore, Refused, RequestFault};
+pub use practice::{Practice, PracticeStore, Refused, RejectedRequest, RequestFault};
 pub use unchecked::{patient_facts, Ordered, PrescriberMove};
 
 /// The answer to a request: done, or refused by the practice's rules with a

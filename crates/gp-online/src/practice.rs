@@ -199,6 +199,9 @@ pub enum RequestFault {
     /// The same request (by its request id) is still being made
     /// (`RequestInProgress`).
     InProgress,
+    /// No such operation: a path or method the interface does not offer,
+    /// or an answer format it cannot give (`UnsupportedRequest`).
+    Unsupported,
 }
 
 impl Reason for RequestFault {
@@ -210,7 +213,54 @@ impl Reason for RequestFault {
             RequestFault::NotForActor => "RequestNotForActor",
             RequestFault::VersionMismatch => "VersionMismatch",
             RequestFault::InProgress => "RequestInProgress",
+            RequestFault::Unsupported => "UnsupportedRequest",
         }
+    }
+}
+
+/// A request an adapter refused before it reached a decision, as
+/// [`Practice::record_fault`] records it: the fault, and what is known of
+/// what it asked (the action, the patient, the booking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RejectedRequest {
+    /// What was wrong with it.
+    pub fault: RequestFault,
+    /// What it asked to do, when known.
+    pub action: Option<Action>,
+    /// The patient it concerned, when known (for a patient or proxy, the
+    /// patient they act for is recorded whatever this says).
+    pub patient: Option<PatientId>,
+    /// The booking it named, when known.
+    pub booking: Option<gp_core::BookingId>,
+}
+
+impl RejectedRequest {
+    /// A request refused for `fault`, nothing more known.
+    pub fn new(fault: RequestFault) -> Self {
+        Self {
+            fault,
+            action: None,
+            patient: None,
+            booking: None,
+        }
+    }
+
+    /// It asked to take `action`.
+    pub fn of(mut self, action: Action) -> Self {
+        self.action = Some(action);
+        self
+    }
+
+    /// It concerned `patient`.
+    pub fn about(mut self, patient: PatientId) -> Self {
+        self.patient = Some(patient);
+        self
+    }
+
+    /// It named `booking`.
+    pub fn booking(mut self, booking: gp_core::BookingId) -> Self {
+        self.booking = Some(booking);
+        self
     }
 }
 
@@ -223,6 +273,7 @@ impl fmt::Display for RequestFault {
             RequestFault::NotForActor => "This request is not for you.",
             RequestFault::VersionMismatch => "The record has changed since it was read.",
             RequestFault::InProgress => "The same request is still being made.",
+            RequestFault::Unsupported => "That request is not offered here.",
         })
     }
 }
@@ -277,27 +328,59 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         self.every_read
     }
 
-    /// Records that `by`'s request to take `action` was refused before it
-    /// reached a decision, for `fault` (a malformed body, a stale
-    /// `If-Match`, ...): one refused `request.rejected` event, naming the
-    /// action and the patient the asker acts for, if any. Nothing else
-    /// changes. The actor is recorded as the request named it (an unknown
-    /// member of staff as such); the adapter calls this only once it knows
-    /// who is asking.
+    /// Records that `by`'s request was refused before it reached a
+    /// decision (`rejected`: a malformed body, a stale `If-Match`, ...):
+    /// one refused `request.rejected` event naming the action and the
+    /// booking when known, and the patient: for a patient or proxy, the
+    /// patient they act for (whatever the adapter names); for anyone else,
+    /// the patient the adapter names, if any. Nothing else changes. The
+    /// actor is recorded as the request named it (an unknown member of
+    /// staff as such); the adapter calls this only once it knows who is
+    /// asking.
     pub async fn record_fault(
         &self,
         by: &By,
+        rejected: &RejectedRequest,
+    ) -> Result<(), OnlineError> {
+        let patient = match by.actor.speaks_for() {
+            Some(own) => Some(own),
+            None => rejected.patient,
+        };
+        let mut event = gp_core::AuditEvent::decided(
+            self.ids.as_ref(),
+            self.clock.now(),
+            by.actor,
+            by.channel,
+            patient,
+            "request.rejected",
+            gp_core::Outcome::Refused(rejected.fault.reason_code()),
+        );
+        if let Some(action) = rejected.action {
+            event = event.with_detail("action", action.name());
+        }
+        if let Some(booking) = rejected.booking {
+            event = event.with_subject(gp_core::SubjectKind::Booking, booking);
+        }
+        AccessStore::record_refusal(self.store.as_ref(), &[event]).await?;
+        Ok(())
+    }
+
+    /// Records an allowed read by `by` of `action`, once it is done;
+    /// `patient` is `None` for a read that concerns no one patient.
+    async fn record_read(
+        &self,
+        by: &By,
+        patient: Option<PatientId>,
         action: Action,
-        fault: RequestFault,
     ) -> Result<(), OnlineError> {
         let event = gp_core::AuditEvent::decided(
             self.ids.as_ref(),
             self.clock.now(),
             by.actor,
             by.channel,
-            by.actor.speaks_for(),
-            "request.rejected",
-            gp_core::Outcome::Refused(fault.reason_code()),
+            patient,
+            "access.authorize",
+            gp_core::Outcome::Allowed,
         )
         .with_detail("action", action.name());
         AccessStore::record_refusal(self.store.as_ref(), &[event]).await?;
@@ -380,12 +463,20 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
                         Record::Allowed => Vec::new(),
                         Record::DenialsOnly => std::mem::take(&mut allowed.prior.events),
                         Record::Read => {
-                            let events = std::mem::take(&mut allowed.prior.events);
-                            if self.records_reads_of(by) {
-                                events
-                            } else {
-                                Vec::new()
+                            let mut events = std::mem::take(&mut allowed.prior.events);
+                            if !self.records_reads_of(by) {
+                                events.clear();
                             }
+                            // A read of the practice's own lists concerns
+                            // no patient: it names none.
+                            let nobody = PatientId::from_uuid(gp_core::uuid::Uuid::nil());
+                            for e in &mut events {
+                                if e.patient == Some(nobody) {
+                                    e.patient = None;
+                                    e.subjects.retain(|s| s.id != nobody.as_uuid());
+                                }
+                            }
+                            events
                         }
                     };
                     match act(allowed).await {
@@ -426,31 +517,13 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// nobody learns what exists; answers whether the request may go on to
     /// the service's own `NotFound` answer, with the actor as the records
     /// say (a member of staff in their stored role).
-    async fn lookup(
-        &self,
-        by: &By,
-        action: Action,
-        record: Record,
-    ) -> Result<Result<Actor, Refused>, OnlineError> {
+    async fn lookup(&self, by: &By, action: Action) -> Result<Result<Actor, Refused>, OnlineError> {
         let (patient, action) = match (by.actor, by.actor.speaks_for()) {
             (Actor::System, _) => return Ok(Ok(by.actor)),
             // Another organisation may serve any patient of the practice:
             // an unknown booking is the service's own `BookingNotFound`.
             (Actor::Organisation { .. }, _) if gp_access::organisation_may(action) => {
-                if record == Record::Read && self.every_read {
-                    let event = gp_core::AuditEvent::decided(
-                        self.ids.as_ref(),
-                        self.clock.now(),
-                        by.actor,
-                        by.channel,
-                        None,
-                        "access.authorize",
-                        gp_core::Outcome::Allowed,
-                    )
-                    .with_detail("action", action.name());
-                    AccessStore::record_refusal(self.store.as_ref(), &[event]).await?;
-                }
-                return Ok(Ok(by.actor));
+                return Ok(Ok(by.actor))
             }
             // Anything else it asks is refused by the access rules, and
             // the denial recorded.
@@ -465,7 +538,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         };
         Ok(
             match self
-                .act(by, patient, action, record, |a| async move {
+                .act(by, patient, action, Record::DenialsOnly, |a| async move {
                     Ok(Answer::Done(a.by.actor))
                 })
                 .await?
@@ -496,7 +569,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         Ok(
             match BookingStore::booking(self.store.as_ref(), id).await? {
                 Some(booking) => Named::Stored(Box::new(booking)),
-                None => match self.lookup(by, action, Record::DenialsOnly).await? {
+                None => match self.lookup(by, action).await? {
                     Ok(actor) => Named::Unknown(actor),
                     Err(r) => Named::Refused(r),
                 },
@@ -609,10 +682,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// practice records every read (then an organisation's search is
     /// recorded too).
     pub async fn search_slots(&self, by: &By, query: SearchQuery) -> Answered<Vec<Slot>> {
-        let actor = match self
-            .lookup(by, Action::BookAppointment, Record::Read)
-            .await?
-        {
+        let actor = match self.lookup(by, Action::BookAppointment).await? {
             Ok(actor) => actor,
             Err(r) => return Ok(Answer::Refused(r)),
         };
@@ -622,7 +692,15 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             patient: None,
             query,
         };
-        Ok(refused(self.appointments.search(&request).await?))
+        let answer = refused(self.appointments.search(&request).await?);
+        // Recorded once the search is done: a refused search is recorded
+        // as the refusal it is, not as a read.
+        // (A slot search names no patient: recorded only when the practice
+        // records every read, for organisations too.)
+        if let (Answer::Done(_), true) = (&answer, self.every_read) {
+            self.record_read(by, None, Action::BookAppointment).await?;
+        }
+        Ok(answer)
     }
 
     /// Books a slot for a patient, by the patient, a proxy or staff. The
@@ -1289,7 +1367,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             channel: action.channel,
         };
         let Some(message) = self.messages.message(action.message).await? else {
-            let actor = match self.lookup(&by, permission, Record::DenialsOnly).await? {
+            let actor = match self.lookup(&by, permission).await? {
                 Ok(actor) => actor,
                 Err(r) => return Ok(Answer::Refused(r)),
             };

@@ -19,7 +19,7 @@ use gp_core::{
     local_date, Actor, BookingId, Channel, Clock, FixedClock, OdsCode, OrganisationType, PatientId,
     ProxyId, SequentialIds, StaffId, StaffRole,
 };
-use gp_online::{Answer, Practice, Refused, RequestFault};
+use gp_online::{Answer, Practice, Refused, RejectedRequest, RequestFault};
 use gp_sqlite::SqliteStore;
 use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture};
 
@@ -1079,7 +1079,26 @@ async fn a_practice_recording_every_read_records_each_allowed_read_once_and_only
         Some("book_appointment")
     );
     assert_eq!(new[2].actor, w.desk.actor);
+    // A look at the practice's own lists names no patient.
+    assert_eq!(new[2].patient, None);
+    assert!(new[2].subjects.is_empty(), "{:?}", new[2]);
     assert_eq!(new[3].actor, nhs111());
+    assert_eq!(new[3].patient, None);
+    // A search refused is recorded as the refusal it is, never as a read:
+    // an organisation's or the desk's empty range, a patient using the
+    // organisations' search.
+    let empty = SearchQuery::between(w.now(), w.now());
+    for asker in [by(nhs111()), w.desk, alice] {
+        let before = events().await.len();
+        let r = door
+            .search_slots(&asker, empty.clone())
+            .await
+            .expect("no error");
+        assert!(r.refusal().is_some(), "{asker:?}");
+        let new = events().await[before..].to_vec();
+        assert!(!new.is_empty(), "{asker:?}");
+        assert!(new.iter().all(|e| !e.outcome.is_allowed()), "{new:?}");
+    }
     // The door that does not record reads leaves nothing for the same reads.
     let before = events().await.len();
     assert!(w
@@ -1141,8 +1160,11 @@ async fn a_request_refused_before_its_decision_is_recorded_as_such_and_changes_n
     w.door
         .record_fault(
             &alice,
-            gp_access::Action::CancelAppointment,
-            RequestFault::VersionMismatch,
+            // A patient's fault is recorded against her own record, whatever
+            // patient the adapter names.
+            &RejectedRequest::new(RequestFault::VersionMismatch)
+                .of(gp_access::Action::CancelAppointment)
+                .about(w.carol),
         )
         .await
         .expect("recorded");
@@ -1157,14 +1179,31 @@ async fn a_request_refused_before_its_decision_is_recorded_as_such_and_changes_n
     w.door
         .record_fault(
             &ghost,
-            gp_access::Action::BookAppointment,
-            RequestFault::Malformed,
+            &RejectedRequest::new(RequestFault::Malformed).of(gp_access::Action::BookAppointment),
+        )
+        .await
+        .expect("recorded");
+    // Another organisation's fault names the patient and booking it concerned.
+    let booking = BookingId::from_uuid(gp_core::uuid::Uuid::from_u128(99));
+    w.door
+        .record_fault(
+            &by(nhs111()),
+            &RejectedRequest::new(RequestFault::VersionMismatch)
+                .of(gp_access::Action::AmendAppointment)
+                .about(w.carol)
+                .booking(booking),
         )
         .await
         .expect("recorded");
     let after = events().await;
-    assert_eq!(after.len(), before + 2);
-    let (first, second) = (&after[before], &after[before + 1]);
+    assert_eq!(after.len(), before + 3);
+    let (first, second, third) = (&after[before], &after[before + 1], &after[before + 2]);
+    assert_eq!(third.actor, nhs111());
+    assert_eq!(third.patient, Some(w.carol));
+    assert!(third
+        .subjects
+        .iter()
+        .any(|s| s.kind == gp_core::SubjectKind::Booking && s.id == booking.as_uuid()));
     assert_eq!(first.action.as_str(), "request.rejected");
     assert_eq!(first.actor, alice.actor);
     assert_eq!(first.patient, Some(w.alice));
