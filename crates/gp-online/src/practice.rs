@@ -333,10 +333,10 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
     /// one refused `request.rejected` event naming the action and the
     /// booking when known, and the patient: for a patient or proxy, the
     /// patient they act for (whatever the adapter names); for anyone else,
-    /// the patient the adapter names, if any. Nothing else changes. The
-    /// actor is recorded as the request named it (an unknown member of
-    /// staff as such); the adapter calls this only once it knows who is
-    /// asking.
+    /// the patient the adapter names, if any. Nothing else changes. A
+    /// member of staff is recorded in the role their stored profile gives
+    /// (as every decision records them), an unknown one as the request
+    /// named them; the adapter calls this only once it knows who is asking.
     pub async fn record_fault(
         &self,
         by: &By,
@@ -346,10 +346,22 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             Some(own) => Some(own),
             None => rejected.patient,
         };
+        let actor = match by.actor {
+            Actor::Staff { staff, .. } => {
+                match AccessStore::staff(self.store.as_ref(), staff).await? {
+                    Some(profile) => Actor::Staff {
+                        staff,
+                        role: profile.role,
+                    },
+                    None => by.actor,
+                }
+            }
+            other => other,
+        };
         let mut event = gp_core::AuditEvent::decided(
             self.ids.as_ref(),
             self.clock.now(),
-            by.actor,
+            actor,
             by.channel,
             patient,
             "request.rejected",

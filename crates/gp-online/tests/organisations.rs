@@ -1156,6 +1156,36 @@ async fn a_request_refused_before_its_decision_is_recorded_as_such_and_changes_n
     };
     let alice = patient(w.alice);
     let slot = w.slot(SlotType::RoutineGp, 0);
+    // A known member of staff is recorded in their stored role, whatever
+    // role the request claimed.
+    let Actor::Staff {
+        staff: desk_id,
+        role: desk_role,
+    } = w.desk.actor
+    else {
+        panic!("the desk is staff");
+    };
+    let claiming = By {
+        actor: Actor::Staff {
+            staff: desk_id,
+            role: StaffRole::Gp,
+        },
+        channel: Channel::Reception,
+    };
+    let before_claim = events().await.len();
+    w.door
+        .record_fault(&claiming, &RejectedRequest::new(RequestFault::Invalid))
+        .await
+        .expect("recorded");
+    let claimed = events().await[before_claim].clone();
+    assert_eq!(desk_role, StaffRole::Receptionist);
+    assert_eq!(
+        claimed.actor,
+        Actor::Staff {
+            staff: desk_id,
+            role: desk_role
+        }
+    );
     let before = events().await.len();
     w.door
         .record_fault(
