@@ -1,7 +1,10 @@
 //! An authorized booking through `Practice` (the access records asked first,
 //! the authorization's event committed with the booking) versus raw rusqlite
-//! doing the same reads and writes. Both sides run in the same process; the
-//! ratio is the figure.
+//! doing the same reads and writes; and a patient's look at their
+//! appointments, as a practice that records only denied reads and as one
+//! that records every read (`recording_every_read`), versus raw rusqlite
+//! reading the same (and appending the chained event). Both sides run in
+//! the same process; the ratio is the figure.
 //!
 //! Run with `cargo bench --bench practice`.
 
@@ -66,6 +69,21 @@ impl Ours {
         }
     }
 
+    /// The `i`th booked patient looks at their appointments through `practice`.
+    fn read_one(
+        &self,
+        practice: &Practice<SqliteStore, FixedClock>,
+        rt: &tokio::runtime::Runtime,
+        i: usize,
+    ) {
+        let patient = self.patients[i % self.next];
+        let by = gp_access::By::patient_online(patient);
+        let answer = rt
+            .block_on(practice.appointments(&by, patient))
+            .expect("read");
+        assert_eq!(answer.done().map(|b| b.len()), Some(1));
+    }
+
     fn book_one(&mut self, rt: &tokio::runtime::Runtime) {
         let (patient, slot) = (self.patients[self.next], self.slots[self.next].id);
         self.next += 1;
@@ -124,6 +142,59 @@ impl Raw {
         }
         conn.execute_batch("COMMIT;").expect("commit");
         Self { conn, next: 0, n }
+    }
+
+    /// The `i`th booked patient's appointments: the access record and list
+    /// entry read, the bookings read and decoded; with `record`, the
+    /// allowed read's event chained in the same transaction.
+    fn read_one(&mut self, i: usize, record: bool) {
+        let patient = format!("patient-{}", i % self.next);
+        let behavior = if record {
+            TransactionBehavior::Immediate
+        } else {
+            TransactionBehavior::Deferred
+        };
+        let t = self
+            .conn
+            .transaction_with_behavior(behavior)
+            .expect("begin");
+        let body: String = t
+            .query_row(
+                "SELECT body FROM access_records WHERE patient = ?1",
+                [&patient],
+                |r| r.get(0),
+            )
+            .expect("record");
+        let access: AccessRecord = serde_json::from_str(&body).expect("decode");
+        assert!(access.account.is_some());
+        let listed: Option<String> = t
+            .query_row(
+                "SELECT body FROM patient_list WHERE patient = ?1",
+                [&patient],
+                |r| r.get(0),
+            )
+            .optional()
+            .expect("list");
+        assert!(listed.is_none());
+        let bookings: Vec<serde_json::Value> = {
+            let mut stmt = t
+                .prepare_cached("SELECT body FROM bookings WHERE patient = ?1 ORDER BY seq")
+                .expect("prepare");
+            let rows = stmt
+                .query_map([&patient], |r| r.get::<_, String>(0))
+                .expect("query");
+            rows.map(|b| serde_json::from_str(&b.expect("row")).expect("decode"))
+                .collect()
+        };
+        assert_eq!(bookings.len(), 1);
+        if record {
+            chain(
+                &t,
+                format!("read-{}", gp_core::uuid::Uuid::new_v4()),
+                format!(r#"{{"action":"access.authorize","patient":"{patient}"}}"#),
+            );
+        }
+        t.commit().expect("commit");
     }
 
     fn book_one(&mut self) {
@@ -195,6 +266,37 @@ fn main() {
     let mut ours = Ours::new(N, &runtime, Synchronous::Normal);
     let mut raw = Raw::new(N, Synchronous::Normal);
     let normal = paired(300, || ours.book_one(&runtime), || raw.book_one());
+    // Reads, on the 300 patients just booked.
+    let recording = Practice::new(
+        ours.practice.store().clone(),
+        Arc::new(FixedClock::new(monday_morning())),
+    )
+    .recording_every_read();
+    let mut i = 0;
+    let mut j = 0;
+    let denials_only = paired(
+        300,
+        || {
+            ours.read_one(&ours.practice, &runtime, i);
+            i += 1;
+        },
+        || {
+            raw.read_one(j, false);
+            j += 1;
+        },
+    );
+    let (mut i, mut j) = (0, 0);
+    let every_read = paired(
+        300,
+        || {
+            ours.read_one(&recording, &runtime, i);
+            i += 1;
+        },
+        || {
+            raw.read_one(j, true);
+            j += 1;
+        },
+    );
     let mut ours = Ours::new(N, &runtime, Synchronous::Full);
     let mut raw = Raw::new(N, Synchronous::Full);
     let one = paired(300, || ours.book_one(&runtime), || raw.book_one());
@@ -241,5 +343,17 @@ fn main() {
         300,
         burst,
         "booking",
+    );
+    report(
+        "a patient's appointments, denials recorded (default), synchronous=NORMAL",
+        300,
+        denials_only,
+        "read",
+    );
+    report(
+        "a patient's appointments, every read recorded,        synchronous=NORMAL",
+        300,
+        every_read,
+        "read",
     );
 }
