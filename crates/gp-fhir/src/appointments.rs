@@ -598,6 +598,72 @@ pub fn read_change(body: &[u8], id: &str, current: &Value) -> Result<Appointment
     Ok(AppointmentChange::Cancel { reason })
 }
 
+/// What the router offers, as an STU3 `CapabilityStatement` (GP Connect's
+/// metadata read): JSON only, unknown elements refused, the appointment
+/// and prescription interactions with their search parameters and
+/// includes, versioned updates (`If-Match`). `software_version` is the
+/// adapter's version.
+pub fn capability_statement(software_version: &str) -> Value {
+    let param = |name: &str, kind: &str| json!({"name": name, "type": kind});
+    json!({
+        "resourceType": "CapabilityStatement",
+        "version": software_version,
+        "name": "GP Connect provider (GP online services)",
+        "status": "active",
+        "date": "2026-11-25",
+        "publisher": "GP online services",
+        "kind": "instance",
+        "software": {"name": "gp-http", "version": software_version},
+        "fhirVersion": "3.0.1",
+        "acceptUnknown": "no",
+        "format": ["application/fhir+json"],
+        "rest": [{
+            "mode": "server",
+            "resource": [
+                {
+                    "type": "Slot",
+                    "profile": {"reference": SLOT_PROFILE},
+                    "interaction": [{"code": "search-type"}],
+                    "searchInclude": [
+                        "Slot:schedule",
+                        "Schedule:actor:Practitioner",
+                        "Schedule:actor:Location",
+                        "Location:managingOrganization"
+                    ],
+                    "searchParam": [
+                        param("start", "date"),
+                        param("end", "date"),
+                        param("status", "token"),
+                        param("searchFilter", "token"),
+                    ],
+                },
+                {
+                    "type": "Appointment",
+                    "profile": {"reference": APPOINTMENT_PROFILE},
+                    "interaction": [
+                        {"code": "read"},
+                        {"code": "create"},
+                        {"code": "update"},
+                        {"code": "search-type"}
+                    ],
+                    "versioning": "versioned-update",
+                    "updateCreate": false,
+                    "searchParam": [param("patient", "reference")],
+                },
+                {
+                    "type": "MedicationRequest",
+                    "interaction": [{"code": "search-type"}],
+                    "searchParam": [param("patient", "reference")],
+                },
+                {
+                    "type": "Task",
+                    "interaction": [{"code": "create"}, {"code": "search-type"}],
+                }
+            ],
+        }],
+    })
+}
+
 /// A searchset `Bundle` of `resources`.
 pub fn searchset(resources: Vec<Value>) -> Value {
     let entries: Vec<Value> = resources

@@ -18,6 +18,7 @@
 //! - `GET /Patient/{id}/MedicationRequest`, `POST /Task` (a renewal;
 //!   repeated with the same `X-Request-ID`, the first answer is given
 //!   again), `GET /Task`
+//! - `GET /metadata`: the `CapabilityStatement`
 //!
 //! Who is asking comes from an [`Authenticate`] port: [`NhsLogin`]
 //! verifies NHS login ID tokens against a configured JWKS; a supplier may
@@ -269,6 +270,7 @@ where
             get(medication_requests::<S, C>),
         )
         .route("/Task", post(renew::<S, C>).get(renewals::<S, C>))
+        .route("/metadata", get(metadata))
         .fallback(no_such_path::<S, C>)
         .method_not_allowed_fallback(no_such_method::<S, C>)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -277,6 +279,15 @@ where
             negotiate::<S, C>,
         ))
         .with_state(app)
+}
+
+/// `GET /metadata`: what the router offers, as a `CapabilityStatement`.
+/// It concerns nobody, needs no sign-in and is not recorded.
+async fn metadata() -> Response {
+    fhir(
+        StatusCode::OK,
+        &appointments::capability_statement(env!("CARGO_PKG_VERSION")),
+    )
 }
 
 /// A path the router does not offer: 404, recorded when someone signed in asked.
@@ -872,7 +883,32 @@ where
 {
     let by = caller(&app, &headers)?;
     let handled = book_as(&app, &by, body).await;
-    audited(&app, &by, Action::BookAppointment, handled).await
+    preferred(
+        &headers,
+        audited(&app, &by, Action::BookAppointment, handled).await,
+    )
+}
+
+/// A successful create or update as the client prefers it (FHIR's
+/// `Prefer` header): with `return=minimal`, the status and headers
+/// (`Location`, `ETag`) without the resource; otherwise the resource.
+/// Refusals always carry their `OperationOutcome`.
+fn preferred(headers: &HeaderMap, handled: Handled) -> Handled {
+    let minimal = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"));
+    match handled {
+        Ok(r) if minimal && r.status().is_success() => {
+            let (mut parts, _) = r.into_parts();
+            parts.headers.remove(header::CONTENT_TYPE);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Ok(Response::from_parts(parts, axum::body::Body::empty()))
+        }
+        other => other,
+    }
 }
 
 async fn book_as<S, C>(app: &App<S, C>, by: &By, body: Result<Bytes, BytesRejection>) -> Handled
@@ -1053,7 +1089,7 @@ where
         _ => Action::AmendAppointment,
     };
     let handled = change_as(&app, &by, &headers, id, body).await;
-    audited(&app, &by, action, handled).await
+    preferred(&headers, audited(&app, &by, action, handled).await)
 }
 
 async fn change_as<S, C>(
@@ -1178,7 +1214,10 @@ where
 {
     let by = caller(&app, &headers)?;
     let handled = renew_as(&app, &by, &headers, body).await;
-    audited(&app, &by, Action::OrderRepeats, handled).await
+    preferred(
+        &headers,
+        audited(&app, &by, Action::OrderRepeats, handled).await,
+    )
 }
 
 async fn renew_as<S, C>(

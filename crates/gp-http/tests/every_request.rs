@@ -304,7 +304,7 @@ async fn every_request_from_someone_signed_in_leaves_exactly_one_record() {
     for (method, path, extra, content_type, status, code) in [
         (
             "GET",
-            "/metadata",
+            "/Encounter",
             None,
             "application/fhir+json",
             404,
@@ -435,4 +435,105 @@ async fn answers_are_fhir_json_and_a_request_for_anything_else_is_refused_plainl
         .iter()
         .skip(before)
         .all(|e| e.action.as_str() != "appointment.book"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_capability_statement_says_what_is_offered_and_prefer_minimal_is_honoured() {
+    let w = world().await;
+    // GET /metadata: an STU3 CapabilityStatement (parsed by the
+    // independent model in `call`), no sign-in needed, nothing recorded.
+    let before = w.events().await.len();
+    let r = call(w.addr, "GET", "/metadata", None, &[], b"").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["resourceType"], "CapabilityStatement");
+    assert_eq!(r.body["fhirVersion"], "3.0.1");
+    assert_eq!(r.body["format"], json!(["application/fhir+json"]));
+    let resources = r.body["rest"][0]["resource"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let appointment = resources
+        .iter()
+        .find(|x| x["type"] == "Appointment")
+        .expect("appointments");
+    for code in ["read", "create", "update"] {
+        assert!(appointment["interaction"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|x| x["code"] == code)));
+    }
+    assert_eq!(appointment["versioning"], "versioned-update");
+    assert!(resources.iter().any(|x| x["type"] == "Slot"));
+    assert_eq!(w.events().await.len(), before);
+
+    // Prefer: return=minimal: the status and headers, no resource.
+    let search = call(w.addr, "GET", SEARCH, Some("alice"), &[], b"").await;
+    let slot_id = search.body["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["resource"])
+        .find(|x| x["resourceType"] == "Slot")
+        .and_then(|x| x["id"].as_str())
+        .expect("a slot")
+        .to_owned();
+    let body = json!({
+        "resourceType": "Appointment",
+        "status": "booked",
+        "slot": [{"reference": format!("Slot/{slot_id}")}],
+        "participant": [{"actor": {"reference": format!("Patient/{}", w.alice)}, "status": "accepted"}],
+    })
+    .to_string();
+    let minimal = call(
+        w.addr,
+        "POST",
+        "/Appointment",
+        Some("alice"),
+        &[("Prefer", "return=minimal")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(minimal.status, 201);
+    assert!(minimal.body.is_null(), "{}", minimal.body);
+    assert!(minimal.headers.contains("location: appointment/"));
+    assert!(minimal.headers.contains("etag: w/\"1\""));
+    // A refusal keeps its OperationOutcome whatever is preferred.
+    let taken = call(
+        w.addr,
+        "POST",
+        "/Appointment",
+        Some("alice"),
+        &[("Prefer", "return=minimal")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(taken.status, 409);
+    assert_eq!(taken.body["resourceType"], "OperationOutcome");
+    // return=representation (or nothing): the resource.
+    let mine = call(
+        w.addr,
+        "GET",
+        &format!("/Patient/{}/Appointment", w.alice),
+        Some("alice"),
+        &[],
+        b"",
+    )
+    .await;
+    let mut cancel = mine.body["entry"][0]["resource"].clone();
+    let id = cancel["id"].as_str().expect("an id").to_owned();
+    cancel["status"] = json!("cancelled");
+    cancel["extension"]
+        .as_array_mut()
+        .expect("extensions")
+        .push(json!({"url": gp_fhir::appointments::CANCELLATION_REASON, "valueString": "Better"}));
+    let r = call(
+        w.addr,
+        "PUT",
+        &format!("/Appointment/{id}"),
+        Some("alice"),
+        &[("Prefer", "return=representation"), ("If-Match", "W/\"1\"")],
+        cancel.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "cancelled");
 }
