@@ -10,7 +10,7 @@ use gp_access::By;
 use gp_core::{Actor, Channel, Clock, OdsCode, OrganisationType, RequesterId};
 use serde::Deserialize;
 
-use crate::Authenticate;
+use crate::{Authenticate, SignInRefused};
 
 /// The longest a consumer's token may live, in seconds (GP Connect: five
 /// minutes from `iat` to `exp`).
@@ -28,13 +28,18 @@ pub const MAX_TOKEN_SECONDS: i64 = 300;
 /// on the one patients' apps use, and never combined with [`crate::NhsLogin`]
 /// in one [`AnyOf`].
 /// It checks what can be checked of the claims: `reason_for_request` is
-/// `directcare`, `iat` and `exp` bound a life of at most five minutes that
+/// `directcare`, `requested_scope` one of GP Connect's
+/// (`patient/*.read`, `patient/*.write`, `organization/*.read`,
+/// `organization/*.write`), `requesting_device` a `Device`, `sub` the
+/// requesting practitioner's id, `iat` and `exp` bound a life of at most five minutes that
 /// holds now (by the clock given), the organisation is one of
 /// `organisations`, and `requesting_practitioner` names the person making
 /// the request (their SDS user id, or when that is `UNK` their id in the
 /// consumer's system as `local:<id>`; one SDS user id only; kept as the
-/// actor's `requester` in the audit trail).
-/// Anything else is refused (answered 403).
+/// actor's `requester` in the audit trail). A token that breaks any of
+/// these rules is answered 400 `BAD_REQUEST`, as GP Connect's provider
+/// tests expect; a valid token from an organisation that is not one of
+/// `organisations`, or no token, 403 `ACCESS_DENIED`.
 pub struct GpConnectConsumers {
     organisations: BTreeMap<OdsCode, OrganisationType>,
     clock: Arc<dyn Clock + Send + Sync>,
@@ -53,19 +58,39 @@ impl std::fmt::Debug for GpConnectConsumers {
 struct ConsumerClaims {
     #[serde(default)]
     aud: Option<String>,
+    sub: String,
     reason_for_request: String,
+    requested_scope: String,
     iat: i64,
     exp: i64,
+    requesting_device: Resource,
     requesting_organization: RequestingOrganization,
     requesting_practitioner: RequestingPractitioner,
+}
+
+/// A contained resource of which only the type is read.
+#[derive(Deserialize)]
+struct Resource {
+    #[serde(rename = "resourceType")]
+    resource_type: String,
 }
 
 #[derive(Deserialize)]
 struct RequestingPractitioner {
     #[serde(rename = "resourceType")]
     resource_type: String,
+    #[serde(default)]
+    id: Option<String>,
     identifier: Vec<Identifier>,
 }
+
+/// The scopes a GP Connect consumer asks for (`requested_scope`).
+const SCOPES: [&str; 4] = [
+    "patient/*.read",
+    "patient/*.write",
+    "organization/*.read",
+    "organization/*.write",
+];
 
 /// GP Connect's system for a person's SDS user id.
 const SDS_USER_ID: &str = "https://fhir.nhs.uk/Id/sds-user-id";
@@ -140,32 +165,49 @@ impl GpConnectConsumers {
         self
     }
 
-    fn organisation(&self, token: &str) -> Option<Actor> {
+    /// The organisation (and person) a token names, or why it names nobody:
+    /// a token that is not GP Connect's, breaks its rules or has lived out
+    /// its life is [`SignInRefused::Malformed`] (400, as GP Connect's
+    /// provider tests expect); a valid token from an organisation that is
+    /// not one of this practice's consumers is [`SignInRefused::Denied`].
+    fn organisation(&self, token: &str) -> Result<Actor, SignInRefused> {
+        let bad = SignInRefused::Malformed;
         let mut parts = token.split('.');
-        let (_header, payload) = (parts.next()?, parts.next()?);
+        let (_header, payload) = (parts.next().ok_or(bad)?, parts.next().ok_or(bad)?);
         if parts.next().is_none() || parts.next().is_some() {
-            return None;
+            return Err(bad);
         }
         let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
-            .ok()?;
-        let claims: ConsumerClaims = serde_json::from_slice(&json).ok()?;
+            .map_err(|_| bad)?;
+        let claims: ConsumerClaims = serde_json::from_slice(&json).map_err(|_| bad)?;
         let now = self.clock.now().timestamp();
-        let lifetime = claims.exp.checked_sub(claims.iat)?;
+        let lifetime = claims.exp.checked_sub(claims.iat).ok_or(bad)?;
         if claims.reason_for_request != "directcare"
             || !(1..=MAX_TOKEN_SECONDS).contains(&lifetime)
             || claims.iat > now
             || claims.exp <= now
+            || !SCOPES.contains(&claims.requested_scope.as_str())
+            || claims.requesting_device.resource_type != "Device"
             || claims.requesting_organization.resource_type != "Organization"
         {
-            return None;
+            return Err(bad);
         }
         if self
             .audience
             .as_ref()
             .is_some_and(|a| claims.aud.as_ref() != Some(a))
         {
-            return None;
+            return Err(bad);
+        }
+        // `sub` is the requesting practitioner's id.
+        if claims
+            .requesting_practitioner
+            .id
+            .as_ref()
+            .is_some_and(|id| *id != claims.sub)
+        {
+            return Err(bad);
         }
         // Exactly one ODS code: a token naming two organisations names none.
         let mut codes = claims
@@ -173,15 +215,15 @@ impl GpConnectConsumers {
             .identifier
             .iter()
             .filter(|i| i.system == gp_fhir::appointments::ODS_SYSTEM);
-        let ods = OdsCode::parse(&codes.next()?.value).ok()?;
+        let ods = OdsCode::parse(&codes.next().ok_or(bad)?.value).map_err(|_| bad)?;
         if codes.next().is_some() {
-            return None;
+            return Err(bad);
         }
-        let kind = *self.organisations.get(&ods)?;
         // The person making the request, for the audit trail: a token that
         // names nobody usable is refused.
-        let requester = Some(claims.requesting_practitioner.requester()?);
-        Some(Actor::Organisation {
+        let requester = Some(claims.requesting_practitioner.requester().ok_or(bad)?);
+        let kind = *self.organisations.get(&ods).ok_or(SignInRefused::Denied)?;
+        Ok(Actor::Organisation {
             ods,
             kind,
             requester,
@@ -191,8 +233,18 @@ impl GpConnectConsumers {
 
 impl Authenticate for GpConnectConsumers {
     fn authenticate(&self, headers: &HeaderMap) -> Option<By> {
-        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-        let token = value.strip_prefix("Bearer ")?;
+        self.sign_in(headers).ok()
+    }
+
+    fn sign_in(&self, headers: &HeaderMap) -> Result<By, SignInRefused> {
+        let value = headers
+            .get(header::AUTHORIZATION)
+            .ok_or(SignInRefused::Denied)?
+            .to_str()
+            .map_err(|_| SignInRefused::Malformed)?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or(SignInRefused::Malformed)?;
         self.organisation(token).map(|actor| By {
             actor,
             channel: Channel::Organisation,
@@ -229,5 +281,19 @@ impl AnyOf {
 impl Authenticate for AnyOf {
     fn authenticate(&self, headers: &HeaderMap) -> Option<By> {
         self.0.iter().find_map(|a| a.authenticate(headers))
+    }
+
+    /// The first that names someone; if none does, malformed when any
+    /// found the credentials malformed, else denied.
+    fn sign_in(&self, headers: &HeaderMap) -> Result<By, SignInRefused> {
+        let mut why = SignInRefused::Denied;
+        for a in &self.0 {
+            match a.sign_in(headers) {
+                Ok(by) => return Ok(by),
+                Err(SignInRefused::Malformed) => why = SignInRefused::Malformed,
+                Err(_) => {}
+            }
+        }
+        Err(why)
     }
 }

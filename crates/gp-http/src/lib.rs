@@ -68,6 +68,28 @@ pub trait Authenticate: Send + Sync + 'static {
     /// The patient or proxy acting online, or another organisation on
     /// `Channel::Organisation`, or `None` (answered 403).
     fn authenticate(&self, headers: &HeaderMap) -> Option<By>;
+
+    /// Like [`Authenticate::authenticate`], saying why nobody is named:
+    /// by default always [`SignInRefused::Denied`] (403). An
+    /// authenticator whose interface answers malformed credentials
+    /// otherwise (GP Connect: 400 for a token that breaks its rules)
+    /// says [`SignInRefused::Malformed`].
+    fn sign_in(&self, headers: &HeaderMap) -> Result<By, SignInRefused> {
+        self.authenticate(headers).ok_or(SignInRefused::Denied)
+    }
+}
+
+/// Why a request names nobody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignInRefused {
+    /// No credentials this router takes, or credentials for nobody it
+    /// serves: 403 `ACCESS_DENIED`.
+    Denied,
+    /// Credentials that break the interface's rules (a GP Connect token
+    /// with a claim missing, expired, or for another purpose): 400
+    /// `BAD_REQUEST`.
+    Malformed,
 }
 
 /// Bearer tokens mapped to who they stand for: for tests and local
@@ -593,9 +615,13 @@ fn in_progress() -> Response {
 
 /// Who is asking (a patient, a proxy, another organisation, ...).
 fn caller<S, C>(app: &App<S, C>, headers: &HeaderMap) -> Result<By, Response> {
-    app.auth
-        .authenticate(headers)
-        .ok_or_else(|| outcome(&gp_fhir::ACCESS_DENIED, "Sign in to use this service."))
+    app.auth.sign_in(headers).map_err(|why| match why {
+        SignInRefused::Malformed => outcome(
+            &gp_fhir::BAD_REQUEST,
+            "The request's token is not valid (its claims break the interface's rules).",
+        ),
+        _ => outcome(&gp_fhir::ACCESS_DENIED, "Sign in to use this service."),
+    })
 }
 
 /// The patient the asker acts for: for the patient-facing requests that

@@ -628,8 +628,42 @@ async fn appointment_book_tokens_that_are_not_gp_connects_are_refused() {
             token_at("X09", now + 60, "directcare"),
         ),
         ("not for direct care", token_at("X09", now, "secondaryuses")),
-        ("not a consumer here", token_at("Q99", now, "directcare")),
         ("not a token", "not.a.token".to_owned()),
+        ("lives longer than five minutes", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["exp"] = json!(now + 301);
+            unsigned(&c)
+        }),
+        ("with no scope", {
+            let mut c = claims_at("X09", now, "directcare");
+            c.as_object_mut().map(|o| o.remove("requested_scope"));
+            unsigned(&c)
+        }),
+        ("with a scope GP Connect does not define", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requested_scope"] = json!("encounter/*.read");
+            unsigned(&c)
+        }),
+        ("without a requesting device", {
+            let mut c = claims_at("X09", now, "directcare");
+            c.as_object_mut().map(|o| o.remove("requesting_device"));
+            unsigned(&c)
+        }),
+        ("with a device that is not a Device", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requesting_device"] = json!({"resourceType": "InvalidResourceType"});
+            unsigned(&c)
+        }),
+        ("without sub", {
+            let mut c = claims_at("X09", now, "directcare");
+            c.as_object_mut().map(|o| o.remove("sub"));
+            unsigned(&c)
+        }),
+        ("whose sub is not the practitioner", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["sub"] = json!("2");
+            unsigned(&c)
+        }),
         ("for another provider", {
             let mut c = claims_at("X09", now, "directcare");
             c["aud"] = json!("https://elsewhere.example/fhir");
@@ -687,10 +721,27 @@ async fn appointment_book_tokens_that_are_not_gp_connects_are_refused() {
             body.as_bytes(),
         )
         .await;
-        assert_eq!((r.status, spine_code(&r)), (403, "ACCESS_DENIED"), "{why}");
+        // A token that breaks GP Connect's rules is 400 BAD_REQUEST, as
+        // GP Connect's provider tests (JWT.feature) expect.
+        assert_eq!((r.status, spine_code(&r)), (400, "BAD_REQUEST"), "{why}");
     }
+    // A valid token from an organisation that is not one of the
+    // practice's consumers, or no token at all: 403.
+    let stranger = call(
+        w.addr,
+        "POST",
+        "/Appointment",
+        Some(&token_at("Q99", now, "directcare")),
+        &[],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (stranger.status, spine_code(&stranger)),
+        (403, "ACCESS_DENIED")
+    );
     let none = call(w.addr, "POST", "/Appointment", None, &[], body.as_bytes()).await;
-    assert_eq!(none.status, 403);
+    assert_eq!((none.status, spine_code(&none)), (403, "ACCESS_DENIED"));
     // Nothing was booked.
     let r = w
         .get(&search_path(1, &filter(ORG_TYPE, "urgent-care")), "X09")
