@@ -107,8 +107,8 @@ pub use refusal::BookingRefusal;
 pub use reschedule::decide_reschedule;
 pub use rules::{online_slot_refusal, organisation_slot_refusal, staff_slot_refusal};
 pub use schedule::{
-    DeliveryMode, Period, PracticeSlotType, Reservation, Schedule, Session, SessionTemplate, Slot,
-    SlotAvailability, SlotType, StaffMember,
+    DeliveryMode, Gender, Period, PracticeSlotType, Reservation, Schedule, Session,
+    SessionTemplate, Slot, SlotAvailability, SlotType, StaffMember,
 };
 pub use search::search;
 pub use store::{BookDecider, BookSnapshot, BookingStore};

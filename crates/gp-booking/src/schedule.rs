@@ -29,6 +29,36 @@ pub struct StaffMember {
     /// `PractitionerRole` extension on their schedules and appointments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_role: Option<crate::JobRole>,
+    /// Their gender as they would have patients see it, when the practice
+    /// records it (patients often choose a clinician by it; GP Connect's
+    /// `Practitioner.gender`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Gender>,
+}
+
+/// A person's administrative gender, as FHIR codes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Gender {
+    /// `male`.
+    Male,
+    /// `female`.
+    Female,
+    /// `other`.
+    Other,
+    /// `unknown`.
+    Unknown,
+}
+
+impl Gender {
+    /// The FHIR `AdministrativeGender` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Gender::Male => "male",
+            Gender::Female => "female",
+            Gender::Other => "other",
+            Gender::Unknown => "unknown",
+        }
+    }
 }
 
 impl StaffMember {
@@ -40,6 +70,7 @@ impl StaffMember {
             role,
             sds_user_id: None,
             job_role: None,
+            gender: None,
         }
     }
 }

@@ -151,7 +151,8 @@ pub fn schedule_of_slot(slot: &Slot, site: Option<&PracticeSite>) -> Value {
 }
 
 /// A clinician as `CareConnect-GPC-Practitioner-1` (the name patients
-/// see), identified by their SDS user id when the practice recorded it.
+/// see), identified by their SDS user id and with their gender when the
+/// practice recorded them.
 pub fn practitioner(staff: &gp_booking::StaffMember) -> Value {
     let mut p = json!({
         "resourceType": "Practitioner",
@@ -159,11 +160,16 @@ pub fn practitioner(staff: &gp_booking::StaffMember) -> Value {
         "meta": {"versionId": "1", "profile": [PRACTITIONER_PROFILE]},
         "name": [{"use": "usual", "text": staff.name}],
     });
-    if let (Some(id), Some(object)) = (&staff.sds_user_id, p.as_object_mut()) {
-        object.insert(
-            "identifier".into(),
-            json!([{"system": SDS_USER_ID_SYSTEM, "value": id.as_str()}]),
-        );
+    if let Some(object) = p.as_object_mut() {
+        if let Some(id) = &staff.sds_user_id {
+            object.insert(
+                "identifier".into(),
+                json!([{"system": SDS_USER_ID_SYSTEM, "value": id.as_str()}]),
+            );
+        }
+        if let Some(gender) = staff.gender {
+            object.insert("gender".into(), json!(gender.code()));
+        }
     }
     p
 }

@@ -1216,6 +1216,7 @@ async fn clinicians_carry_the_sds_job_role_and_user_id_the_practice_recorded() {
         .expect("no error")
         .expect("the clinician");
     member.sds_user_id = Some(gp_booking::SdsUserId::parse("555123456789").expect("an id"));
+    member.gender = Some(gp_booking::Gender::Female);
     w.store.put_staff(&member).await.expect("stored");
     let r = w
         .get(
@@ -1263,6 +1264,12 @@ async fn clinicians_carry_the_sds_job_role_and_user_id_the_practice_recorded() {
         "https://fhir.nhs.uk/Id/sds-user-id"
     );
     assert_eq!(practitioner["identifier"][0]["value"], "555123456789");
+    assert_eq!(practitioner["gender"], "female");
+    // One the practice recorded nothing for shows no gender.
+    assert!(resources(&r, "Practitioner")
+        .iter()
+        .filter(|p| p["id"] != slot.clinician.to_string())
+        .all(|p| p.get("gender").is_none()));
     // The appointment booked in that slot carries the role too.
     let booked = w.book(w.carol, &slot, "X09", "urgent-care").await;
     assert_eq!(booked.status, 201, "{}", booked.body);
