@@ -69,35 +69,61 @@ macro_rules! bounded {
 }
 
 /// Whether `t` is one line of plain text for a name shown to people: no
-/// control characters, no line or paragraph separator, and none of the
-/// characters that show as nothing (soft hyphen, fillers, variation
-/// selectors, tags, interlinear annotation marks, ...), so what is shown
-/// is what was written.
+/// control characters, no line or paragraph separator, none of the
+/// characters that show as nothing or change how the text around them
+/// shows (soft hyphen, fillers, variation selectors, tags, format
+/// characters, shorthand format controls, private-use characters and
+/// non-characters), and no combining mark to begin it, so what is shown is
+/// what was written.
 fn one_plain_line(t: &str) -> bool {
-    !t.chars().any(|c| {
-        c.is_control()
-            || gp_core::is_invisible(c)
-            || matches!(
-                c,
-                '\u{00AD}'
-                    | '\u{034F}'
-                    | '\u{115F}'
-                    | '\u{1160}'
-                    | '\u{17B4}'
-                    | '\u{17B5}'
-                    | '\u{180B}'..='\u{180F}'
-                    | '\u{2028}'
-                    | '\u{2029}'
-                    | '\u{2060}'..='\u{206F}'
-                    | '\u{2800}'
-                    | '\u{3164}'
-                    | '\u{FE00}'..='\u{FE0F}'
-                    | '\u{FFA0}'
-                    | '\u{FFF0}'..='\u{FFFC}'
-                    | '\u{1D173}'..='\u{1D17A}'
-                    | '\u{E0000}'..='\u{E0FFF}'
-            )
-    })
+    let starts_with_mark = t.chars().next().is_some_and(|c| {
+        matches!(
+            c,
+            '\u{0300}'..='\u{036F}'
+                | '\u{0483}'..='\u{0489}'
+                | '\u{1AB0}'..='\u{1AFF}'
+                | '\u{1DC0}'..='\u{1DFF}'
+                | '\u{20D0}'..='\u{20FF}'
+                | '\u{FE20}'..='\u{FE2F}'
+        )
+    });
+    !starts_with_mark
+        && !t.chars().any(|c| {
+            c.is_control()
+                || gp_core::is_invisible(c)
+                || (c as u32 & 0xFFFE) == 0xFFFE
+                || matches!(
+                    c,
+                    '\u{00AD}'
+                        | '\u{034F}'
+                        | '\u{0600}'..='\u{0605}'
+                        | '\u{06DD}'
+                        | '\u{070F}'
+                        | '\u{08E2}'
+                        | '\u{115F}'
+                        | '\u{1160}'
+                        | '\u{17B4}'
+                        | '\u{17B5}'
+                        | '\u{180B}'..='\u{180F}'
+                        | '\u{2028}'
+                        | '\u{2029}'
+                        | '\u{2060}'..='\u{206F}'
+                        | '\u{2800}'
+                        | '\u{3164}'
+                        | '\u{E000}'..='\u{F8FF}'
+                        | '\u{FDD0}'..='\u{FDEF}'
+                        | '\u{FE00}'..='\u{FE0F}'
+                        | '\u{FFA0}'
+                        | '\u{FFF0}'..='\u{FFFC}'
+                        | '\u{110BD}'
+                        | '\u{110CD}'
+                        | '\u{13430}'..='\u{1343F}'
+                        | '\u{1BCA0}'..='\u{1BCA3}'
+                        | '\u{1D173}'..='\u{1D17A}'
+                        | '\u{E0000}'..='\u{E0FFF}'
+                        | '\u{F0000}'..
+                )
+        })
 }
 
 bounded!(
@@ -293,12 +319,25 @@ mod tests {
             '\u{2800}',
             '\u{200B}',
             '\u{202E}',
+            '\u{1BCA0}',
+            '\u{0600}',
+            '\u{06DD}',
+            '\u{110BD}',
+            '\u{13430}',
+            '\u{E000}',
+            '\u{FFFF}',
+            '\u{FDD0}',
+            '\u{10FFFD}',
         ] {
             let name = format!("General{hidden}Practitioner");
             assert!(JobRoleName::parse(&name).is_err(), "{hidden:?}");
             assert!(OrganisationName::parse(&name).is_err(), "{hidden:?}");
         }
         assert!(OrganisationName::parse("Médecins du Monde (St. Mary's)").is_ok());
+        // A combining mark cannot begin a name (it would sit on nothing).
+        assert!(OrganisationName::parse("\u{0301}").is_err());
+        assert!(OrganisationName::parse("\u{0301}NHS 111").is_err());
+        assert!(OrganisationName::parse("Cafe\u{0301} Surgery").is_ok());
         assert!(JobRoleName::parse(&"n".repeat(101)).is_err());
     }
 

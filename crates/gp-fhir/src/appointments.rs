@@ -604,10 +604,13 @@ pub fn read_change(body: &[u8], id: &str, current: &Value) -> Result<Appointment
     Ok(AppointmentChange::Cancel { reason })
 }
 
-/// What the router offers, as an STU3 `CapabilityStatement` (GP Connect's
-/// metadata read): JSON only, unknown elements refused, the appointment
-/// and prescription interactions with their search parameters and
-/// includes, versioned updates (`If-Match`). `software_version` is the
+/// What the router offers of GP Connect's STU3 interface, as a
+/// `CapabilityStatement` (GP Connect's metadata read): JSON only; unknown
+/// extensions ignored but unknown elements refused (`acceptUnknown:
+/// extensions`); slots searched with their includes; appointments read,
+/// booked and updated against their version, and retrieved for a patient
+/// through the patient compartment (`Patient/{id}/Appointment`). The R4
+/// prescription endpoints are not part of it. `software_version` is the
 /// adapter's version.
 pub fn capability_statement(software_version: &str) -> Value {
     let param = |name: &str, kind: &str| json!({"name": name, "type": kind});
@@ -621,7 +624,7 @@ pub fn capability_statement(software_version: &str) -> Value {
         "kind": "instance",
         "software": {"name": "gp-http", "version": software_version},
         "fhirVersion": "3.0.1",
-        "acceptUnknown": "no",
+        "acceptUnknown": "extensions",
         "format": ["application/fhir+json"],
         "rest": [{
             "mode": "server",
@@ -649,23 +652,13 @@ pub fn capability_statement(software_version: &str) -> Value {
                     "interaction": [
                         {"code": "read"},
                         {"code": "create"},
-                        {"code": "update"},
-                        {"code": "search-type"}
+                        {"code": "update"}
                     ],
                     "versioning": "versioned-update",
                     "updateCreate": false,
-                    "searchParam": [param("patient", "reference")],
-                },
-                {
-                    "type": "MedicationRequest",
-                    "interaction": [{"code": "search-type"}],
-                    "searchParam": [param("patient", "reference")],
-                },
-                {
-                    "type": "Task",
-                    "interaction": [{"code": "create"}, {"code": "search-type"}],
                 }
             ],
+            "compartment": ["http://hl7.org/fhir/CompartmentDefinition/patient"],
         }],
     })
 }

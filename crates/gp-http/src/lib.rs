@@ -433,14 +433,19 @@ fn unacceptable(request: &axum::extract::Request) -> Option<Response> {
             .map(|(_, v)| v)
     });
     for f in format.collect::<Vec<_>>() {
-        let f = media_type(&f);
+        // A `+` left unencoded in the query reads as a space.
+        let f = media_type(&f.replace(' ', "+"));
         if !(f == "json" || JSON_TYPES.contains(&f.as_str())) {
             return not(406, "Answers are given in FHIR JSON only (_format=json).");
         }
     }
     let headers = request.headers();
-    if let Some(accept) = headers.get(header::ACCEPT) {
-        let ok = accept.to_str().map(accepts_json).unwrap_or(false);
+    // Every Accept header counts, as one list.
+    let accepts: Vec<&HeaderValue> = headers.get_all(header::ACCEPT).iter().collect();
+    if !accepts.is_empty() {
+        let ok = accepts
+            .iter()
+            .any(|a| a.to_str().map(accepts_json).unwrap_or(false));
         if !ok {
             return not(
                 406,
@@ -448,11 +453,19 @@ fn unacceptable(request: &axum::extract::Request) -> Option<Response> {
             );
         }
     }
-    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
-        let ok = kind
-            .to_str()
-            .map(|k| JSON_TYPES.contains(&media_type(k).as_str()))
-            .unwrap_or(false);
+    // A body (POST, PUT) must be JSON, however many Content-Type headers
+    // are sent; a request without one is read as JSON.
+    let sends_body = matches!(
+        *request.method(),
+        axum::http::Method::POST | axum::http::Method::PUT | axum::http::Method::PATCH
+    );
+    let kinds: Vec<&HeaderValue> = headers.get_all(header::CONTENT_TYPE).iter().collect();
+    if sends_body && !kinds.is_empty() {
+        let ok = kinds.iter().all(|k| {
+            k.to_str()
+                .map(|k| JSON_TYPES.contains(&media_type(k).as_str()))
+                .unwrap_or(false)
+        });
         if !ok {
             return not(415, "Send FHIR JSON (Content-Type: application/fhir+json).");
         }
@@ -1035,36 +1048,68 @@ where
 }
 
 /// The version a change is made against: the one `If-Match` names
-/// (`W/"3"` or `"3"`), which must be the appointment's current version,
-/// or without `If-Match` (or with `*`) the version just read, so the door
-/// still commits only if nothing changed meanwhile. An `If-Match` that is
-/// not the current version, or names no version at all, is 409
+/// (`W/"3"` or `"3"`), which must be the appointment's current version;
+/// without `If-Match` (or with `*`), the `meta.versionId` of the
+/// appointment sent, when it has one, which must be current too (so a
+/// consumer working from an old copy never overwrites a newer change), or
+/// else the version just read, so the door still commits only if nothing
+/// changed meanwhile. A version that is not the current one, an
+/// `If-Match` that names no version, or several `If-Match` headers, is 409
 /// `FHIR_CONSTRAINT_VIOLATION`, as GP Connect's provider tests expect.
-fn if_match(headers: &HeaderMap, b: &Booking) -> Result<u64, Response> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(b.version());
-    };
-    let value = value.to_str().map(str::trim).unwrap_or("");
-    if value == "*" {
-        return Ok(b.version());
+fn if_match(headers: &HeaderMap, body: &[u8], b: &Booking) -> Result<u64, Response> {
+    let conflict = |why: &str| Err(outcome(&gp_fhir::FHIR_CONSTRAINT_VIOLATION, why));
+    let mut values = headers.get_all(header::IF_MATCH).iter();
+    let (value, more) = (values.next(), values.next().is_some());
+    if more {
+        return conflict("Send one If-Match, naming the version the change is made against.");
     }
-    let named = value
-        .strip_prefix("W/")
-        .unwrap_or(value)
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|v| v.parse::<u64>().ok());
+    let value = value.map(|v| v.to_str().map(str::trim).unwrap_or(""));
+    let named = match value {
+        None | Some("*") => match sent_version(body) {
+            Sent::None => return Ok(b.version()),
+            Sent::Version(v) => Some(v),
+            Sent::Unreadable => None,
+        },
+        Some(value) => value
+            .strip_prefix("W/")
+            .unwrap_or(value)
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .and_then(version_number),
+    };
     match named {
         Some(v) if v == b.version() => Ok(v),
-        Some(_) => Err(outcome(
-            &gp_fhir::FHIR_CONSTRAINT_VIOLATION,
-            "The appointment has changed since it was read (If-Match).",
-        )),
-        None => Err(outcome(
-            &gp_fhir::FHIR_CONSTRAINT_VIOLATION,
-            "If-Match names no version of this appointment (W/\"<version>\").",
-        )),
+        Some(_) => conflict("The appointment has changed since it was read (If-Match)."),
+        None => conflict("If-Match names no version of this appointment (W/\"<version>\")."),
+    }
+}
+
+/// A version as written: digits only.
+fn version_number(v: &str) -> Option<u64> {
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
+
+/// The `meta.versionId` of a resource sent.
+enum Sent {
+    None,
+    Version(u64),
+    Unreadable,
+}
+
+fn sent_version(body: &[u8]) -> Sent {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        // The body's own reading answers for it.
+        return Sent::None;
+    };
+    match value.get("meta").and_then(|m| m.get("versionId")) {
+        None => Sent::None,
+        Some(v) => match v.as_str().and_then(version_number) {
+            Some(n) => Sent::Version(n),
+            None => Sent::Unreadable,
+        },
     }
 }
 
@@ -1132,7 +1177,7 @@ where
     let id = path_id(id)?;
     let body = body_or_reject(body)?;
     let b = booking_for(app, by, &id).await?;
-    let version = if_match(headers, &b).map_err(|r| about_booking(r, &b))?;
+    let version = if_match(headers, &body, &b).map_err(|r| about_booking(r, &b))?;
     let current = appointment_of(app.practice.store().as_ref(), &b).await?;
     let change = appointments::read_change(&body, &id, &current)
         .map_err(|e| about_booking(unread(e), &b))?;

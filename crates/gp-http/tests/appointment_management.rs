@@ -953,6 +953,29 @@ async fn appointment_amend_description_and_comment_only_against_the_current_vers
     let unconditional = w.put(&id, &third, None, "X09").await;
     assert_eq!(unconditional.status, 200, "{}", unconditional.body);
     assert!(unconditional.headers.contains("etag: w/\"3\""));
+    // But a copy older than that (its meta.versionId), sent without
+    // If-Match, never overwrites the newer change; nor does a request
+    // sending two If-Match headers.
+    let mut old_copy = third.clone();
+    old_copy["comment"] = json!("From an old copy");
+    let lost = w.put(&id, &old_copy, None, "X09").await;
+    assert_eq!(
+        (lost.status, spine_code(&lost)),
+        (409, "FHIR_CONSTRAINT_VIOLATION")
+    );
+    let twice = call(
+        w.addr,
+        "PUT",
+        &format!("/Appointment/{id}"),
+        Some(&w.token("X09")),
+        &[("If-Match", "*"), ("If-Match", "W/\"1\"")],
+        amended.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (twice.status, spine_code(&twice)),
+        (409, "FHIR_CONSTRAINT_VIOLATION")
+    );
     let r = w.put(&id, &amended, Some("W/\"3\""), "X09").await;
     // Nothing but the description and comment may change.
     let current = r.body.clone();

@@ -405,6 +405,8 @@ async fn answers_are_fhir_json_and_a_request_for_anything_else_is_refused_plainl
     }
     for (format, status) in [
         ("json", 200),
+        // A `+` left unencoded reads as a space; it is still JSON.
+        ("application/fhir+json", 200),
         ("application/fhir%2Bjson", 200),
         ("xml", 406),
         ("application/fhir%2Bxml", 406),
@@ -462,8 +464,39 @@ async fn the_capability_statement_says_what_is_offered_and_prefer_minimal_is_hon
             .is_some_and(|i| i.iter().any(|x| x["code"] == code)));
     }
     assert_eq!(appointment["versioning"], "versioned-update");
+    // It says only what is offered: appointments are retrieved through the
+    // patient compartment, not searched; the R4 prescriptions are not in
+    // this STU3 statement; unknown extensions are ignored, unknown
+    // elements refused.
+    assert!(appointment["interaction"]
+        .as_array()
+        .is_some_and(|i| i.iter().all(|x| x["code"] != "search-type")));
+    assert_eq!(
+        r.body["rest"][0]["compartment"],
+        json!(["http://hl7.org/fhir/CompartmentDefinition/patient"])
+    );
+    assert!(resources
+        .iter()
+        .all(|x| x["type"] != "MedicationRequest" && x["type"] != "Task"));
+    assert_eq!(r.body["acceptUnknown"], "extensions");
     assert!(resources.iter().any(|x| x["type"] == "Slot"));
     assert_eq!(w.events().await.len(), before);
+    // Several Accept headers are one list; a GET's Content-Type is not read.
+    let both = call(
+        w.addr,
+        "GET",
+        SEARCH,
+        Some("alice"),
+        &[
+            ("Accept", "application/xml"),
+            ("Accept", "application/fhir+json"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(both.status, 200, "{}", both.body);
+    let odd = call_as(w.addr, "GET", SEARCH, Some("alice"), "text/plain", &[], b"").await;
+    assert_eq!(odd.status, 200, "{}", odd.body);
 
     // Prefer: return=minimal: the status and headers, no resource.
     let search = call(w.addr, "GET", SEARCH, Some("alice"), &[], b"").await;

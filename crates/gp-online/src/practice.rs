@@ -710,7 +710,14 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         // (A slot search names no patient: recorded only when the practice
         // records every read, for organisations too.)
         if let (Answer::Done(_), true) = (&answer, self.every_read) {
-            self.record_read(by, None, Action::BookAppointment).await?;
+            // As the records name the asker (a member of staff in their
+            // stored role), not as the request claimed.
+            let asker = By {
+                actor,
+                channel: by.channel,
+            };
+            self.record_read(&asker, None, Action::BookAppointment)
+                .await?;
         }
         Ok(answer)
     }

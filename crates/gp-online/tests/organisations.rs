@@ -1084,6 +1084,30 @@ async fn a_practice_recording_every_read_records_each_allowed_read_once_and_only
     assert!(new[2].subjects.is_empty(), "{:?}", new[2]);
     assert_eq!(new[3].actor, nhs111());
     assert_eq!(new[3].patient, None);
+    // A member of staff claiming another role is recorded in their stored
+    // role.
+    let Actor::Staff { staff: desk_id, .. } = w.desk.actor else {
+        panic!("the desk is staff");
+    };
+    let claiming = By {
+        actor: Actor::Staff {
+            staff: desk_id,
+            role: StaffRole::PracticeManager,
+        },
+        channel: Channel::Reception,
+    };
+    let before_claim = events().await.len();
+    let found = door
+        .search_slots(
+            &claiming,
+            SearchQuery::between(w.now(), w.now() + Duration::days(7)),
+        )
+        .await
+        .expect("no error");
+    assert!(found.refusal().is_none());
+    let recorded = events().await[before_claim..].to_vec();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].actor, w.desk.actor);
     // A search refused is recorded as the refusal it is, never as a read:
     // an organisation's or the desk's empty range, a patient using the
     // organisations' search.
