@@ -242,6 +242,7 @@ fn big_schedule(ids: &SequentialIds) -> (Vec<StaffMember>, Schedule) {
             Weekday::Fri,
         ] {
             templates.push(SessionTemplate {
+                site: None,
                 clinician: gp.id,
                 role: gp.role,
                 weekday: day,

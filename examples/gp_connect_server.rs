@@ -99,10 +99,10 @@ pub async fn prepare(
         );
     // The practice day's practice: its ODS code and name, for the
     // Organization and Location a search returns.
-    let site = PracticeSite {
-        ods: gp_core::OdsCode::parse("A81001")?,
-        name: gp_booking::OrganisationName::parse("Practice Day Surgery")?,
-    };
+    let site = PracticeSite::new(
+        gp_core::OdsCode::parse("A81001")?,
+        gp_booking::OrganisationName::parse("Practice Day Surgery")?,
+    );
     let app = if args.practice_day_clock {
         let morning = chrono::DateTime::parse_from_rfc3339("2026-06-01T07:00:00+01:00")?.to_utc();
         router_at(

@@ -561,6 +561,7 @@ fn templates(
              slot_type: SlotType,
              availability,
              reserved_for| SessionTemplate {
+        site: None,
         clinician: who.id,
         role: who.role,
         weekday,

@@ -498,6 +498,7 @@ impl Replay {
             } => {
                 let who = self.names.staff.get(clinician).ok_or("no such clinician")?;
                 let template = SessionTemplate {
+                    site: None,
                     clinician: who.staff,
                     role: who.role,
                     weekday: chrono::Datelike::weekday(date),

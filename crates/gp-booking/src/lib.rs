@@ -31,6 +31,7 @@
 //!     delivery: DeliveryMode::InPerson,
 //!     availability: SlotAvailability::Open,
 //!     reserved_for: None,
+//!     site: None,
 //! };
 //! let patient = PatientFacts {
 //!     patient: PatientId::new(&ids),

@@ -229,6 +229,11 @@ pub struct Session {
     pub period: Period,
     /// How its appointments take place.
     pub delivery: DeliveryMode,
+    /// The surgery it is held at, by its ODS site code, when the practice
+    /// has more than one (a branch surgery); `None` is the practice's own
+    /// (main) surgery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<gp_core::OdsCode>,
 }
 
 /// One bookable appointment slot, carrying the facts of its session that the
@@ -253,6 +258,9 @@ pub struct Slot {
     pub availability: SlotAvailability,
     /// Work it is set aside for, if any; such a slot is never offered online.
     pub reserved_for: Option<Reservation>,
+    /// The surgery its session is held at ([`Session::site`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<gp_core::OdsCode>,
 }
 
 impl Slot {
@@ -285,6 +293,9 @@ pub struct SessionTemplate {
     pub availability: SlotAvailability,
     /// Work its slots are set aside for, if any.
     pub reserved_for: Option<Reservation>,
+    /// The surgery its sessions are held at ([`Session::site`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<gp_core::OdsCode>,
 }
 
 /// Sessions and their slots, as made from templates.
@@ -365,6 +376,7 @@ impl Schedule {
             date,
             period: Period::new(at(t.start)?, at(t.end)?)?,
             delivery: t.delivery,
+            site: t.site,
         };
         let step = Duration::minutes(i64::from(t.slot_minutes));
         let mut local_start = t.start;
@@ -380,6 +392,7 @@ impl Schedule {
                 delivery: t.delivery,
                 availability: t.availability,
                 reserved_for: t.reserved_for,
+                site: t.site,
             });
             local_start = local_end;
         }
@@ -400,6 +413,7 @@ mod tests {
         minutes: u32,
     ) -> SessionTemplate {
         SessionTemplate {
+            site: None,
             clinician: StaffId::new(&SequentialIds::new(99)),
             role: StaffRole::Gp,
             weekday,

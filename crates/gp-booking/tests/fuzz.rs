@@ -136,6 +136,7 @@ fn world() -> impl Strategy<Value = Option<World>> {
             let ids = SequentialIds::new(5);
             let end = start.checked_add_signed(Duration::minutes(minutes))?;
             let slot = Slot {
+                site: None,
                 id: SlotId::new(&ids),
                 session: SessionId::new(&ids),
                 clinician: StaffId::new(&ids),

@@ -37,6 +37,7 @@ impl Case {
         let ids = SequentialIds::new(42);
         let start = local(2026, 6, 4, 10, 0);
         let slot = Slot {
+            site: None,
             id: SlotId::new(&ids),
             session: SessionId::new(&ids),
             clinician: StaffId::new(&ids),

@@ -125,22 +125,72 @@ pub const LOCATION_PROFILE: &str =
     "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Location-1";
 
 /// The practice as GP Connect names it: its ODS code and name, for the
-/// `Organization` a search returns and the `Location` (the surgery) its
-/// schedules are held at. Branch surgeries are not modelled: one site.
+/// `Organization` a search returns, and its surgeries, for the `Location`
+/// each schedule is held at: the main surgery (the practice's own code and
+/// name) and any branch surgeries (their ODS site codes and names), which
+/// sessions name by `Session::site`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PracticeSite {
     /// The practice's ODS code.
     pub ods: OdsCode,
     /// Its name (1 to 200 characters, one line).
     pub name: OrganisationName,
+    /// Its branch surgeries.
+    pub branches: Vec<BranchSurgery>,
+}
+
+/// A branch surgery of a practice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchSurgery {
+    /// Its ODS site code, as sessions held there name it (`Session::site`).
+    pub site: OdsCode,
+    /// Its name (1 to 200 characters, one line).
+    pub name: OrganisationName,
+}
+
+/// The ODS site code identifier system.
+pub const ODS_SITE_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-site-code";
+
+impl PracticeSite {
+    /// The practice `ods`, called `name`, with its main surgery only.
+    pub fn new(ods: OdsCode, name: OrganisationName) -> Self {
+        Self {
+            ods,
+            name,
+            branches: Vec::new(),
+        }
+    }
+
+    /// The same practice with a branch surgery at `site`, called `name`.
+    pub fn with_branch(mut self, site: OdsCode, name: OrganisationName) -> Self {
+        self.branches.push(BranchSurgery { site, name });
+        self
+    }
+
+    /// The surgery a session at `site` is held at, as its `Location` id
+    /// and name: the main surgery for `None` or the practice's own code, a
+    /// branch for its site code; `None` for a site the practice was not
+    /// given (no `Location` is claimed for it).
+    pub fn surgery(&self, site: Option<OdsCode>) -> Option<(OdsCode, &OrganisationName)> {
+        match site {
+            None => Some((self.ods, &self.name)),
+            Some(code) if code == self.ods => Some((self.ods, &self.name)),
+            Some(code) => self
+                .branches
+                .iter()
+                .find(|b| b.site == code)
+                .map(|b| (b.site, &b.name)),
+        }
+    }
 }
 
 /// A slot's session as `GPConnect-Schedule-1` in a search, its actors the
-/// clinician and, when the practice's site is known, its surgery.
+/// clinician and, when the practice's site is known, the surgery it is
+/// held at.
 pub fn schedule_of_slot(slot: &Slot, site: Option<&PracticeSite>) -> Value {
     let mut actors = vec![json!({"reference": format!("Practitioner/{}", slot.clinician)})];
-    if let Some(site) = site {
-        actors.push(json!({"reference": format!("Location/{}", site.ods)}));
+    if let Some((code, _)) = site.and_then(|s| s.surgery(slot.site)) {
+        actors.push(json!({"reference": format!("Location/{code}")}));
     }
     json!({
         "resourceType": "Schedule",
@@ -185,16 +235,25 @@ pub fn organization(site: &PracticeSite) -> Value {
     })
 }
 
-/// The practice's surgery as `CareConnect-GPC-Location-1`, managed by the
-/// practice.
+/// The practice's main surgery as `CareConnect-GPC-Location-1`, managed
+/// by the practice.
 pub fn location(site: &PracticeSite) -> Value {
-    json!({
+    location_at(site, None).unwrap_or(Value::Null)
+}
+
+/// The surgery a session at `at` is held at (see [`PracticeSite::surgery`])
+/// as `CareConnect-GPC-Location-1`, identified by its ODS site code and
+/// managed by the practice; `None` for a site the practice was not given.
+pub fn location_at(site: &PracticeSite, at: Option<OdsCode>) -> Option<Value> {
+    let (code, name) = site.surgery(at)?;
+    Some(json!({
         "resourceType": "Location",
-        "id": site.ods.as_str(),
+        "id": code.as_str(),
         "meta": {"versionId": "1", "profile": [LOCATION_PROFILE]},
-        "name": site.name.as_str(),
+        "identifier": [{"system": ODS_SITE_SYSTEM, "value": code.as_str()}],
+        "name": name.as_str(),
         "managingOrganization": {"reference": format!("Organization/{}", site.ods)},
-    })
+    }))
 }
 
 /// A booking as `GPConnect-Appointment-1`, with its slot's times;

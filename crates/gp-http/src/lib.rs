@@ -56,7 +56,7 @@ use serde_json::Value;
 
 mod consumers;
 pub use consumers::{AnyOf, GpConnectConsumers, MAX_TOKEN_SECONDS};
-pub use gp_fhir::appointments::PracticeSite;
+pub use gp_fhir::appointments::{BranchSurgery, PracticeSite};
 
 /// The largest request body taken, in bytes.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -832,7 +832,15 @@ where
     }
     if let (Some(site), false) = (site, slots.is_empty()) {
         if recurse("Schedule:actor:Location") {
-            resources.push(appointments::location(site));
+            // Each surgery the slots are held at, once.
+            let mut surgeries = std::collections::BTreeSet::new();
+            for s in &slots {
+                if let Some((code, _)) = site.surgery(s.site) {
+                    if surgeries.insert(code) {
+                        resources.extend(appointments::location_at(site, s.site));
+                    }
+                }
+            }
         }
         resources.push(appointments::organization(site));
     }

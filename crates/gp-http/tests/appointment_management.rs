@@ -259,10 +259,14 @@ async fn world() -> World {
     let auth = AnyOf::new().or(Arc::new(consumers)).or(Arc::new(
         DevelopmentTokens::new().with("alice", By::patient_online(alice)),
     ));
-    let site = gp_http::PracticeSite {
-        ods: OdsCode::parse("A81001").expect("a code"),
-        name: gp_booking::OrganisationName::parse("Riverside Surgery").expect("a name"),
-    };
+    let site = gp_http::PracticeSite::new(
+        OdsCode::parse("A81001").expect("a code"),
+        gp_booking::OrganisationName::parse("Riverside Surgery").expect("a name"),
+    )
+    .with_branch(
+        OdsCode::parse("Y02911").expect("a site code"),
+        gp_booking::OrganisationName::parse("Riverside Surgery, Hillside branch").expect("a name"),
+    );
     let addr = serve(router_at(practice, Arc::new(auth), site)).await;
     World {
         addr,
@@ -1310,6 +1314,97 @@ async fn clinicians_carry_the_sds_job_role_and_user_id_the_practice_recorded() {
     let id = booked.body["id"].as_str().expect("an id");
     let done = w.put(id, &cancel, Some("W/\"1\""), "X09").await;
     assert_eq!(done.status, 200, "{}", done.body);
+}
+
+#[tokio::test]
+async fn sessions_at_a_branch_surgery_name_its_location() {
+    let w = world().await;
+    let clinician = w.slot(SlotType::Urgent, 0).clinician;
+    let tomorrow = gp_core::local_date(w.clock.now()) + Duration::days(1);
+    let at = |site: &str| gp_booking::SessionTemplate {
+        clinician,
+        role: StaffRole::Gp,
+        weekday: chrono::Datelike::weekday(&tomorrow),
+        start: chrono::NaiveTime::from_hms_opt(18, 0, 0).expect("a time"),
+        end: chrono::NaiveTime::from_hms_opt(18, 20, 0).expect("a time"),
+        slot_minutes: 10,
+        slot_type: SlotType::Urgent,
+        delivery: gp_booking::DeliveryMode::InPerson,
+        availability: gp_booking::SlotAvailability::Open,
+        reserved_for: None,
+        site: Some(OdsCode::parse(site).expect("a site code")),
+    };
+    let ids = SequentialIds::new(0xB4A);
+    // One evening session at the branch, one at a site the router was not
+    // told of.
+    let schedule = gp_booking::Schedule::from_templates(
+        &[at("Y02911"), at("Y09999")],
+        tomorrow,
+        tomorrow,
+        &ids,
+    )
+    .expect("a schedule");
+    w.store.add_schedule(&schedule).await.expect("stored");
+    let r = w
+        .get(
+            &(search_path(3, &filter(ORG_TYPE, "urgent-care"))
+                + "&_include:recurse=Schedule:actor:Location"),
+            "X09",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let location_of = |session: gp_core::SessionId| -> Option<String> {
+        resources(&r, "Schedule")
+            .into_iter()
+            .find(|s| s["id"] == session.to_string())
+            .and_then(|s| {
+                s["actor"].as_array().and_then(|a| {
+                    a.iter()
+                        .filter_map(|x| x["reference"].as_str())
+                        .find(|x| x.starts_with("Location/"))
+                        .map(str::to_owned)
+                })
+            })
+    };
+    let branch = schedule.sessions[0].id;
+    let elsewhere = schedule.sessions[1].id;
+    assert_eq!(location_of(branch).as_deref(), Some("Location/Y02911"));
+    assert_eq!(
+        location_of(elsewhere),
+        None,
+        "no Location is claimed for it"
+    );
+    let main_session = w.slot(SlotType::Urgent, 0).session;
+    assert_eq!(
+        location_of(main_session).as_deref(),
+        Some("Location/A81001")
+    );
+    // Each surgery once, the branch by its ODS site code, managed by the
+    // practice.
+    let locations = resources(&r, "Location");
+    assert_eq!(locations.len(), 2, "{locations:?}");
+    let hillside = locations
+        .iter()
+        .find(|l| l["id"] == "Y02911")
+        .expect("the branch");
+    assert_eq!(hillside["name"], "Riverside Surgery, Hillside branch");
+    assert_eq!(
+        hillside["identifier"][0]["system"],
+        "https://fhir.nhs.uk/Id/ods-site-code"
+    );
+    assert_eq!(
+        hillside["managingOrganization"]["reference"],
+        "Organization/A81001"
+    );
+    // Its slots are stored with their surgery.
+    let stored = BookingStore::slot(w.store.as_ref(), schedule.slots[0].id)
+        .await
+        .expect("no error")
+        .expect("the slot");
+    assert_eq!(
+        stored.slot.site,
+        Some(OdsCode::parse("Y02911").expect("a code"))
+    );
 }
 
 #[tokio::test]

@@ -75,6 +75,7 @@ impl Month2026 {
         ]
         .into_iter()
         .map(|weekday| SessionTemplate {
+            site: None,
             clinician: gp.id,
             role: gp.role,
             weekday,

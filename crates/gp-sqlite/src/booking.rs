@@ -19,7 +19,7 @@ use crate::store::SqliteStore;
 /// The columns [`read_slot_state`] reads, for a slot `s` and its live booking `b`.
 const SLOT_STATE_SELECT: &str =
     "SELECT s.id, s.session, s.clinician, s.role, s.start_at, s.end_at, \
-     s.slot_type, s.delivery, s.availability, s.reserved_for, b.id \
+     s.slot_type, s.delivery, s.availability, s.reserved_for, b.id, s.site \
      FROM slots s LEFT JOIN bookings b ON b.slot = s.id AND b.cancelled = 0";
 
 /// A slot and its live booking from a row of [`SLOT_STATE_SELECT`].
@@ -38,8 +38,12 @@ fn read_slot_state(r: &rusqlite::Row<'_>) -> Result<SlotState, StoreError> {
     };
     let reserved_for = optional(9)?;
     let live = optional(10)?;
+    let site = optional(11)?;
     Ok(SlotState {
         slot: Slot {
+            site: site
+                .map(|code| gp_core::OdsCode::parse(code).map_err(corrupt))
+                .transpose()?,
             id: text(0)?.parse().map_err(corrupt)?,
             session: text(1)?.parse().map_err(corrupt)?,
             clinician: text(2)?.parse().map_err(corrupt)?,
@@ -373,7 +377,7 @@ impl BookingStore for SqliteStore {
             let mut insert = t
                 .prepare_cached(
                     "INSERT INTO slots (id, session, clinician, role, start_at, end_at, slot_type, delivery, \
-                     availability, reserved_for) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     availability, reserved_for, site) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 .map_err(storage)?;
             for slot in &schedule.slots {
@@ -395,7 +399,8 @@ impl BookingStore for SqliteStore {
                         enum_text(&slot.slot_type)?,
                         enum_text(&slot.delivery)?,
                         enum_text(&slot.availability)?,
-                        slot.reserved_for.as_ref().map(enum_text).transpose()?
+                        slot.reserved_for.as_ref().map(enum_text).transpose()?,
+                        slot.site.map(|code| code.as_str().to_owned())
                     ])
                     .map_err(|e| match e.sqlite_error_code() {
                         Some(ErrorCode::ConstraintViolation) => StoreError::Duplicate(format!("slot {}", slot.id)),

@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_audit_texts.sql"),
     include_str!("migrations/0007_problems.sql"),
     include_str!("migrations/0008_organisation_bookings.sql"),
+    include_str!("migrations/0009_branch_surgeries.sql"),
 ];
 
 /// The newest schema version this crate writes.

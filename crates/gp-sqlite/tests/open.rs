@@ -157,7 +157,7 @@ async fn a_version_1_database_is_upgraded_without_losing_its_bookings() {
     {
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP INDEX live_bookings_by_organisation; DROP INDEX bookings_joined; ALTER TABLE bookings DROP COLUMN organisation; ALTER TABLE bookings DROP COLUMN joined_to; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
+            "DROP INDEX live_bookings_by_organisation; DROP INDEX bookings_joined; ALTER TABLE bookings DROP COLUMN organisation; ALTER TABLE bookings DROP COLUMN joined_to; ALTER TABLE slots DROP COLUMN site; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
              DROP TABLE access_settings; DROP TABLE access_records; DROP TABLE staff_profiles; \
              DROP TABLE messages; DROP TABLE messaging_settings; DROP TABLE request_lines; \
              DROP TABLE repeat_requests; DROP TABLE repeat_items; DROP TABLE prescribing_patients; \
@@ -302,7 +302,7 @@ async fn a_version_3_database_is_upgraded_with_its_access_records_and_settings_i
         // staff profiles as version 3 wrote them, with no version).
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(
-            "DROP INDEX live_bookings_by_organisation; DROP INDEX bookings_joined; ALTER TABLE bookings DROP COLUMN organisation; ALTER TABLE bookings DROP COLUMN joined_to; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
+            "DROP INDEX live_bookings_by_organisation; DROP INDEX bookings_joined; ALTER TABLE bookings DROP COLUMN organisation; ALTER TABLE bookings DROP COLUMN joined_to; ALTER TABLE slots DROP COLUMN site; DROP TABLE problems; DROP TABLE audit_index; DROP TABLE audit_texts; DROP TABLE booking_settings; DROP TABLE patient_list; \
              UPDATE staff_profiles SET body = json_remove(body, '$.version'); \
              PRAGMA application_id = 0; PRAGMA user_version = 0; \
              DELETE FROM schema_migrations WHERE version > 3;",
@@ -492,4 +492,50 @@ fn a_practice_database_is_marked_as_ours() {
     drop(raw);
     // And it opens again.
     drop(SqliteStore::open(&path).unwrap());
+}
+
+#[tokio::test]
+async fn a_schema_8_database_gains_slot_sites_and_keeps_its_slots() {
+    let path = common::temp_db("schema-8");
+    let ids = gp_core::SequentialIds::new(8);
+    let (gp, schedule) =
+        gp_testkit::fixtures::small_schedule(&ids, gp_testkit::fixtures::monday_morning(), 3);
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.put_staff(&gp).await.unwrap();
+        store.add_schedule(&schedule).await.unwrap();
+    }
+    // Back to schema version 8, as a database written before branch
+    // surgeries were kept.
+    {
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(
+            "ALTER TABLE slots DROP COLUMN site;
+             DELETE FROM schema_migrations WHERE version = 9;
+             PRAGMA user_version = 8;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let raw = Connection::open(&path).unwrap();
+    let version: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 9);
+    let q = gp_booking::SearchQuery::between(
+        gp_testkit::fixtures::monday_morning(),
+        gp_testkit::fixtures::monday_morning() + chrono::Duration::days(3),
+    );
+    let found = store.find_slots(&q).await.unwrap();
+    assert_eq!(found.len(), 3, "every slot kept");
+    assert!(
+        found.iter().all(|s| s.slot.site.is_none()),
+        "at the main surgery"
+    );
+    assert_eq!(
+        found.iter().map(|s| s.slot.clone()).collect::<Vec<_>>(),
+        schedule.slots,
+        "each slot as it was"
+    );
 }

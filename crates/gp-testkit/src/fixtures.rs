@@ -81,6 +81,7 @@ fn weekly_templates(
     let t =
         |who: &StaffMember, weekday, start, end, minutes, slot_type, availability, reserved_for| {
             SessionTemplate {
+                site: None,
                 clinician: who.id,
                 role: who.role,
                 weekday,
@@ -239,6 +240,7 @@ pub fn small_schedule(
     let step = Duration::minutes(10);
     let count_i32 = i32::try_from(count).unwrap_or(i32::MAX);
     let session = Session {
+        site: None,
         id: SessionId::new(ids),
         clinician: gp.id,
         role: gp.role,
@@ -249,6 +251,7 @@ pub fn small_schedule(
     };
     let slots = (0..count_i32)
         .map(|i| Slot {
+            site: None,
             id: SlotId::new(ids),
             session: session.id,
             clinician: gp.id,
