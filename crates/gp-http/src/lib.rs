@@ -1267,19 +1267,45 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let by = caller(&app, &headers)?;
+    let patient = path_patient(id);
+    repeats_searchset(
+        &app,
+        &headers,
+        |_| patient,
+        |record| {
+            record
+                .items
+                .iter()
+                .map(prescriptions::medication_request)
+                .collect()
+        },
+    )
+    .await
+}
+
+/// What `resources` makes of the repeat record of the patient `patient`
+/// names for the asker, as a searchset, the request recorded either way.
+async fn repeats_searchset<S, C>(
+    app: &App<S, C>,
+    headers: &HeaderMap,
+    patient: impl FnOnce(&By) -> Result<PatientId, Response>,
+    resources: impl FnOnce(&gp_prescribing::PatientRecord) -> Vec<Value>,
+) -> Handled
+where
+    S: PracticeStore + Send + Sync,
+    C: Clock + Send + Sync + 'static,
+{
+    let by = caller(app, headers)?;
     let handled = async {
-        let patient = path_patient(id)?;
+        let patient = patient(&by)?;
         let record = done(app.practice.repeats(&by, patient).await)?;
-        let resources = record
-            .items
-            .iter()
-            .map(prescriptions::medication_request)
-            .collect();
-        Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
+        Ok(fhir(
+            StatusCode::OK,
+            &appointments::searchset(resources(&record)),
+        ))
     }
     .await;
-    audited(&app, &by, Action::ViewRepeats, handled).await
+    audited(app, &by, Action::ViewRepeats, handled).await
 }
 
 async fn renew<S, C>(
@@ -1439,17 +1465,12 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let by = caller(&app, &headers)?;
-    let handled = async {
-        let patient = speaker(&by)?;
-        let record = done(app.practice.repeats(&by, patient).await)?;
-        let resources = record
+    repeats_searchset(&app, &headers, speaker, |record| {
+        record
             .requests
             .iter()
             .flat_map(prescriptions::tasks)
-            .collect();
-        Ok(fhir(StatusCode::OK, &appointments::searchset(resources)))
-    }
-    .await;
-    audited(&app, &by, Action::ViewRepeats, handled).await
+            .collect()
+    })
+    .await
 }

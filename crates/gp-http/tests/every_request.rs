@@ -5,19 +5,11 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-use gp_access::{
-    By, Competency, ListedPatient, PatientList, Registration, RegistrationKind, Service,
-    StaffProfile, VerificationMethod,
-};
+use gp_access::By;
 use gp_booking::BookingStore;
-use gp_core::{
-    AuditEvent, Channel, FixedClock, OdsCode, PatientId, SequentialIds, StaffId, StaffRole,
-};
+use gp_core::{AuditEvent, PatientId};
 use gp_http::{router, DevelopmentTokens};
-use gp_online::Practice;
 use gp_sqlite::SqliteStore;
-use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture};
 use serde_json::{json, Value};
 
 mod common;
@@ -31,59 +23,12 @@ struct World {
 }
 
 async fn world() -> World {
-    let ids = SequentialIds::new(9);
-    let store = Arc::new(SqliteStore::open_in_memory().expect("a store"));
-    let practice = Arc::new(
-        Practice::new(store.clone(), Arc::new(FixedClock::new(monday_morning())))
-            .recording_every_read(),
-    );
-    let today = monday_morning().date_naive();
-    let fixture = practice_fixture(&ids, today);
-    for m in fixture.staff() {
-        store.put_staff(&m).await.expect("staff");
-    }
-    store
-        .add_schedule(&fixture.schedule)
-        .await
-        .expect("schedule");
-    let manager = StaffProfile::new(StaffId::new(&ids), "Manager", StaffRole::PracticeManager);
-    practice.first_manager(&manager).await.expect("manager");
-    let desk = StaffProfile::new(StaffId::new(&ids), "Desk", StaffRole::Receptionist)
-        .with_competencies([Competency::VerifyIdentity]);
-    practice
-        .put_staff(&By::staff(&manager, Channel::Reception), &desk)
-        .await
-        .expect("desk");
-    let desk = By::staff(&desk, Channel::Reception);
-    let mut patients = Vec::new();
-    for n in 0..2 {
-        let p = PatientId::new(&ids);
-        let born = NaiveDate::from_ymd_opt(1980, 1, 1).expect("a date");
-        store
-            .put_listed_patient(
-                &ListedPatient::new(p, nhs_number(n), born, RegistrationKind::Regular, born)
-                    .expect("entry"),
-            )
-            .await
-            .expect("listed");
-        let reg = Registration {
-            nhs_number: nhs_number(n),
-            date_of_birth: born,
-            registration: RegistrationKind::Regular,
-            practice: OdsCode::parse("A81001").expect("code"),
-        };
-        practice.register(&desk, p, &reg).await.expect("register");
-        practice
-            .verify_identity(&desk, p, VerificationMethod::DocumentsSeen)
-            .await
-            .expect("verify");
-        practice
-            .set_services(&desk, p, &Service::ALL.into_iter().collect())
-            .await
-            .expect("services");
-        patients.push(p);
-    }
-    let (alice, bob) = (patients[0], patients[1]);
+    let common::Registered {
+        store,
+        practice,
+        patients: [alice, bob],
+        ..
+    } = common::registered(true).await;
     let tokens = DevelopmentTokens::new()
         .with("alice", By::patient_online(alice))
         .with("bob", By::patient_online(bob));

@@ -198,6 +198,17 @@ impl World {
         self.clock.now()
     }
 
+    /// The desk (a receptionist) as a request claiming `role`.
+    fn desk_claiming(&self, role: StaffRole) -> By {
+        let Actor::Staff { staff, .. } = self.desk.actor else {
+            panic!("the desk is staff");
+        };
+        By {
+            actor: Actor::Staff { staff, role },
+            channel: Channel::Reception,
+        }
+    }
+
     /// The `nth` future slot of a type, at least an hour away.
     fn slot(&self, slot_type: SlotType, nth: usize) -> Slot {
         self.slots
@@ -1086,16 +1097,7 @@ async fn a_practice_recording_every_read_records_each_allowed_read_once_and_only
     assert_eq!(new[3].patient, None);
     // A member of staff claiming another role is recorded in their stored
     // role.
-    let Actor::Staff { staff: desk_id, .. } = w.desk.actor else {
-        panic!("the desk is staff");
-    };
-    let claiming = By {
-        actor: Actor::Staff {
-            staff: desk_id,
-            role: StaffRole::PracticeManager,
-        },
-        channel: Channel::Reception,
-    };
+    let claiming = w.desk_claiming(StaffRole::PracticeManager);
     let before_claim = events().await.len();
     let found = door
         .search_slots(
@@ -1182,34 +1184,21 @@ async fn a_request_refused_before_its_decision_is_recorded_as_such_and_changes_n
     let slot = w.slot(SlotType::RoutineGp, 0);
     // A known member of staff is recorded in their stored role, whatever
     // role the request claimed.
-    let Actor::Staff {
-        staff: desk_id,
-        role: desk_role,
-    } = w.desk.actor
-    else {
-        panic!("the desk is staff");
-    };
-    let claiming = By {
-        actor: Actor::Staff {
-            staff: desk_id,
-            role: StaffRole::Gp,
-        },
-        channel: Channel::Reception,
-    };
+    let claiming = w.desk_claiming(StaffRole::Gp);
     let before_claim = events().await.len();
     w.door
         .record_fault(&claiming, &RejectedRequest::new(RequestFault::Invalid))
         .await
         .expect("recorded");
     let claimed = events().await[before_claim].clone();
-    assert_eq!(desk_role, StaffRole::Receptionist);
-    assert_eq!(
-        claimed.actor,
+    assert_eq!(claimed.actor, w.desk.actor);
+    assert!(matches!(
+        w.desk.actor,
         Actor::Staff {
-            staff: desk_id,
-            role: desk_role
+            role: StaffRole::Receptionist,
+            ..
         }
-    );
+    ));
     let before = events().await.len();
     w.door
         .record_fault(

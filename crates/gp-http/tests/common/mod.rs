@@ -110,3 +110,99 @@ pub fn spine_code(r: &Reply) -> &str {
         .as_str()
         .unwrap_or("")
 }
+
+/// A practice on an in-memory store with the fixture practice's staff and
+/// schedule, a practice manager, a desk (identity checks and proxy
+/// applications) and two patients (on the list, registered online,
+/// identity verified, every service on), for the patient-facing suites.
+pub struct Registered {
+    /// The identifiers used, to make more.
+    pub ids: gp_core::SequentialIds,
+    /// The store.
+    pub store: std::sync::Arc<gp_sqlite::SqliteStore>,
+    /// The practice over it.
+    pub practice: std::sync::Arc<gp_online::Practice<gp_sqlite::SqliteStore, gp_core::FixedClock>>,
+    /// The practice manager.
+    pub manager: gp_access::StaffProfile,
+    /// The desk, acting at reception.
+    pub desk: gp_access::By,
+    /// The two patients.
+    pub patients: [gp_core::PatientId; 2],
+}
+
+/// [`Registered`], the practice recording every read when `every_read`.
+pub async fn registered(every_read: bool) -> Registered {
+    use gp_access::{
+        By, Competency, ListedPatient, PatientList, Registration, RegistrationKind, Service,
+        StaffProfile, VerificationMethod,
+    };
+    use gp_booking::BookingStore;
+    use gp_core::{Channel, FixedClock, OdsCode, PatientId, StaffId, StaffRole};
+    use gp_testkit::fixtures::{monday_morning, nhs_number, practice as practice_fixture};
+    use std::sync::Arc;
+
+    let ids = gp_core::SequentialIds::new(9);
+    let store = Arc::new(gp_sqlite::SqliteStore::open_in_memory().expect("a store"));
+    let practice =
+        gp_online::Practice::new(store.clone(), Arc::new(FixedClock::new(monday_morning())));
+    let practice = Arc::new(if every_read {
+        practice.recording_every_read()
+    } else {
+        practice
+    });
+    let today = monday_morning().date_naive();
+    let fixture = practice_fixture(&ids, today);
+    for m in fixture.staff() {
+        store.put_staff(&m).await.expect("staff");
+    }
+    store
+        .add_schedule(&fixture.schedule)
+        .await
+        .expect("schedule");
+    let manager = StaffProfile::new(StaffId::new(&ids), "Manager", StaffRole::PracticeManager);
+    practice.first_manager(&manager).await.expect("manager");
+    let desk = StaffProfile::new(StaffId::new(&ids), "Desk", StaffRole::Receptionist)
+        .with_competencies([Competency::VerifyIdentity, Competency::ProxyApplications]);
+    practice
+        .put_staff(&By::staff(&manager, Channel::Reception), &desk)
+        .await
+        .expect("desk");
+    let desk = By::staff(&desk, Channel::Reception);
+    let mut patients = [PatientId::from_uuid(gp_core::uuid::Uuid::nil()); 2];
+    for (n, slot) in patients.iter_mut().enumerate() {
+        let p = PatientId::new(&ids);
+        let born = chrono::NaiveDate::from_ymd_opt(1980, 1, 1).expect("a date");
+        let number = nhs_number(n as u64);
+        store
+            .put_listed_patient(
+                &ListedPatient::new(p, number, born, RegistrationKind::Regular, born)
+                    .expect("entry"),
+            )
+            .await
+            .expect("listed");
+        let reg = Registration {
+            nhs_number: number,
+            date_of_birth: born,
+            registration: RegistrationKind::Regular,
+            practice: OdsCode::parse("A81001").expect("code"),
+        };
+        practice.register(&desk, p, &reg).await.expect("register");
+        practice
+            .verify_identity(&desk, p, VerificationMethod::DocumentsSeen)
+            .await
+            .expect("verify");
+        practice
+            .set_services(&desk, p, &Service::ALL.into_iter().collect())
+            .await
+            .expect("services");
+        *slot = p;
+    }
+    Registered {
+        ids,
+        store,
+        practice,
+        manager,
+        desk,
+        patients,
+    }
+}
