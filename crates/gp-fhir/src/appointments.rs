@@ -242,18 +242,27 @@ pub fn location(site: &PracticeSite) -> Value {
 }
 
 /// The surgery a session at `at` is held at (see [`PracticeSite::surgery`])
-/// as `CareConnect-GPC-Location-1`, identified by its ODS site code and
-/// managed by the practice; `None` for a site the practice was not given.
+/// as `CareConnect-GPC-Location-1`, managed by the practice (a branch
+/// identified by its ODS site code); `None` for a site the practice was
+/// not given.
 pub fn location_at(site: &PracticeSite, at: Option<OdsCode>) -> Option<Value> {
     let (code, name) = site.surgery(at)?;
-    Some(json!({
+    let mut location = json!({
         "resourceType": "Location",
         "id": code.as_str(),
         "meta": {"versionId": "1", "profile": [LOCATION_PROFILE]},
-        "identifier": [{"system": ODS_SITE_SYSTEM, "value": code.as_str()}],
         "name": name.as_str(),
         "managingOrganization": {"reference": format!("Organization/{}", site.ods)},
-    }))
+    });
+    // A branch is identified by its ODS site code; the main surgery is
+    // the practice's own (its organisation code is no site code).
+    if let (true, Some(object)) = (code != site.ods, location.as_object_mut()) {
+        object.insert(
+            "identifier".into(),
+            json!([{"system": ODS_SITE_SYSTEM, "value": code.as_str()}]),
+        );
+    }
+    Some(location)
 }
 
 /// A booking as `GPConnect-Appointment-1`, with its slot's times;

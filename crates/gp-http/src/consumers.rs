@@ -10,7 +10,7 @@ use gp_access::By;
 use gp_core::{Actor, Channel, Clock, OdsCode, OrganisationType, RequesterId};
 use serde::Deserialize;
 
-use crate::{Authenticate, SignInRefused};
+use crate::{Authenticate, Scope, SignInRefused};
 
 /// The longest a consumer's token may live, in seconds (GP Connect: five
 /// minutes from `iat` to `exp`).
@@ -30,8 +30,9 @@ pub const MAX_TOKEN_SECONDS: i64 = 300;
 /// It checks what can be checked of the claims: `reason_for_request` is
 /// `directcare`, `requested_scope` one of GP Connect's
 /// (`patient/*.read`, `patient/*.write`, `organization/*.read`,
-/// `organization/*.write`), `requesting_device` a `Device`, `sub` the
-/// requesting practitioner's id, `iat` and `exp` bound a life of at most five minutes that
+/// `organization/*.write`) and the one the request needs ([`Scope`]),
+/// `requesting_device` a `Device`, `sub` the requesting practitioner's id
+/// (both given), `iat` and `exp` bound a life of at most five minutes that
 /// holds now (by the clock given), the organisation is one of
 /// `organisations`, and `requesting_practitioner` names the person making
 /// the request (their SDS user id, or when that is `UNK` their id in the
@@ -79,8 +80,7 @@ struct Resource {
 struct RequestingPractitioner {
     #[serde(rename = "resourceType")]
     resource_type: String,
-    #[serde(default)]
-    id: Option<String>,
+    id: String,
     identifier: Vec<Identifier>,
 }
 
@@ -170,7 +170,7 @@ impl GpConnectConsumers {
     /// its life is [`SignInRefused::Malformed`] (400, as GP Connect's
     /// provider tests expect); a valid token from an organisation that is
     /// not one of this practice's consumers is [`SignInRefused::Denied`].
-    fn organisation(&self, token: &str) -> Result<Actor, SignInRefused> {
+    fn organisation(&self, token: &str, scope: Option<Scope>) -> Result<Actor, SignInRefused> {
         let bad = SignInRefused::Malformed;
         let mut parts = token.split('.');
         let (_header, payload) = (parts.next().ok_or(bad)?, parts.next().ok_or(bad)?);
@@ -188,6 +188,7 @@ impl GpConnectConsumers {
             || claims.iat > now
             || claims.exp <= now
             || !SCOPES.contains(&claims.requested_scope.as_str())
+            || scope.is_some_and(|s| s.as_str() != claims.requested_scope)
             || claims.requesting_device.resource_type != "Device"
             || claims.requesting_organization.resource_type != "Organization"
         {
@@ -200,13 +201,8 @@ impl GpConnectConsumers {
         {
             return Err(bad);
         }
-        // `sub` is the requesting practitioner's id.
-        if claims
-            .requesting_practitioner
-            .id
-            .as_ref()
-            .is_some_and(|id| *id != claims.sub)
-        {
+        // `sub` is the requesting practitioner's id, and both are given.
+        if claims.sub.is_empty() || claims.requesting_practitioner.id != claims.sub {
             return Err(bad);
         }
         // Exactly one ODS code: a token naming two organisations names none.
@@ -237,6 +233,17 @@ impl Authenticate for GpConnectConsumers {
     }
 
     fn sign_in(&self, headers: &HeaderMap) -> Result<By, SignInRefused> {
+        self.signed_in(headers, None)
+    }
+
+    fn sign_in_for(&self, headers: &HeaderMap, scope: Scope) -> Result<By, SignInRefused> {
+        self.signed_in(headers, Some(scope))
+    }
+}
+
+impl GpConnectConsumers {
+    /// The organisation a request's token names, for `scope` when given.
+    fn signed_in(&self, headers: &HeaderMap, scope: Option<Scope>) -> Result<By, SignInRefused> {
         let value = headers
             .get(header::AUTHORIZATION)
             .ok_or(SignInRefused::Denied)?
@@ -245,7 +252,7 @@ impl Authenticate for GpConnectConsumers {
         let token = value
             .strip_prefix("Bearer ")
             .ok_or(SignInRefused::Malformed)?;
-        self.organisation(token).map(|actor| By {
+        self.organisation(token, scope).map(|actor| By {
             actor,
             channel: Channel::Organisation,
         })
@@ -266,6 +273,21 @@ impl std::fmt::Debug for AnyOf {
 }
 
 impl AnyOf {
+    fn first(
+        &self,
+        sign_in: impl Fn(&Arc<dyn Authenticate>) -> Result<By, SignInRefused>,
+    ) -> Result<By, SignInRefused> {
+        let mut why = SignInRefused::Denied;
+        for a in &self.0 {
+            match sign_in(a) {
+                Ok(by) => return Ok(by),
+                Err(SignInRefused::Malformed) => why = SignInRefused::Malformed,
+                Err(_) => {}
+            }
+        }
+        Err(why)
+    }
+
     /// None yet.
     pub fn new() -> Self {
         Self::default()
@@ -284,16 +306,14 @@ impl Authenticate for AnyOf {
     }
 
     /// The first that names someone; if none does, malformed when any
-    /// found the credentials malformed, else denied.
+    /// found the credentials malformed, else denied. (So a patient's bad
+    /// token is 400 where `GpConnectConsumers` is one of them: another
+    /// reason to keep it off the patients' router.)
     fn sign_in(&self, headers: &HeaderMap) -> Result<By, SignInRefused> {
-        let mut why = SignInRefused::Denied;
-        for a in &self.0 {
-            match a.sign_in(headers) {
-                Ok(by) => return Ok(by),
-                Err(SignInRefused::Malformed) => why = SignInRefused::Malformed,
-                Err(_) => {}
-            }
-        }
-        Err(why)
+        self.first(|a| a.sign_in(headers))
+    }
+
+    fn sign_in_for(&self, headers: &HeaderMap, scope: Scope) -> Result<By, SignInRefused> {
+        self.first(|a| a.sign_in_for(headers, scope))
     }
 }

@@ -77,6 +77,41 @@ pub trait Authenticate: Send + Sync + 'static {
     fn sign_in(&self, headers: &HeaderMap) -> Result<By, SignInRefused> {
         self.authenticate(headers).ok_or(SignInRefused::Denied)
     }
+
+    /// Like [`Authenticate::sign_in`], for a request that needs `scope`:
+    /// by default the same answer. GP Connect consumers' tokens name the
+    /// scope they were issued for (`requested_scope`), and a token for
+    /// another scope is [`SignInRefused::Malformed`] (400).
+    fn sign_in_for(&self, headers: &HeaderMap, scope: Scope) -> Result<By, SignInRefused> {
+        let _ = scope;
+        self.sign_in(headers)
+    }
+}
+
+/// What a request does, as GP Connect scopes a consumer's token for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scope {
+    /// Reading a patient's records (`patient/*.read`): an appointment, a
+    /// patient's appointments, repeats and renewals.
+    PatientRead,
+    /// Changing them (`patient/*.write`): booking, amending, cancelling,
+    /// asking for a renewal.
+    PatientWrite,
+    /// Reading the practice's own (`organization/*.read`): searching for
+    /// free slots.
+    OrganizationRead,
+}
+
+impl Scope {
+    /// GP Connect's `requested_scope` for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::PatientRead => "patient/*.read",
+            Scope::PatientWrite => "patient/*.write",
+            Scope::OrganizationRead => "organization/*.read",
+        }
+    }
 }
 
 /// Why a request names nobody.
@@ -627,8 +662,15 @@ fn in_progress() -> Response {
 }
 
 /// Who is asking (a patient, a proxy, another organisation, ...).
-fn caller<S, C>(app: &App<S, C>, headers: &HeaderMap) -> Result<By, Response> {
-    app.auth.sign_in(headers).map_err(|why| match why {
+fn caller<S, C>(app: &App<S, C>, headers: &HeaderMap, scope: Scope) -> Result<By, Response> {
+    // One set of credentials: a second Authorization header is refused,
+    // so no front end and router can read different ones.
+    let signed_in = if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        Err(SignInRefused::Malformed)
+    } else {
+        app.auth.sign_in_for(headers, scope)
+    };
+    signed_in.map_err(|why| match why {
         SignInRefused::Malformed => outcome(
             &gp_fhir::BAD_REQUEST,
             "The request's token is not valid (its claims break the interface's rules).",
@@ -772,7 +814,7 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let by = caller(&app, &headers)?;
+    let by = caller(&app, &headers, Scope::OrganizationRead)?;
     let handled = search_as(&app, &by, &query).await;
     audited(&app, &by, Action::BookAppointment, handled).await
 }
@@ -928,7 +970,7 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let by = caller(&app, &headers)?;
+    let by = caller(&app, &headers, Scope::PatientWrite)?;
     let handled = book_as(&app, &by, body).await;
     preferred(
         &headers,
@@ -1136,7 +1178,7 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let by = caller(&app, &headers)?;
+    let by = caller(&app, &headers, Scope::PatientRead)?;
     let handled = async {
         let id = path_id(id)?;
         let b = booking_for(&app, &by, &id).await?;
@@ -1161,7 +1203,7 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let by = caller(&app, &headers)?;
+    let by = caller(&app, &headers, Scope::PatientWrite)?;
     // What the change is, for the record of a refusal before it is read.
     let action = match &body {
         Ok(bytes) if is_cancellation(bytes) => Action::CancelAppointment,
@@ -1243,7 +1285,7 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let by = caller(&app, &headers)?;
+    let by = caller(&app, &headers, Scope::PatientRead)?;
     let handled = async {
         let patient = path_patient(id)?;
         let all = done(app.practice.appointments(&by, patient).await)?;
@@ -1295,7 +1337,7 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let by = caller(app, headers)?;
+    let by = caller(app, headers, Scope::PatientRead)?;
     let handled = async {
         let patient = patient(&by)?;
         let record = done(app.practice.repeats(&by, patient).await)?;
@@ -1317,7 +1359,7 @@ where
     S: PracticeStore + Send + Sync,
     C: Clock + Send + Sync + 'static,
 {
-    let by = caller(&app, &headers)?;
+    let by = caller(&app, &headers, Scope::PatientWrite)?;
     let handled = renew_as(&app, &by, &headers, body).await;
     preferred(
         &headers,

@@ -85,12 +85,35 @@ fn claims_at(ods: &str, iat: i64, reason: &str) -> Value {
 }
 
 impl World {
+    /// A token to change a patient's appointments (`patient/*.write`).
     fn token(&self, ods: &str) -> String {
         token_at(ods, self.clock.now().timestamp(), "directcare")
     }
 
+    /// A token for `scope`.
+    fn token_for(&self, ods: &str, scope: &str) -> String {
+        let mut c = claims_at(ods, self.clock.now().timestamp(), "directcare");
+        c["requested_scope"] = json!(scope);
+        unsigned(&c)
+    }
+
+    /// A read, with the scope GP Connect gives it: `organization/*.read`
+    /// to search for free slots, `patient/*.read` for a patient's records.
     async fn get(&self, path: &str, ods: &str) -> Reply {
-        call(self.addr, "GET", path, Some(&self.token(ods)), &[], b"").await
+        let scope = if path.starts_with("/Slot") {
+            "organization/*.read"
+        } else {
+            "patient/*.read"
+        };
+        call(
+            self.addr,
+            "GET",
+            path,
+            Some(&self.token_for(ods, scope)),
+            &[],
+            b"",
+        )
+        .await
     }
 
     /// The `nth` free slot of a type more than an hour away.
@@ -658,6 +681,23 @@ async fn appointment_book_tokens_that_are_not_gp_connects_are_refused() {
             c["requesting_device"] = json!({"resourceType": "InvalidResourceType"});
             unsigned(&c)
         }),
+        ("for a scope that is not booking's", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requested_scope"] = json!("organization/*.read");
+            unsigned(&c)
+        }),
+        ("for reading, not booking", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requested_scope"] = json!("patient/*.read");
+            unsigned(&c)
+        }),
+        ("whose practitioner has no id", {
+            let mut c = claims_at("X09", now, "directcare");
+            c["requesting_practitioner"]
+                .as_object_mut()
+                .map(|o| o.remove("id"));
+            unsigned(&c)
+        }),
         ("without sub", {
             let mut c = claims_at("X09", now, "directcare");
             c.as_object_mut().map(|o| o.remove("sub"));
@@ -815,6 +855,7 @@ async fn the_person_at_the_consumer_is_in_the_audit_trail() {
     let first = booked.body["id"].as_str().expect("an id");
     let mut other = claims_at("X09", now, "directcare");
     other["requesting_practitioner"]["identifier"][0]["value"] = json!("999888777666");
+    other["requested_scope"] = json!("patient/*.read");
     let read = call(
         w.addr,
         "GET",
@@ -1395,6 +1436,14 @@ async fn sessions_at_a_branch_surgery_name_its_location() {
     assert_eq!(
         hillside["managingOrganization"]["reference"],
         "Organization/A81001"
+    );
+    let main = locations
+        .iter()
+        .find(|l| l["id"] == "A81001")
+        .expect("the main surgery");
+    assert!(
+        main.get("identifier").is_none(),
+        "an organisation code is no site code"
     );
     // Its slots are stored with their surgery.
     let stored = BookingStore::slot(w.store.as_ref(), schedule.slots[0].id)

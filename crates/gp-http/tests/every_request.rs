@@ -308,6 +308,26 @@ async fn every_request_from_someone_signed_in_leaves_exactly_one_record() {
         assert_eq!(w.events().await.len(), before, "{method} {path} by nobody");
     }
 
+    // Two Authorization headers: refused as malformed, nothing recorded,
+    // whichever comes first.
+    for pair in [
+        ["Bearer alice", "Bearer bob"],
+        ["Bearer mallory", "Bearer alice"],
+    ] {
+        let before = w.events().await.len();
+        let r = call(
+            w.addr,
+            "GET",
+            SEARCH,
+            None,
+            &[("Authorization", pair[0]), ("Authorization", pair[1])],
+            b"",
+        )
+        .await;
+        assert_eq!((r.status, spine_code(&r)), (400, "BAD_REQUEST"), "{pair:?}");
+        assert_eq!(w.events().await.len(), before);
+    }
+
     // A token refused, or none: nobody to record, nothing recorded.
     for token in [Some("mallory"), None] {
         let (r, new) = w.adds("GET", SEARCH, token, &[], b"").await;
