@@ -249,6 +249,16 @@ impl BookingStore for MemoryBookingStore {
             {
                 return Err(StoreError::Missing(format!("session {}", slot.session)));
             }
+            let session_site = new_sessions
+                .get(&slot.session)
+                .map(|s| s.site)
+                .or_else(|| state.sessions.get(&slot.session).map(|s| s.site));
+            if session_site != Some(slot.site) {
+                return Err(StoreError::Invalid(format!(
+                    "slot {} is not at its session's surgery",
+                    slot.id
+                )));
+            }
             if state.slots.contains_key(&slot.id) || !seen.insert(slot.id) {
                 return Err(StoreError::Duplicate(format!("slot {}", slot.id)));
             }

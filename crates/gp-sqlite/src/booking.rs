@@ -380,6 +380,9 @@ impl BookingStore for SqliteStore {
                      availability, reserved_for, site) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 .map_err(storage)?;
+            // Each session's surgery, read once: a slot is held where its
+            // session is.
+            let mut sites = std::collections::HashMap::new();
             for slot in &schedule.slots {
                 let clinician = slot.clinician.to_string();
                 if !staff_exists(&clinician)? {
@@ -387,6 +390,22 @@ impl BookingStore for SqliteStore {
                 }
                 if !session_exists(&slot.session.to_string())? {
                     return Err(StoreError::Missing(format!("session {}", slot.session)));
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = sites.entry(slot.session) {
+                    let body: String = t
+                        .query_row(
+                            "SELECT body FROM sessions WHERE id = ?1",
+                            [slot.session.to_string()],
+                            |r| r.get(0),
+                        )
+                        .map_err(storage)?;
+                    e.insert(from_json::<gp_booking::Session>(&body)?.site);
+                }
+                if sites.get(&slot.session) != Some(&slot.site) {
+                    return Err(StoreError::Invalid(format!(
+                        "slot {} is not at its session's surgery",
+                        slot.id
+                    )));
                 }
                 insert
                     .execute(params![

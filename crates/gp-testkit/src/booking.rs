@@ -21,6 +21,7 @@ pub const CHECKS: &[&str] = &[
     "schedule_is_stored_and_found_in_order",
     "schedule_with_unknown_clinician_writes_nothing",
     "schedule_with_duplicate_slot_writes_nothing",
+    "schedule_with_a_slot_away_from_its_session_writes_nothing",
     "committed_booking_is_visible_everywhere",
     "second_booking_from_the_same_snapshot_conflicts",
     "a_taken_slot_is_never_booked_twice_even_without_preconditions",
@@ -251,6 +252,41 @@ pub async fn schedule_with_duplicate_slot_writes_nothing<S: BookingStore>(store:
         store.slot(fresh).await.expect("slot").is_none(),
         "all or nothing"
     );
+}
+
+/// A slot is held at its session's surgery: a schedule with a slot at
+/// another site is refused as invalid and writes nothing.
+pub async fn schedule_with_a_slot_away_from_its_session_writes_nothing<S: BookingStore>(store: S) {
+    let w = World::stored(2, &store).await;
+    let (_, mut more) = small_schedule(&w.ids, w.now + Duration::days(2), 2);
+    let branch = gp_core::OdsCode::parse("Y02911").expect("a site code");
+    for s in &mut more.sessions {
+        s.clinician = w.gp.id;
+        s.site = Some(branch);
+    }
+    for s in &mut more.slots {
+        s.clinician = w.gp.id;
+        s.site = Some(branch);
+    }
+    more.slots[1].site = None;
+    let fresh = more.slots[0].id;
+    let err = store
+        .add_schedule(&more)
+        .await
+        .expect_err("a slot away from its session");
+    assert!(
+        matches!(err, StoreError::Invalid(_)),
+        "Invalid, got {err:?}"
+    );
+    assert!(
+        store.slot(fresh).await.expect("slot").is_none(),
+        "all or nothing"
+    );
+    // At its session's surgery, the same schedule is stored, site and all.
+    more.slots[1].site = Some(branch);
+    store.add_schedule(&more).await.expect("stored");
+    let stored = store.slot(fresh).await.expect("slot").expect("the slot");
+    assert_eq!(stored.slot.site, Some(branch));
 }
 
 /// After a commit the booking, the taken slot, the holding and the audit event are all visible.
@@ -1026,6 +1062,7 @@ macro_rules! booking_store_conformance {
             schedule_is_stored_and_found_in_order,
             schedule_with_unknown_clinician_writes_nothing,
             schedule_with_duplicate_slot_writes_nothing,
+            schedule_with_a_slot_away_from_its_session_writes_nothing,
             committed_booking_is_visible_everywhere,
             second_booking_from_the_same_snapshot_conflicts,
             a_taken_slot_is_never_booked_twice_even_without_preconditions,
