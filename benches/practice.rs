@@ -97,6 +97,29 @@ impl Ours {
     }
 }
 
+/// The baseline's authorization: the patient's access record read and
+/// decoded (registered online), and their entry on the practice's list.
+fn raw_authorize(t: &rusqlite::Transaction<'_>, patient: &str) {
+    let body: String = t
+        .query_row(
+            "SELECT body FROM access_records WHERE patient = ?1",
+            [patient],
+            |r| r.get(0),
+        )
+        .expect("record");
+    let record: AccessRecord = serde_json::from_str(&body).expect("decode");
+    assert!(record.account.is_some());
+    let listed: Option<String> = t
+        .query_row(
+            "SELECT body FROM patient_list WHERE patient = ?1",
+            [patient],
+            |r| r.get(0),
+        )
+        .optional()
+        .expect("list");
+    assert!(listed.is_none());
+}
+
 /// The baseline: one transaction reading the access record and the slot and
 /// holdings, inserting the booking and two chained events, moving the head.
 struct Raw {
@@ -158,24 +181,7 @@ impl Raw {
             .conn
             .transaction_with_behavior(behavior)
             .expect("begin");
-        let body: String = t
-            .query_row(
-                "SELECT body FROM access_records WHERE patient = ?1",
-                [&patient],
-                |r| r.get(0),
-            )
-            .expect("record");
-        let access: AccessRecord = serde_json::from_str(&body).expect("decode");
-        assert!(access.account.is_some());
-        let listed: Option<String> = t
-            .query_row(
-                "SELECT body FROM patient_list WHERE patient = ?1",
-                [&patient],
-                |r| r.get(0),
-            )
-            .optional()
-            .expect("list");
-        assert!(listed.is_none());
+        raw_authorize(&t, &patient);
         let bookings: Vec<serde_json::Value> = {
             let mut stmt = t
                 .prepare_cached("SELECT body FROM bookings WHERE patient = ?1 ORDER BY seq")
@@ -205,25 +211,8 @@ impl Raw {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .expect("begin");
-        let body: String = t
-            .query_row(
-                "SELECT body FROM access_records WHERE patient = ?1",
-                [&patient],
-                |r| r.get(0),
-            )
-            .expect("record");
-        let record: AccessRecord = serde_json::from_str(&body).expect("decode");
-        assert!(record.account.is_some());
-        // The patient's entry on the practice's list, and the stored policy.
-        let listed: Option<String> = t
-            .query_row(
-                "SELECT body FROM patient_list WHERE patient = ?1",
-                [&patient],
-                |r| r.get(0),
-            )
-            .optional()
-            .expect("list");
-        assert!(listed.is_none());
+        raw_authorize(&t, &patient);
+        // The stored policy.
         let policy: Option<String> = t
             .query_row("SELECT body FROM booking_settings WHERE one = 1", [], |r| {
                 r.get(0)
