@@ -358,11 +358,12 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
             }
             other => other,
         };
-        let mut event = gp_core::AuditEvent::decided(
-            self.ids.as_ref(),
-            self.clock.now(),
+        let asker = By {
             actor,
-            by.channel,
+            channel: by.channel,
+        };
+        let mut event = self.decided_now(
+            &asker,
             patient,
             "request.rejected",
             gp_core::Outcome::Refused(rejected.fault.reason_code()),
@@ -373,8 +374,7 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         if let Some(booking) = rejected.booking {
             event = event.with_subject(gp_core::SubjectKind::Booking, booking);
         }
-        AccessStore::record_refusal(self.store.as_ref(), &[event]).await?;
-        Ok(())
+        self.record_alone(event).await
     }
 
     /// Records an allowed read by `by` of `action`, once it is done;
@@ -385,16 +385,33 @@ impl<S: PracticeStore, C: Clock + 'static> Practice<S, C> {
         patient: Option<PatientId>,
         action: Action,
     ) -> Result<(), OnlineError> {
-        let event = gp_core::AuditEvent::decided(
+        let event = self
+            .decided_now(by, patient, "access.authorize", gp_core::Outcome::Allowed)
+            .with_detail("action", action.name());
+        self.record_alone(event).await
+    }
+
+    /// An event of `by`'s, decided now.
+    fn decided_now(
+        &self,
+        by: &By,
+        patient: Option<PatientId>,
+        action: &'static str,
+        outcome: gp_core::Outcome,
+    ) -> gp_core::AuditEvent {
+        gp_core::AuditEvent::decided(
             self.ids.as_ref(),
             self.clock.now(),
             by.actor,
             by.channel,
             patient,
-            "access.authorize",
-            gp_core::Outcome::Allowed,
+            action,
+            outcome,
         )
-        .with_detail("action", action.name());
+    }
+
+    /// Appends one event that comes with no change.
+    async fn record_alone(&self, event: gp_core::AuditEvent) -> Result<(), OnlineError> {
         AccessStore::record_refusal(self.store.as_ref(), &[event]).await?;
         Ok(())
     }
