@@ -1199,6 +1199,45 @@ async fn a_request_refused_before_its_decision_is_recorded_as_such_and_changes_n
             ..
         }
     ));
+    // A suspended patient and a proxy with no grant (never given or
+    // revoked): their fault is recorded once, against their own patient,
+    // and grants them nothing.
+    let before_denied = events().await.len();
+    let outsiders = [
+        patient(w.sid),
+        By {
+            actor: Actor::Proxy {
+                proxy: w.proxy,
+                for_patient: w.alice,
+            },
+            channel: Channel::Online,
+        },
+    ];
+    for asker in &outsiders {
+        w.door
+            .record_fault(
+                asker,
+                &RejectedRequest::new(RequestFault::Malformed)
+                    .of(gp_access::Action::BookAppointment)
+                    .about(w.carol),
+            )
+            .await
+            .expect("recorded");
+    }
+    let denied = events().await[before_denied..].to_vec();
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert_eq!(denied[0].patient, Some(w.sid));
+    assert_eq!(denied[1].patient, Some(w.alice));
+    assert!(denied.iter().all(|e| !e.outcome.is_allowed()));
+    for asker in &outsiders {
+        let speaks_for = asker.actor.speaks_for().expect("a patient");
+        let still = w
+            .door
+            .appointments(asker, speaks_for)
+            .await
+            .expect("no error");
+        assert!(still.refusal().is_some(), "{asker:?} is still refused");
+    }
     let before = events().await.len();
     w.door
         .record_fault(
